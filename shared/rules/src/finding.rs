@@ -1,0 +1,126 @@
+//! What a rule reports, and the typed plan that restores the safe state.
+
+use serde::Serialize;
+
+use crate::registry::RuleMeta;
+use crate::security_group::{Protocol, RuleEntry, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One rule's verdict on one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static RuleMeta,
+    /// The resource the rule judged (a security-group id, a cluster name).
+    pub resource: String,
+    /// What the event changed, one readable line per dangerous part.
+    pub changed: Vec<String>,
+    pub plan: Plan,
+}
+
+/// The actions that restore the safe state. Empty when the change cannot be undone in place;
+/// `manual` then says what a person has to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    RevokeIngress { group_id: String, target: RevokeTarget },
+}
+
+impl Action {
+    /// Readable form for alerts and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::RevokeIngress { group_id, target } => match target {
+                RevokeTarget::RuleIds(ids) => format!("revoke ingress rule {} on {group_id}", ids.join(", ")),
+                RevokeTarget::ModifiedRuleIds(ids) => {
+                    format!("revoke modified ingress rule {} on {group_id}", ids.join(", "))
+                }
+                RevokeTarget::Permissions(permissions) => {
+                    let parts: Vec<String> = permissions.iter().map(Permission::describe).collect();
+                    format!("revoke ingress {} on {group_id}", parts.join("; "))
+                }
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevokeTarget {
+    /// Rules AWS created for this event (`securityGroupRuleSet`): the exact revert.
+    RuleIds(Vec<String>),
+    /// Rules a ModifySecurityGroupRules call changed. The record does not say ingress or egress,
+    /// nor the earlier value: the executor confirms each is still a world-open ingress rule.
+    ModifiedRuleIds(Vec<String>),
+    /// Older records carry no rule ids: revoke by the exact permission sent.
+    Permissions(Vec<Permission>),
+}
+
+/// An EC2 IpPermission with only the sources to revoke.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Permission {
+    pub protocol: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv4_cidrs: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipv6_cidrs: Vec<String>,
+}
+
+impl Permission {
+    /// The permission that removes exactly this entry, when its source is a CIDR.
+    pub fn for_entry(entry: &RuleEntry) -> Option<Permission> {
+        let Source::Cidr { text, net } = &entry.source else { return None };
+        let (ipv4_cidrs, ipv6_cidrs) = match net {
+            ipnet::IpNet::V4(_) => (vec![text.clone()], Vec::new()),
+            ipnet::IpNet::V6(_) => (Vec::new(), vec![text.clone()]),
+        };
+        let all = entry.protocol == Protocol::All;
+        Some(Permission {
+            protocol: entry.protocol.api_name().to_owned(),
+            from_port: if all { None } else { entry.from_port },
+            to_port: if all { None } else { entry.to_port },
+            ipv4_cidrs,
+            ipv6_cidrs,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        let ports = match (self.from_port, self.to_port) {
+            _ if self.protocol == "-1" => "all traffic".to_owned(),
+            (Some(from), Some(to)) if from == to => format!("{} {from}", self.protocol),
+            (Some(from), Some(to)) => format!("{} {from}-{to}", self.protocol),
+            _ => self.protocol.clone(),
+        };
+        let sources: Vec<&str> = self.ipv4_cidrs.iter().chain(&self.ipv6_cidrs).map(String::as_str).collect();
+        format!("{ports} from {}", sources.join(", "))
+    }
+}

@@ -1,0 +1,132 @@
+//! One file per rule: its metadata, evaluation, plan and tests.
+
+pub mod sg_open_all_traffic;
+pub mod sg_open_k8s_api;
+pub mod sg_open_kubelet;
+pub mod sg_open_remote_admin;
+
+use crate::config::{Config, Mode};
+use crate::finding::{Action, Finding, Permission, Plan, RevokeTarget};
+use crate::registry::{EventKey, RuleMeta, Subject};
+use crate::security_group::{Direction, Protocol, RuleEntry, SecurityGroupChange};
+
+/// Security-group ingress events every SG rule listens to.
+pub(crate) const SG_INGRESS_EVENTS: &[EventKey] = &[
+    EventKey { source: "ec2.amazonaws.com", name: "AuthorizeSecurityGroupIngress" },
+    EventKey { source: "ec2.amazonaws.com", name: "ModifySecurityGroupRules" },
+];
+
+/// Look the group up (tags, scope, the rules a modify changed), find its cluster, revoke.
+pub(crate) const SG_REVOKE_ACTIONS: &[&str] = &[
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:RevokeSecurityGroupIngress",
+    "eks:ListClusters",
+    "eks:DescribeCluster",
+];
+
+/// A rule about world-open tcp ports (SSH, kubelet, API server). Entries that open everything
+/// are left to `sg-open-all-traffic` while it is enabled, so one dangerous rule raises one alert;
+/// with it off, the port rules still catch them.
+pub(crate) fn world_open_tcp_ports(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
+    let ports = config.settings(meta.id).ports("ports");
+    let all_traffic_enabled = config.mode(sg_open_all_traffic::RULE.id) != Mode::Off;
+    world_open_ingress(meta, subject, |entry| {
+        !(all_traffic_enabled && entry.opens_everything())
+            && ports.iter().any(|port| entry.opens_port(&Protocol::Tcp, *port))
+    })
+}
+
+/// One finding for every world-open ingress entry of the event that `opens` selects.
+pub(crate) fn world_open_ingress(
+    meta: &'static RuleMeta,
+    subject: &Subject,
+    opens: impl Fn(&RuleEntry) -> bool,
+) -> Option<Finding> {
+    let Subject::SecurityGroup(change) = subject;
+    if change.direction == Direction::Egress {
+        return None;
+    }
+    let entries: Vec<&RuleEntry> = change.entries.iter().filter(|entry| entry.source.is_world() && opens(entry)).collect();
+    if entries.is_empty() {
+        return None;
+    }
+    Some(Finding {
+        rule: meta,
+        resource: change.resource(),
+        changed: entries.iter().map(|entry| entry.describe()).collect(),
+        plan: revoke_plan(change, &entries),
+    })
+}
+
+/// Revoke by the rule ids AWS gave, else by the exact permission; never the same rule twice.
+fn revoke_plan(change: &SecurityGroupChange, entries: &[&RuleEntry]) -> Plan {
+    let Some(group_id) = &change.group_id else {
+        return Plan {
+            actions: Vec::new(),
+            manual: Some("the call named the group by name only; revoke the rule in the console or with `aws ec2 revoke-security-group-ingress --group-name`".into()),
+        };
+    };
+    let mut rule_ids: Vec<String> = Vec::new();
+    let mut permissions: Vec<Permission> = Vec::new();
+    for entry in entries {
+        match &entry.rule_id {
+            Some(id) if !rule_ids.contains(id) => rule_ids.push(id.clone()),
+            Some(_) => {}
+            None => {
+                if let Some(permission) = Permission::for_entry(entry).filter(|p| !permissions.contains(p)) {
+                    permissions.push(permission);
+                }
+            }
+        }
+    }
+    let mut actions = Vec::new();
+    if !rule_ids.is_empty() {
+        let target = match change.direction {
+            Direction::Unknown => RevokeTarget::ModifiedRuleIds(rule_ids),
+            _ => RevokeTarget::RuleIds(rule_ids),
+        };
+        actions.push(Action::RevokeIngress { group_id: group_id.clone(), target });
+    }
+    if !permissions.is_empty() {
+        actions.push(Action::RevokeIngress { group_id: group_id.clone(), target: RevokeTarget::Permissions(permissions) });
+    }
+    Plan { actions, manual: None }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use serde_json::{json, Value};
+
+    use crate::{evaluate, Config, Event, Finding};
+
+    /// An AuthorizeSecurityGroupIngress record with the given permissions and created rules.
+    pub fn authorize(permissions: Value, created_rules: Option<Value>) -> Value {
+        let mut response = json!({"requestId": "req-1", "_return": true});
+        if let Some(rules) = created_rules {
+            response["securityGroupRuleSet"] = json!({"items": rules});
+        }
+        json!({
+            "eventVersion": "1.09", "eventID": "evt-1", "eventTime": "2026-11-27T10:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+            "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "requestParameters": {"groupId": "sg-0123", "ipPermissions": {"items": permissions}},
+            "responseElements": response
+        })
+    }
+
+    /// A tcp permission from one IPv4 CIDR, in the standard item shape.
+    pub fn tcp(from: i64, to: i64, cidr: &str) -> Value {
+        json!({"ipProtocol": "tcp", "fromPort": from, "toPort": to, "groups": {},
+               "ipRanges": {"items": [{"cidrIp": cidr}]}, "ipv6Ranges": {}, "prefixListIds": {}})
+    }
+
+    pub fn findings(record: &Value, config: &Config) -> Vec<Finding> {
+        evaluate(&Event::from_value(record).unwrap(), config)
+    }
+
+    pub fn rule_ids(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|finding| finding.rule.id).collect()
+    }
+}

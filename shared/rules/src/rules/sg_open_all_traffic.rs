@@ -1,0 +1,56 @@
+//! `sg-open-all-traffic`: every protocol, or every tcp/udp port, opened to the whole internet.
+
+use crate::config::{Config, Mode};
+use crate::finding::{Finding, Severity};
+use crate::registry::{RuleMeta, Subject};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "sg-open-all-traffic",
+    title: "All traffic open to the internet",
+    severity: Severity::Critical,
+    default_mode: Mode::Remediate,
+    rationale: "A rule for all protocols or all ports from anywhere exposes every service on the nodes, \
+                kubelet and node ports included: the cluster's network boundary is gone.",
+    manual_fix: "Remove the rule and allow only the ports and source ranges the workload needs.",
+    events: super::SG_INGRESS_EVENTS,
+    iam_actions: super::SG_REVOKE_ACTIONS,
+    options: &[],
+    evaluate,
+};
+
+fn evaluate(meta: &'static RuleMeta, subject: &Subject, _config: &Config) -> Option<Finding> {
+    super::world_open_ingress(meta, subject, |entry| entry.opens_everything())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_support::*;
+    use crate::Config;
+
+    #[test]
+    fn protocol_minus_one_is_one_all_traffic_finding_while_the_rule_is_on() {
+        let all = json!({"ipProtocol": "-1", "groups": {}, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}});
+        let record = authorize(json!([all]), None);
+        assert_eq!(rule_ids(&findings(&record, &Config::default())), ["sg-open-all-traffic"]);
+        // With the rule off, the port rules still see the ports it opened.
+        let config = Config::from_json(r#"{"rules": {"sg-open-all-traffic": {"mode": "off"}}}"#).unwrap();
+        assert_eq!(
+            rule_ids(&findings(&record, &config)),
+            ["sg-open-remote-admin", "sg-open-kubelet", "sg-open-k8s-api"]
+        );
+    }
+
+    #[test]
+    fn full_tcp_range_counts_but_a_wide_partial_range_does_not() {
+        let config = Config::default();
+        for full in [tcp(0, 65535, "0.0.0.0/0"), tcp(1, 65535, "0.0.0.0/0")] {
+            assert_eq!(rule_ids(&findings(&authorize(json!([full]), None), &config)), ["sg-open-all-traffic"]);
+        }
+        assert_eq!(
+            rule_ids(&findings(&authorize(json!([tcp(2, 65535, "0.0.0.0/0")]), None), &config)),
+            ["sg-open-remote-admin", "sg-open-kubelet", "sg-open-k8s-api"]
+        );
+    }
+}
