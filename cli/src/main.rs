@@ -1,1 +1,79 @@
-fn main() {}
+//! `snapback`: inspect the rule registry and replay CloudTrail offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use snapback_cli::{replay, rules_table};
+use snapback_rules::Config;
+
+#[derive(Parser)]
+#[command(name = "snapback", version, about = "Guardrails for Amazon EKS that snap dangerous changes back")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every rule: id, severity, default mode, the events it listens to.
+    Rules {
+        /// One JSON object per rule, with rationale, IAM actions and options.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
+    Replay {
+        /// One JSON object per finding per line on stdout.
+        #[arg(long)]
+        json: bool,
+        /// A snapback configuration document (defaults otherwise).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Exit with status 1 when anything is found (for pipelines).
+        #[arg(long)]
+        fail_on_findings: bool,
+        /// Records, EventBridge envelopes, trail log files (.json, .json.gz), JSON Lines, or directories of them.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Rules { json } => {
+            print!("{}", if json { rules_table::render_json() } else { rules_table::render_table() });
+            ExitCode::SUCCESS
+        }
+        Command::Replay { json, config, fail_on_findings, paths } => {
+            let config = match config.map(|path| load_config(&path)).transpose() {
+                Ok(config) => config.unwrap_or_default(),
+                Err(message) => {
+                    eprintln!("snapback: {message}");
+                    return ExitCode::from(2);
+                }
+            };
+            let summary = replay::replay(&paths, &config);
+            if json {
+                for found in &summary.findings {
+                    println!("{}", found.to_json());
+                }
+            } else if !summary.findings.is_empty() {
+                print!("{}", replay::render_findings(&summary.findings));
+            }
+            eprint!("{}", summary.render());
+            if !summary.unreadable_inputs.is_empty() {
+                ExitCode::from(2)
+            } else if fail_on_findings && !summary.findings.is_empty() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+    Config::from_json(&text).map_err(|error| format!("{}: {error}", path.display()))
+}

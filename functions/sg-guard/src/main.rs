@@ -1,1 +1,18 @@
-fn main() {}
+//! sg-guard: reverts world-open ingress on EKS security groups and alerts.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use snapback_pipeline::{init_tracing, Settings, SgGuard};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let settings = Settings::from_env()?;
+    let sdk = snapback_aws::load_sdk_config().await;
+    let guard = SgGuard::from_settings(&sdk, &settings);
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let guard = &guard;
+        async move { guard.handle(&event.payload).await }
+    }))
+    .await
+}

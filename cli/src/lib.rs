@@ -1,0 +1,4 @@
+//! The `snapback` command's logic, kept out of `main` so tests drive it directly.
+
+pub mod replay;
+pub mod rules_table;

@@ -1,0 +1,97 @@
+use std::error::Error as StdError;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+type Source = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A failed AWS call, split by whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// Throttling, a 5xx, a timeout or a network failure that outlasted the SDK's own retries.
+    #[error("{operation} failed, a retry may help: {message}")]
+    Retryable { operation: &'static str, message: String, #[source] source: Option<Source> },
+    /// The request itself is wrong or not allowed; retrying gives the same answer.
+    #[error("{operation} failed: {message}")]
+    Permanent { operation: &'static str, message: String, #[source] source: Option<Source> },
+}
+
+impl AwsError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AwsError::Retryable { .. })
+    }
+
+    pub fn permanent(operation: &'static str, message: impl Into<String>) -> AwsError {
+        AwsError::Permanent { operation, message: message.into(), source: None }
+    }
+
+    /// Classifies an SDK error by its kind, status and error code.
+    pub fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> AwsError
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let retryable = match &error {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(service) => {
+                let code = service.err().code().unwrap_or_default();
+                is_retryable_code(code) || service.err().code().is_none()
+            }
+            _ => false,
+        };
+        let message = DisplayErrorContext(&error).to_string();
+        let source: Option<Source> = Some(Box::new(error));
+        if retryable {
+            AwsError::Retryable { operation, message, source }
+        } else {
+            AwsError::Permanent { operation, message, source }
+        }
+    }
+}
+
+/// Error codes AWS documents as transient.
+fn is_retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "TooManyRequestsException"
+            | "ProvisionedThroughputExceededException"
+            | "InternalError"
+            | "InternalFailure"
+            | "InternalServerError"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "ServerException"
+            | "RequestTimeout"
+            | "RequestTimeoutException"
+            | "Unavailable"
+    ) || code.starts_with("Server.")
+}
+
+/// The service's error code, for matching "not found" answers.
+pub(crate) fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
+    match error {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable_and_client_errors_are_not() {
+        for code in ["Throttling", "RequestLimitExceeded", "InternalError", "Server.Unavailable"] {
+            assert!(is_retryable_code(code), "{code}");
+        }
+        for code in ["UnauthorizedOperation", "InvalidGroup.NotFound", "AccessDenied", "InvalidParameterValue"] {
+            assert!(!is_retryable_code(code), "{code}");
+        }
+    }
+}
