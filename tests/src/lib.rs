@@ -1,1 +1,322 @@
+//! Test support: a moto account per test, real-shaped CloudTrail events built from moto's real
+//! answers, and the alerts that reached an SQS queue subscribed to the topic.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_ec2::types::{IpPermission, SecurityGroupRule, Tag, TagSpecification};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use serde_json::{json, Value};
+use snapback_aws::{ConfiguredSource, Ec2SecurityGroups, EksClusterDirectory, SnsPublisher, SsmConfigSource};
+use snapback_pipeline::config_cache::ConfigCache;
+use snapback_pipeline::{Guard, SgGuard};
+
+pub const REGION: &str = "us-east-1";
+pub const CONFIG_PARAMETER: &str = "/snapback/config";
+
+/// The moto server `make test` started.
+pub fn moto_url() -> String {
+    std::env::var("SNAPBACK_MOTO_URL").expect(
+        "SNAPBACK_MOTO_URL is not set: these tests need moto's server; run them with `make test` \
+         (or `scripts/with-moto.sh cargo test -p snapback-tests`)",
+    )
+}
+
+/// A 12-digit moto account nobody else in this run uses, so tests share one server safely.
+pub fn fresh_account() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let salt = u64::from(std::process::id()) % 10_000;
+    format!("{:04}{:08}", 1000 + salt % 9000, NEXT.fetch_add(1, Ordering::Relaxed) + 10_000_000 * (salt % 9))
+}
+
+/// Sends `x-moto-account-id` on every request, moto's way to pick the account.
+#[derive(Debug, Clone)]
+pub struct MotoAccount(pub String);
+
+impl Intercept for MotoAccount {
+    fn name(&self) -> &'static str {
+        "MotoAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context.request_mut().headers_mut().insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .region(aws_sdk_ec2::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// Clients for one moto account.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub account: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Clients {
+    pub async fn for_account(account: &str) -> Clients {
+        let sdk = sdk_config().await;
+        let header = MotoAccount(account.to_owned());
+        Clients {
+            account: account.to_owned(),
+            ec2: aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&sdk).interceptor(header.clone()).build()),
+            eks: aws_sdk_eks::Client::from_conf(aws_sdk_eks::config::Builder::from(&sdk).interceptor(header.clone()).build()),
+            sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&sdk).interceptor(header.clone()).build()),
+            sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(header.clone()).build()),
+            ssm: aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&sdk).interceptor(header).build()),
+        }
+    }
+}
+
+/// One test's AWS: its own account, an alert topic with a raw-delivery SQS subscriber, a VPC.
+pub struct World {
+    pub aws: Clients,
+    pub topic_arn: String,
+    pub queue_url: String,
+    pub vpc_id: String,
+}
+
+/// An alert as it arrived on the queue.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub message: Value,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let aws = Clients::for_account(&fresh_account()).await;
+        let topic_arn = aws.sns.create_topic().name("snapback-alerts").send().await.unwrap().topic_arn.unwrap();
+        let queue_url = aws.sqs.create_queue().queue_name("alerts-sink").send().await.unwrap().queue_url.unwrap();
+        let queue_arn = aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+            .clone();
+        aws.sns
+            .subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .unwrap();
+        let vpc_id = aws.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+        World { aws, topic_arn, queue_url, vpc_id }
+    }
+
+    /// Stores a config document in the account's SSM parameter the guard reads.
+    pub async fn put_config(&self, document: &str) {
+        self.aws.ssm.put_parameter().name(CONFIG_PARAMETER).value(document).r#type(aws_sdk_ssm::types::ParameterType::String).overwrite(true).send().await.unwrap();
+    }
+
+    /// The guard as deployed, on this account's clients, reading config from SSM.
+    pub fn guard(&self, own_principals: &[&str]) -> SgGuard {
+        Guard {
+            groups: Ec2SecurityGroups::new(self.aws.ec2.clone()),
+            clusters: EksClusterDirectory::new(self.aws.eks.clone()),
+            publisher: SnsPublisher::new(self.aws.sns.clone(), &self.topic_arn),
+            config: ConfigCache::new(
+                Some(ConfiguredSource::Ssm(SsmConfigSource::new(self.aws.ssm.clone(), CONFIG_PARAMETER))),
+                std::time::Duration::from_secs(60),
+            ),
+            own_principals: own_principals.iter().map(|arn| (*arn).to_owned()).collect(),
+        }
+    }
+
+    /// A security group in the VPC with these tags.
+    pub async fn group(&self, name: &str, tags: &[(&str, &str)]) -> String {
+        let mut request = self.aws.ec2.create_security_group().group_name(name).description("snapback test").vpc_id(&self.vpc_id);
+        if !tags.is_empty() {
+            let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
+            request = request.tag_specifications(
+                TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup).set_tags(Some(tags)).build(),
+            );
+        }
+        request.send().await.unwrap().group_id.unwrap()
+    }
+
+    /// Authorizes one permission and returns the rules AWS created for it.
+    pub async fn authorize(&self, group_id: &str, permission: IpPermission) -> Vec<SecurityGroupRule> {
+        self.aws
+            .ec2
+            .authorize_security_group_ingress()
+            .group_id(group_id)
+            .ip_permissions(permission)
+            .send()
+            .await
+            .unwrap()
+            .security_group_rules
+            .unwrap_or_default()
+    }
+
+    /// The group's ingress rules now, as (protocol, from, to, cidr).
+    pub async fn ingress(&self, group_id: &str) -> Vec<(String, i32, i32, String)> {
+        let rules = self
+            .aws
+            .ec2
+            .describe_security_group_rules()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("group-id").values(group_id).build())
+            .send()
+            .await
+            .unwrap()
+            .security_group_rules
+            .unwrap_or_default();
+        let mut ingress: Vec<_> = rules
+            .into_iter()
+            .filter(|rule| rule.is_egress == Some(false))
+            .map(|rule| {
+                (
+                    rule.ip_protocol.unwrap_or_default(),
+                    rule.from_port.unwrap_or(-1),
+                    rule.to_port.unwrap_or(-1),
+                    rule.cidr_ipv4.or(rule.cidr_ipv6).unwrap_or_default(),
+                )
+            })
+            .collect();
+        ingress.sort();
+        ingress
+    }
+
+    /// Every alert delivered to the queue so far (drains it).
+    pub async fn alerts(&self) -> Vec<Delivered> {
+        let mut delivered = Vec::new();
+        loop {
+            let output = self
+                .aws
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .wait_time_seconds(if delivered.is_empty() { 1 } else { 0 })
+                .send()
+                .await
+                .unwrap();
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return delivered;
+            }
+            for message in messages {
+                let attributes = message
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, value)| (name, value.string_value.unwrap_or_default()))
+                    .collect();
+                delivered.push(Delivered { message: serde_json::from_str(message.body.as_deref().unwrap()).unwrap(), attributes });
+                self.aws.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(message.receipt_handle.unwrap()).send().await.unwrap();
+            }
+        }
+    }
+}
+
+/// A CloudTrail record of AuthorizeSecurityGroupIngress, in the standard item shape, built from
+/// the permission sent and the rules AWS created (its `securityGroupRuleSet`).
+pub fn authorize_record(account: &str, group_id: &str, permission: &IpPermission, created: &[SecurityGroupRule]) -> Value {
+    let ranges: Vec<Value> = permission.ip_ranges().iter().map(|r| json!({"cidrIp": r.cidr_ip()})).collect();
+    let ranges_v6: Vec<Value> = permission.ipv6_ranges().iter().map(|r| json!({"cidrIpv6": r.cidr_ipv6()})).collect();
+    let mut item = json!({
+        "ipProtocol": permission.ip_protocol(),
+        "groups": {},
+        "ipRanges": items(ranges),
+        "ipv6Ranges": items(ranges_v6),
+        "prefixListIds": {},
+    });
+    if permission.ip_protocol() != Some("-1") {
+        item["fromPort"] = json!(permission.from_port());
+        item["toPort"] = json!(permission.to_port());
+    }
+    let rule_set: Vec<Value> = created
+        .iter()
+        .map(|rule| {
+            let mut created = json!({
+                "groupOwnerId": account, "groupId": group_id, "securityGroupRuleId": rule.security_group_rule_id(),
+                "isEgress": false, "ipProtocol": rule.ip_protocol(), "fromPort": rule.from_port(), "toPort": rule.to_port(),
+            });
+            if let Some(cidr) = rule.cidr_ipv4() {
+                created["cidrIpv4"] = json!(cidr);
+            }
+            if let Some(cidr) = rule.cidr_ipv6() {
+                created["cidrIpv6"] = json!(cidr);
+            }
+            created
+        })
+        .collect();
+    record(
+        account,
+        "AuthorizeSecurityGroupIngress",
+        json!({"groupId": group_id, "ipPermissions": {"items": [item]}}),
+        json!({"requestId": "3b5c6f5e-8a3c-4c4e-9f59-0d1f1c2e3a4b", "_return": true, "securityGroupRuleSet": {"items": rule_set}}),
+    )
+}
+
+/// A CloudTrail record by IAM user alice, with a fresh event id.
+pub fn record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    json!({
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEALICE", "arn": format!("arn:aws:iam::{account}:user/alice"),
+                         "accountId": account, "accessKeyId": "AKIAEXAMPLEALICE", "userName": "alice"},
+        "eventTime": "2026-11-27T10:00:00Z",
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": REGION,
+        "sourceIPAddress": "198.51.100.7",
+        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.5 exe/x86_64",
+        "requestParameters": request,
+        "responseElements": response,
+        "requestID": "3b5c6f5e-8a3c-4c4e-9f59-0d1f1c2e3a4b",
+        "eventID": format!("0c0f4f1e-0000-4000-8000-{:012}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    })
+}
+
+/// The record inside an EventBridge envelope, as the function receives it.
+pub fn envelope(record: &Value) -> Value {
+    json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2", "account": record["recipientAccountId"], "time": record["eventTime"],
+        "region": REGION, "resources": [], "detail": record,
+    })
+}
+
+fn items(list: Vec<Value>) -> Value {
+    if list.is_empty() {
+        json!({})
+    } else {
+        json!({"items": list})
+    }
+}
