@@ -1,6 +1,8 @@
 //! Test support: a moto account per test, real-shaped CloudTrail events built from moto's real
 //! answers, and the alerts that reached an SQS queue subscribed to the topic.
 
+pub mod lambda;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -16,6 +18,7 @@ use snapback_pipeline::config_cache::ConfigCache;
 use snapback_pipeline::{Guard, SgGuard};
 
 pub const REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
 pub const CONFIG_PARAMETER: &str = "/snapback/config";
 
 /// The moto server `make test` started.
@@ -105,9 +108,19 @@ pub struct Delivered {
 
 impl World {
     pub async fn new() -> World {
-        let aws = Clients::for_account(&fresh_account()).await;
+        World::in_account(&fresh_account()).await
+    }
+
+    /// moto's default account, the one a process without the account header (a bootstrap
+    /// binary) works in.
+    pub async fn in_default_account() -> World {
+        World::in_account(DEFAULT_ACCOUNT).await
+    }
+
+    pub async fn in_account(account: &str) -> World {
+        let aws = Clients::for_account(account).await;
         let topic_arn = aws.sns.create_topic().name("snapback-alerts").send().await.unwrap().topic_arn.unwrap();
-        let queue_url = aws.sqs.create_queue().queue_name("alerts-sink").send().await.unwrap().queue_url.unwrap();
+        let queue_url = aws.sqs.create_queue().queue_name(format!("alerts-sink-{}", fresh_account())).send().await.unwrap().queue_url.unwrap();
         let queue_arn = aws
             .sqs
             .get_queue_attributes()
