@@ -19,25 +19,20 @@ pub enum ActionResult {
 pub async fn execute<G: SecurityGroups>(groups: &G, action: &Action) -> Result<ActionResult, AwsError> {
     let Action::RevokeIngress { group_id, target } = action;
     let outcome = match target {
-        RevokeTarget::RuleIds(ids) => groups.revoke_ingress_rules(group_id, ids).await?,
-        RevokeTarget::Permissions(permissions) => groups.revoke_ingress_permissions(group_id, permissions).await?,
-        RevokeTarget::ModifiedRuleIds(ids) => {
-            let current = groups.describe_rules(group_id, ids).await?;
-            if current.is_empty() {
+        RevokeTarget::RuleId(id) => groups.revoke_ingress_rules(group_id, std::slice::from_ref(id)).await?,
+        RevokeTarget::Permission(permission) => {
+            groups.revoke_ingress_permissions(group_id, std::slice::from_ref(permission)).await?
+        }
+        RevokeTarget::ModifiedRuleId(id) => {
+            let current = groups.describe_rules(group_id, std::slice::from_ref(id)).await?;
+            let Some(rule) = current.into_iter().next() else { return Ok(ActionResult::AlreadySafe) };
+            if rule.is_egress {
+                return Ok(ActionResult::NotApplicable(format!("{id} is an egress rule")));
+            }
+            if !rule.cidr.as_deref().is_some_and(is_world_cidr) {
                 return Ok(ActionResult::AlreadySafe);
             }
-            if current.iter().all(|rule| rule.is_egress) {
-                return Ok(ActionResult::NotApplicable("the modified rule is an egress rule".into()));
-            }
-            let still_open: Vec<String> = current
-                .into_iter()
-                .filter(|rule| !rule.is_egress && rule.cidr.as_deref().is_some_and(is_world_cidr))
-                .map(|rule| rule.rule_id)
-                .collect();
-            if still_open.is_empty() {
-                return Ok(ActionResult::AlreadySafe);
-            }
-            groups.revoke_ingress_rules(group_id, &still_open).await?
+            groups.revoke_ingress_rules(group_id, std::slice::from_ref(id)).await?
         }
     };
     Ok(match outcome {

@@ -56,29 +56,26 @@ impl Action {
     pub fn describe(&self) -> String {
         match self {
             Action::RevokeIngress { group_id, target } => match target {
-                RevokeTarget::RuleIds(ids) => format!("revoke ingress rule {} on {group_id}", ids.join(", ")),
-                RevokeTarget::ModifiedRuleIds(ids) => {
-                    format!("revoke modified ingress rule {} on {group_id}", ids.join(", "))
-                }
-                RevokeTarget::Permissions(permissions) => {
-                    let parts: Vec<String> = permissions.iter().map(Permission::describe).collect();
-                    format!("revoke ingress {} on {group_id}", parts.join("; "))
-                }
+                RevokeTarget::RuleId(id) => format!("revoke ingress rule {id} on {group_id}"),
+                RevokeTarget::ModifiedRuleId(id) => format!("revoke modified ingress rule {id} on {group_id}"),
+                RevokeTarget::Permission(permission) => format!("revoke ingress {} on {group_id}", permission.describe()),
             },
         }
     }
 }
 
+/// One rule to revoke. One action per rule, so two findings about the same opened rule share
+/// the action and the pipeline runs it once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RevokeTarget {
-    /// Rules AWS created for this event (`securityGroupRuleSet`): the exact revert.
-    RuleIds(Vec<String>),
-    /// Rules a ModifySecurityGroupRules call changed. The record does not say ingress or egress,
-    /// nor the earlier value: the executor confirms each is still a world-open ingress rule.
-    ModifiedRuleIds(Vec<String>),
+    /// A rule AWS created for this event (`securityGroupRuleSet`): the exact revert.
+    RuleId(String),
+    /// A rule a ModifySecurityGroupRules call changed. The record does not say ingress or egress,
+    /// nor the earlier value: the executor confirms it is still a world-open ingress rule.
+    ModifiedRuleId(String),
     /// Older records carry no rule ids: revoke by the exact permission sent.
-    Permissions(Vec<Permission>),
+    Permission(Permission),
 }
 
 /// An EC2 IpPermission with only the sources to revoke.

@@ -70,7 +70,7 @@ mod tests {
 
     fn finding() -> Finding {
         Finding { rule: rule("sg-open-remote-admin").unwrap(), resource: "sg-1".into(), changed: vec![], plan: Plan {
-            actions: vec![crate::Action::RevokeIngress { group_id: "sg-1".into(), target: crate::RevokeTarget::RuleIds(vec!["sgr-1".into()]) }],
+            actions: vec![crate::Action::RevokeIngress { group_id: "sg-1".into(), target: crate::RevokeTarget::RuleId("sgr-1".into()) }],
             manual: None,
         } }
     }

@@ -67,29 +67,20 @@ fn revoke_plan(change: &SecurityGroupChange, entries: &[&RuleEntry]) -> Plan {
             manual: Some("the call named the group by name only; revoke the rule in the console or with `aws ec2 revoke-security-group-ingress --group-name`".into()),
         };
     };
-    let mut rule_ids: Vec<String> = Vec::new();
-    let mut permissions: Vec<Permission> = Vec::new();
+    let mut actions: Vec<Action> = Vec::new();
     for entry in entries {
-        match &entry.rule_id {
-            Some(id) if !rule_ids.contains(id) => rule_ids.push(id.clone()),
-            Some(_) => {}
-            None => {
-                if let Some(permission) = Permission::for_entry(entry).filter(|p| !permissions.contains(p)) {
-                    permissions.push(permission);
-                }
-            }
-        }
-    }
-    let mut actions = Vec::new();
-    if !rule_ids.is_empty() {
-        let target = match change.direction {
-            Direction::Unknown => RevokeTarget::ModifiedRuleIds(rule_ids),
-            _ => RevokeTarget::RuleIds(rule_ids),
+        let target = match (&entry.rule_id, change.direction) {
+            (Some(id), Direction::Unknown) => RevokeTarget::ModifiedRuleId(id.clone()),
+            (Some(id), _) => RevokeTarget::RuleId(id.clone()),
+            (None, _) => match Permission::for_entry(entry) {
+                Some(permission) => RevokeTarget::Permission(permission),
+                None => continue,
+            },
         };
-        actions.push(Action::RevokeIngress { group_id: group_id.clone(), target });
-    }
-    if !permissions.is_empty() {
-        actions.push(Action::RevokeIngress { group_id: group_id.clone(), target: RevokeTarget::Permissions(permissions) });
+        let action = Action::RevokeIngress { group_id: group_id.clone(), target };
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
     }
     Plan { actions, manual: None }
 }

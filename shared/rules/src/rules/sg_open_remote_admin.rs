@@ -46,7 +46,7 @@ mod tests {
         assert_eq!(findings[0].changed, ["tcp 22 from 0.0.0.0/0 (sgr-world)"]);
         assert_eq!(
             findings[0].plan.actions,
-            [Action::RevokeIngress { group_id: "sg-0123".into(), target: RevokeTarget::RuleIds(vec!["sgr-world".into()]) }]
+            [Action::RevokeIngress { group_id: "sg-0123".into(), target: RevokeTarget::RuleId("sgr-world".into()) }]
         );
     }
 

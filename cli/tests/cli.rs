@@ -1,0 +1,94 @@
+//! The `snapback` binary as a user runs it.
+
+use std::io::Write;
+use std::process::Command;
+
+const SSH_OPEN: &str = r#"{"eventID": "evt-ssh", "eventTime": "2026-11-27T10:00:00Z", "eventSource": "ec2.amazonaws.com",
+  "eventName": "AuthorizeSecurityGroupIngress", "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+  "requestParameters": {"groupId": "sg-0abc", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+    "groups": {}, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}}]}},
+  "responseElements": {"_return": true}}"#;
+
+fn snapback(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_snapback")).args(args).output().unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("snapback-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("2026/11/27")).unwrap();
+    dir
+}
+
+#[test]
+fn replays_a_trail_directory_of_gzip_logs_as_json_lines() {
+    let dir = scratch("trail");
+    let trail = format!(r#"{{"Records": [{SSH_OPEN}, {{"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "readOnly": true}}]}}"#);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(trail.as_bytes()).unwrap();
+    std::fs::write(dir.join("2026/11/27/111122223333_CloudTrail_eu-west-1_20261127T1000Z_abc.json.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a log").unwrap();
+
+    let (status, stdout, stderr) = snapback(&["replay", "--json", dir.to_str().unwrap()]);
+
+    assert_eq!(status, 0, "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["event_id"], "evt-ssh");
+    assert_eq!(lines[0]["event_name"], "AuthorizeSecurityGroupIngress");
+    assert_eq!(lines[0]["rule"], "sg-open-remote-admin");
+    assert_eq!(lines[0]["resource"], "sg-0abc");
+    assert_eq!(lines[0]["mode"], "remediate");
+    assert_eq!(lines[0]["plan"]["actions"][0]["action"], "revoke-ingress");
+    assert!(stderr.contains("read 2 record(s) from 1 file(s); 1 finding(s)"), "{stderr}");
+    assert!(stderr.contains("read-only: 1"), "{stderr}");
+}
+
+#[test]
+fn a_config_changes_the_mode_and_fail_on_findings_sets_the_status() {
+    let dir = scratch("config");
+    std::fs::write(dir.join("event.json"), SSH_OPEN).unwrap();
+    std::fs::write(dir.join("config.json"), r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#).unwrap();
+    let event = dir.join("event.json");
+    let config = dir.join("config.json");
+
+    let (status, stdout, _) =
+        snapback(&["replay", "--config", config.to_str().unwrap(), "--fail-on-findings", event.to_str().unwrap()]);
+
+    assert_eq!(status, 1);
+    let row = stdout.lines().nth(1).unwrap();
+    assert!(row.contains("sg-open-remote-admin") && row.contains("notify") && row.contains("sg-0abc"), "{stdout}");
+}
+
+#[test]
+fn bad_inputs_are_named_and_bad_lines_skipped_with_their_position() {
+    let dir = scratch("bad");
+    let lines = format!("{}\n{{oops\n", SSH_OPEN.replace('\n', " "));
+    std::fs::write(dir.join("events.jsonl"), lines).unwrap();
+    let jsonl = dir.join("events.jsonl");
+
+    let (status, stdout, stderr) = snapback(&["replay", jsonl.to_str().unwrap(), "does-not-exist.json"]);
+
+    assert_eq!(status, 2, "{stderr}");
+    assert_eq!(stdout.lines().count(), 2, "header and one finding: {stdout}");
+    assert!(stderr.contains(&format!("unreadable record: {}:2:", jsonl.display())), "{stderr}");
+    assert!(stderr.contains("unreadable input: does-not-exist.json"), "{stderr}");
+
+    let (status, _, stderr) = snapback(&["replay", "--config", jsonl.to_str().unwrap(), jsonl.to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("config field `(document)`"), "{stderr}");
+}
+
+#[test]
+fn rules_lists_every_rule() {
+    let (status, stdout, _) = snapback(&["rules"]);
+    assert_eq!(status, 0);
+    for id in ["sg-open-remote-admin", "sg-open-kubelet", "sg-open-k8s-api", "sg-open-all-traffic"] {
+        assert!(stdout.contains(id), "{stdout}");
+    }
+}

@@ -1,0 +1,66 @@
+//! Replays the real CloudTrail records of `../shared/cloudtrail` (beside the repository on the
+//! project's machines, absent from a user's clone) and matches `expected.json` for the stages
+//! snapback implements. Anything reported that the verdicts do not require or allow is a false
+//! positive, in every stage.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_json::Value;
+use snapback_cli::replay::replay;
+use snapback_rules::Config;
+
+/// Stages whose required findings this build must report.
+const IMPLEMENTED_STAGES: &[&str] = &["sg"];
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cloudtrail")
+}
+
+#[test]
+fn replay_of_the_shared_corpus_matches_expected_verdicts() {
+    let dir = corpus();
+    let Ok(expected) = std::fs::read_to_string(dir.join("expected.json")) else {
+        eprintln!("SKIPPED: {} is not here (a fresh clone has no ../shared); nothing to replay", dir.display());
+        return;
+    };
+    let expected: Value = serde_json::from_str(&expected).unwrap();
+    let mut checked = 0;
+    let mut required_checked = 0;
+    for (file, verdict) in expected.as_object().unwrap() {
+        if file.starts_with('_') {
+            continue;
+        }
+        let summary = replay(&[dir.join(file)], &Config::default());
+        assert!(summary.unreadable_inputs.is_empty() && summary.unreadable_records.is_empty(), "{file}: {}", summary.render());
+        let reported: BTreeSet<(String, String)> = summary
+            .findings
+            .iter()
+            .map(|found| (found.finding.rule.id.to_owned(), found.finding.resource.clone()))
+            .collect();
+        let required: Vec<(String, Option<String>)> = verdict["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| (pair[0].as_str().unwrap().to_owned(), pair[1].as_str().map(str::to_owned)))
+            .collect();
+        let allowed: BTreeSet<&str> = verdict["allowed"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        for (rule, _) in &reported {
+            assert!(
+                required.iter().any(|(id, _)| id == rule) || allowed.contains(rule.as_str()),
+                "{file}: false positive {rule}"
+            );
+        }
+        if IMPLEMENTED_STAGES.contains(&verdict["stage"].as_str().unwrap()) {
+            for (rule, resource) in &required {
+                let found = reported.iter().any(|(id, res)| id == rule && resource.as_ref().is_none_or(|r| r == res));
+                assert!(found, "{file}: missing {rule} on {resource:?}; reported {reported:?}");
+                required_checked += 1;
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} records in the corpus");
+    assert!(required_checked >= 3, "only {required_checked} required findings checked");
+    eprintln!("replayed {checked} corpus records, {required_checked} required findings present, no false positives");
+}

@@ -1,0 +1,126 @@
+//! Every security-group rule over fixtures written in the shapes of SHAPES.md, one per trap.
+//! GIVEN a real-shaped record, WHEN evaluated with the default config, THEN exactly these
+//! findings with these plans (or the guard that leaves the record alone).
+
+use std::path::Path;
+
+use snapback_rules::{check_guards, evaluate, Config, Event};
+
+/// What a fixture must produce.
+enum Expect {
+    /// Left alone by a guard with this label.
+    Ignored(&'static str),
+    /// (rule, resource, the plan's actions as described, or the manual note).
+    Findings(&'static [(&'static str, &'static str, &'static str)]),
+}
+
+use Expect::*;
+
+const TABLE: &[(&str, Expect)] = &[
+    ("authorize-ingress-ssh-world-and-private-with-rule-ids.json", Findings(&[
+        ("sg-open-remote-admin", "sg-0fixture", "revoke ingress rule sgr-0world on sg-0fixture"),
+    ])),
+    ("authorize-ingress-empty-lists-as-objects-ipv4-and-ipv6-items.json", Findings(&[
+        ("sg-open-remote-admin", "sg-0fixture", "revoke ingress tcp 3389 from 0.0.0.0/0 on sg-0fixture + revoke ingress tcp 3389 from ::/0 on sg-0fixture"),
+    ])),
+    ("authorize-ingress-legacy-flat-form-host-bits.json", Findings(&[
+        ("sg-open-remote-admin", "sg-0fixture", "revoke ingress tcp 22 from 208.236.235.254/0 on sg-0fixture"),
+    ])),
+    ("authorize-ingress-all-protocols-without-ports.json", Findings(&[
+        ("sg-open-all-traffic", "sg-0fixture", "revoke ingress rule sgr-0all on sg-0fixture"),
+    ])),
+    ("authorize-ingress-four-permissions-console.json", Findings(&[
+        ("sg-open-remote-admin", "sg-0fixture", "revoke ingress rule sgr-0a on sg-0fixture + revoke ingress rule sgr-0d on sg-0fixture"),
+        ("sg-open-all-traffic", "sg-0fixture", "revoke ingress rule sgr-0b on sg-0fixture"),
+    ])),
+    ("authorize-ingress-group-reference-only.json", Findings(&[])),
+    ("authorize-ingress-odd-but-not-world-cidrs.json", Findings(&[])),
+    ("authorize-ingress-prefix-list-source.json", Findings(&[])),
+    ("authorize-ingress-udp-ssh-port-is-not-tcp.json", Findings(&[])),
+    ("authorize-ingress-null-request-parameters.json", Findings(&[])),
+    ("authorize-egress-world-is-not-ingress.json", Ignored("not-listened")),
+    ("modify-security-group-rules-single-rule-as-object.json", Findings(&[
+        ("sg-open-remote-admin", "sg-0fixture", "revoke modified ingress rule sgr-0mod on sg-0fixture"),
+    ])),
+    ("modify-security-group-rules-two-rules-as-array.json", Findings(&[
+        ("sg-open-kubelet", "sg-0fixture", "revoke modified ingress rule sgr-0m1 on sg-0fixture"),
+    ])),
+    ("authorize-ingress-dry-run.json", Ignored("call-failed")),
+    ("authorize-ingress-unauthorized-failure.json", Ignored("call-failed")),
+    ("authorize-ingress-eventbridge-envelope-kubelet-range-ipv6.json", Findings(&[
+        ("sg-open-kubelet", "sg-0fixture", "revoke ingress rule sgr-0kube on sg-0fixture"),
+    ])),
+    ("authorize-ingress-group-name-only.json", Findings(&[
+        ("sg-open-remote-admin", "default", "manual: the call named the group by name only; revoke the rule in the console or with `aws ec2 revoke-security-group-ingress --group-name`"),
+    ])),
+    ("authorize-ingress-full-tcp-range.json", Findings(&[
+        ("sg-open-all-traffic", "sg-0fixture", "revoke ingress rule sgr-0range on sg-0fixture"),
+    ])),
+    ("authorize-ingress-api-ports-ipv6.json", Findings(&[
+        ("sg-open-k8s-api", "sg-0fixture", "revoke ingress rule sgr-0443 on sg-0fixture + revoke ingress rule sgr-06443 on sg-0fixture"),
+    ])),
+];
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+#[test]
+fn every_fixture_yields_exactly_its_expected_findings() {
+    let config = Config::default();
+    for (name, expect) in TABLE {
+        let bytes = std::fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let event = Event::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ignored = check_guards(&event, &config, &[]);
+        match expect {
+            Ignored(label) => assert_eq!(ignored.map(|i| i.label()), Some(*label), "{name}"),
+            Findings(expected) => {
+                assert_eq!(ignored, None, "{name}");
+                let found: Vec<(&str, String, String)> = evaluate(&event, &config)
+                    .into_iter()
+                    .map(|finding| {
+                        let plan = match &finding.plan.manual {
+                            Some(manual) => format!("manual: {manual}"),
+                            None => finding.plan.actions.iter().map(|a| a.describe()).collect::<Vec<_>>().join(" + "),
+                        };
+                        (finding.rule.id, finding.resource, plan)
+                    })
+                    .collect();
+                let expected: Vec<(&str, String, String)> =
+                    expected.iter().map(|(rule, resource, plan)| (*rule, (*resource).to_owned(), (*plan).to_owned())).collect();
+                assert_eq!(found, expected, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_fixture_file_is_in_the_table() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = TABLE.iter().map(|(name, _)| (*name).to_owned()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
+
+#[test]
+fn the_all_protocols_rule_defers_to_port_rules_when_switched_off() {
+    let config = Config::from_json(r#"{"rules": {"sg-open-all-traffic": {"mode": "off"}}}"#).unwrap();
+    let bytes = std::fs::read(fixtures().join("authorize-ingress-four-permissions-console.json")).unwrap();
+    let findings = evaluate(&Event::from_slice(&bytes).unwrap(), &config);
+    let plans: Vec<(&str, String)> =
+        findings.iter().map(|f| (f.rule.id, f.plan.actions.iter().map(|a| a.describe()).collect::<Vec<_>>().join(" + "))).collect();
+    // The -1 rule (sgr-0b) now counts for every port rule: the plans share its action, which
+    // the pipeline runs once.
+    assert_eq!(
+        plans,
+        [
+            ("sg-open-remote-admin", "revoke ingress rule sgr-0a on sg-0fixture + revoke ingress rule sgr-0b on sg-0fixture + revoke ingress rule sgr-0d on sg-0fixture".to_owned()),
+            ("sg-open-kubelet", "revoke ingress rule sgr-0b on sg-0fixture".to_owned()),
+            ("sg-open-k8s-api", "revoke ingress rule sgr-0b on sg-0fixture".to_owned()),
+        ]
+    );
+}
