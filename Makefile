@@ -30,8 +30,8 @@ test: tools build-dev ## unit, integration (moto) and end-to-end (cargo-lambda r
 	scripts/with-moto.sh cargo test --workspace --no-fail-fast
 
 demo: tools ## watch a world-open SSH rule get reverted on a local AWS emulator
-	cargo build -p sg-guard
-	scripts/with-moto.sh scripts/demo.sh
+	cargo build -p sg-guard -p snapback-tests --bin sg-guard --bin demo
+	scripts/with-moto.sh target/debug/demo
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS (see docs/BENCHMARKS.md)
 	cargo build --release -p sg-guard

@@ -2,6 +2,7 @@
 //! answers, and the alerts that reached an SQS queue subscribed to the topic.
 
 pub mod lambda;
+pub mod runtime_api;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
