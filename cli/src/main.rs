@@ -19,8 +19,11 @@ enum Command {
     /// List every rule: id, severity, default mode, the events it listens to.
     Rules {
         /// One JSON object per rule, with rationale, IAM actions and options.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// The catalog as Markdown (RULES.md).
+        #[arg(long)]
+        markdown: bool,
     },
     /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
     Replay {
@@ -41,8 +44,13 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Rules { json } => {
-            print!("{}", if json { rules_table::render_json() } else { rules_table::render_table() });
+        Command::Rules { json, markdown } => {
+            let text = match (json, markdown) {
+                (true, _) => rules_table::render_json(),
+                (_, true) => rules_table::render_markdown(),
+                _ => rules_table::render_table(),
+            };
+            print!("{text}");
             ExitCode::SUCCESS
         }
         Command::Replay { json, config, fail_on_findings, paths } => {

@@ -21,6 +21,39 @@ pub fn render_table() -> String {
     crate::replay::format_table(&rows)
 }
 
+/// RULES.md: the catalog, generated from the registry (`make rules-doc`).
+pub fn render_markdown() -> String {
+    let mut out = String::from(
+        "# snapback rules\n\n<!-- Generated from the rule registry by `make rules-doc`; do not edit by hand. -->\n\n\
+         Modes: `off` (ignored), `notify` (alert only), `remediate` (restore, then alert). Set them per rule in the \
+         configuration document; see the README.\n\n| rule | severity | default mode | events | title |\n|---|---|---|---|---|\n",
+    );
+    for meta in registry() {
+        let events: Vec<String> = meta.events.iter().map(|key| format!("`{}` {}", key.source, key.name)).collect();
+        out += &format!(
+            "| [`{id}`](#{id}) | {} | {} | {} | {} |\n",
+            meta.severity.as_str(),
+            meta.default_mode.as_str(),
+            events.join("<br>"),
+            meta.title,
+            id = meta.id
+        );
+    }
+    for meta in registry() {
+        out += &format!("\n## {}\n\n{}\n\n", meta.id, meta.title);
+        out += &format!("- **Severity:** {}; **default mode:** {}\n", meta.severity.as_str(), meta.default_mode.as_str());
+        out += &format!("- **Why:** {}\n", meta.rationale);
+        out += &format!("- **Fix by hand:** {}\n", meta.manual_fix);
+        out += &format!("- **IAM actions:** {}\n", meta.iam_actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
+        for spec in meta.options {
+            let default = serde_json::to_string(&spec.default.value()).expect("options serialize");
+            out += &format!("- **Option `{}`:** {} (default `{default}`)\n", spec.name, spec.description);
+        }
+        out += &format!("- **Exempt a resource:** tag `snapback:exempt={}`\n", meta.id);
+    }
+    out
+}
+
 pub fn render_json() -> String {
     registry().iter().map(|meta| describe(meta).to_string() + "\n").collect()
 }
@@ -38,5 +71,12 @@ mod tests {
             assert!(line.contains("ec2:AuthorizeSecurityGroupIngress"), "{line}");
         }
         assert_eq!(render_json().lines().count(), registry().len());
+    }
+
+    #[test]
+    fn the_committed_rules_md_is_what_the_registry_generates() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../RULES.md");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == render_markdown(), "RULES.md is stale: run `make rules-doc` and commit it");
     }
 }
