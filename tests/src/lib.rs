@@ -7,7 +7,7 @@ pub mod runtime_api;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aws_sdk_ec2::types::{IpPermission, SecurityGroupRule, Tag, TagSpecification};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroupRule, Tag, TagSpecification};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -147,6 +147,18 @@ impl World {
         World { aws, topic_arn, queue_url, vpc_id }
     }
 
+    /// The environment of a function binary working in this world (moto's default account).
+    pub fn function_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", moto_url()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("SNAPBACK_TOPIC_ARN", self.topic_arn.clone()),
+            ("SNAPBACK_SELF_ARNS", format!("arn:aws:iam::{}:role/snapback-sg-guard", self.aws.account)),
+        ]
+    }
+
     /// Stores a config document in the account's SSM parameter the guard reads.
     pub async fn put_config(&self, document: &str) {
         self.aws.ssm.put_parameter().name(CONFIG_PARAMETER).value(document).r#type(aws_sdk_ssm::types::ParameterType::String).overwrite(true).send().await.unwrap();
@@ -251,6 +263,18 @@ impl World {
             }
         }
     }
+}
+
+/// A tcp permission on one port from IPv4 and IPv6 CIDRs.
+pub fn tcp_from(port: i32, cidrs: &[&str]) -> IpPermission {
+    let (v6, v4): (Vec<&str>, Vec<&str>) = cidrs.iter().partition(|cidr| cidr.contains(':'));
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .set_ip_ranges(Some(v4.iter().map(|c| IpRange::builder().cidr_ip(*c).build()).collect()))
+        .set_ipv6_ranges(Some(v6.iter().map(|c| Ipv6Range::builder().cidr_ipv6(*c).build()).collect()))
+        .build()
 }
 
 /// A CloudTrail record of AuthorizeSecurityGroupIngress, in the standard item shape, built from

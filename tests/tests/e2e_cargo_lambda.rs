@@ -1,34 +1,18 @@
 //! End to end: the built `sg-guard` bootstrap under cargo-lambda's Lambda runtime emulator,
 //! configured only by its environment, reverting a world-open SSH rule in moto.
 
-use aws_sdk_ec2::types::{IpPermission, IpRange};
 use snapback_tests::lambda::{function_binary, LocalLambda};
-use snapback_tests::{authorize_record, envelope, moto_url, World, DEFAULT_ACCOUNT, REGION};
+use snapback_tests::{authorize_record, envelope, tcp_from, World, DEFAULT_ACCOUNT};
 
 #[tokio::test]
 async fn the_sg_guard_bootstrap_reverts_world_open_ssh_under_the_lambda_runtime() {
     let world = World::in_default_account().await;
     let group = world.group(&format!("e2e-nodes-{}", std::process::id()), &[("aws:eks:cluster-name", "prod")]).await;
-    let opened = IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(22)
-        .to_port(22)
-        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-        .build();
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
     let created = world.authorize(&group, opened.clone()).await;
     let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
 
-    let function = LocalLambda::start(
-        &function_binary("sg-guard"),
-        &[
-            ("AWS_ENDPOINT_URL", moto_url()),
-            ("AWS_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("SNAPBACK_TOPIC_ARN", world.topic_arn.clone()),
-            ("SNAPBACK_SELF_ARNS", format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/snapback-sg-guard")),
-        ],
-    );
+    let function = LocalLambda::start(&function_binary("sg-guard"), &world.function_env());
     let answer = function.invoke(&event);
 
     assert_eq!(answer["decisions"][0]["rule"], "sg-open-remote-admin", "{answer}");

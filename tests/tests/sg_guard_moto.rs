@@ -1,20 +1,8 @@
 //! The security-group guard against moto's server: real EC2, SNS, SQS, SSM and EKS wire calls.
 //! Each test has its own moto account, so they run in parallel on one server.
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use serde_json::{json, Value};
-use snapback_tests::{authorize_record, envelope, record, World};
-
-fn tcp(port: i32, cidrs: &[&str]) -> IpPermission {
-    let (v6, v4): (Vec<&str>, Vec<&str>) = cidrs.iter().partition(|cidr| cidr.contains(':'));
-    IpPermission::builder()
-        .ip_protocol("tcp")
-        .from_port(port)
-        .to_port(port)
-        .set_ip_ranges(Some(v4.iter().map(|c| IpRange::builder().cidr_ip(*c).build()).collect()))
-        .set_ipv6_ranges(Some(v6.iter().map(|c| Ipv6Range::builder().cidr_ipv6(*c).build()).collect()))
-        .build()
-}
+use snapback_tests::{authorize_record, envelope, record, tcp_from, World};
 
 fn rule(port: i32, cidr: &str) -> (String, i32, i32, String) {
     ("tcp".into(), port, port, cidr.into())
@@ -28,9 +16,9 @@ const NODE_TAGS: &[(&str, &str)] = &[("aws:eks:cluster-name", "prod"), ("Name", 
 async fn world_ssh_is_reverted(world_cidr: &str) {
     let world = World::new().await;
     let group = world.group("prod-nodes", NODE_TAGS).await;
-    let opened = tcp(22, &[world_cidr]);
+    let opened = tcp_from(22, &[world_cidr]);
     let created = world.authorize(&group, opened.clone()).await;
-    world.authorize(&group, tcp(22, &["10.0.0.0/8"])).await;
+    world.authorize(&group, tcp_from(22, &["10.0.0.0/8"])).await;
     let event = authorize_record(&world.aws.account, &group, &opened, &created);
 
     let report = world.guard(&[]).handle(&envelope(&event)).await.unwrap();
@@ -89,7 +77,7 @@ async fn legacy_flat_form_without_rule_ids_is_revoked_by_the_exact_permission() 
         .send()
         .await
         .unwrap();
-    world.authorize(&group, tcp(3389, &["10.0.0.0/8"])).await;
+    world.authorize(&group, tcp_from(3389, &["10.0.0.0/8"])).await;
     // A 2020-era record: flat request, `ipPermissions: {}`, no securityGroupRuleSet.
     let event = record(
         &world.aws.account,
@@ -114,7 +102,7 @@ async fn ssh_opened(tags: &[(&str, &str)], config: Option<&str>) -> (World, Stri
         world.put_config(document).await;
     }
     let group = world.group("nodes", tags).await;
-    let opened = tcp(22, &["0.0.0.0/0"]);
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
     let created = world.authorize(&group, opened.clone()).await;
     let event = authorize_record(&world.aws.account, &group, &opened, &created);
     (world, group, event)
@@ -282,7 +270,7 @@ async fn an_invalid_config_keeps_the_defaults_and_every_alert_says_so() {
 async fn a_modified_rule_opened_to_the_world_is_revoked_after_checking_it_is_ingress() {
     let world = World::new().await;
     let group = world.group("nodes", NODE_TAGS).await;
-    let created = world.authorize(&group, tcp(10250, &["10.0.0.0/8"])).await;
+    let created = world.authorize(&group, tcp_from(10250, &["10.0.0.0/8"])).await;
     let rule_id = created[0].security_group_rule_id().unwrap().to_owned();
     world
         .aws

@@ -5,10 +5,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::{IpPermission, IpRange};
 use snapback_tests::lambda::{workspace_root, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
-use snapback_tests::{authorize_record, envelope, moto_url, World, DEFAULT_ACCOUNT, REGION};
+use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT};
 
 const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
@@ -20,18 +19,14 @@ fn release_binary() -> std::path::PathBuf {
     binary
 }
 
-fn spawn(api: &RuntimeApi, topic_arn: &str) -> Running {
+fn spawn(api: &RuntimeApi, world: &World) -> Running {
     Running(
         Command::new(release_binary())
+            .envs(world.function_env())
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
             .env("AWS_LAMBDA_FUNCTION_NAME", "sg-guard")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_ENDPOINT_URL", moto_url())
-            .env("AWS_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("SNAPBACK_TOPIC_ARN", topic_arn)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -66,7 +61,7 @@ async fn main() {
     for _ in 0..COLD_RUNS {
         let api = RuntimeApi::start();
         let spawned = Instant::now();
-        let function = spawn(&api, &world.topic_arn);
+        let function = spawn(&api, &world);
         match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
             RuntimeEvent::Polled(at) => cold.push(millis(at - spawned)),
             other => panic!("unexpected {other:?}"),
@@ -78,16 +73,11 @@ async fn main() {
     // Warm: one process, one event after another; each opens a fresh world rule first.
     let group = world.group(&format!("bench-nodes-{}", std::process::id()), &[("aws:eks:cluster-name", "bench")]).await;
     let api = RuntimeApi::start();
-    let function = spawn(&api, &world.topic_arn);
+    let function = spawn(&api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm = Vec::new();
     for i in 0..WARM_EVENTS {
-        let opened = IpPermission::builder()
-            .ip_protocol("tcp")
-            .from_port(22)
-            .to_port(22)
-            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-            .build();
+        let opened = tcp_from(22, &["0.0.0.0/0"]);
         let created = world.authorize(&group, opened.clone()).await;
         let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
         let sent = Instant::now();

@@ -3,9 +3,8 @@
 
 use std::time::Instant;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange};
 use snapback_tests::lambda::{function_binary, LocalLambda};
-use snapback_tests::{authorize_record, envelope, moto_url, World, DEFAULT_ACCOUNT, REGION};
+use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT, REGION};
 
 fn step(number: u32, text: &str) {
     println!("\n[{number}/6] {text}");
@@ -21,10 +20,6 @@ fn show_rules(rules: &[(String, i32, i32, String)]) {
     }
 }
 
-fn tcp(port: i32, cidr: &str) -> IpPermission {
-    IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port).ip_ranges(IpRange::builder().cidr_ip(cidr).build()).build()
-}
-
 #[tokio::main]
 async fn main() {
     println!("snapback demo: someone opens SSH on an EKS node group to the internet; snapback snaps it back.");
@@ -32,30 +27,20 @@ async fn main() {
 
     let world = World::in_default_account().await;
     let group = world.group("demo-cluster-nodes", &[("aws:eks:cluster-name", "demo-cluster"), ("Name", "demo-cluster-nodes")]).await;
-    world.authorize(&group, tcp(443, "10.0.0.0/16")).await;
+    world.authorize(&group, tcp_from(443, &["10.0.0.0/16"])).await;
     step(2, &format!(
         "Created VPC {}, node security group {group} (tag aws:eks:cluster-name=demo-cluster) and the alert topic with an SQS subscriber",
         world.vpc_id
     ));
 
-    let opened = tcp(22, "0.0.0.0/0");
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
     let created = world.authorize(&group, opened.clone()).await;
     step(3, &format!("alice runs: aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 22 --cidr 0.0.0.0/0"));
     println!("      ingress rules now:");
     show_rules(&world.ingress(&group).await);
 
     step(4, "sg-guard (the built bootstrap binary) starts under cargo-lambda's Lambda runtime emulator");
-    let function = LocalLambda::start(
-        &function_binary("sg-guard"),
-        &[
-            ("AWS_ENDPOINT_URL", moto_url()),
-            ("AWS_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("SNAPBACK_TOPIC_ARN", world.topic_arn.clone()),
-            ("SNAPBACK_SELF_ARNS", format!("arn:aws:iam::{DEFAULT_ACCOUNT}:role/snapback-sg-guard")),
-        ],
-    );
+    let function = LocalLambda::start(&function_binary("sg-guard"), &world.function_env());
 
     let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
     step(5, "CloudTrail records the call and EventBridge delivers it to sg-guard");
