@@ -263,7 +263,7 @@ async fn an_invalid_config_keeps_the_defaults_and_every_alert_says_so() {
     assert!(world.ingress(&group).await.is_empty());
     let notes = world.alerts().await[0].message["notes"].to_string();
     assert!(notes.contains("rules.sg-open-remote-admin.mode"), "{notes}");
-    assert!(notes.contains("built-in defaults stay in force"), "{notes}");
+    assert!(notes.contains("keeping the built-in defaults"), "{notes}");
 }
 
 #[tokio::test]
@@ -304,4 +304,16 @@ async fn a_modified_rule_opened_to_the_world_is_revoked_after_checking_it_is_ing
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
     assert!(world.ingress(&group).await.is_empty());
     assert_eq!(world.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_alert_that_cannot_be_published_asks_for_a_retry_after_the_restore() {
+    let (world, group, event) = ssh_opened(NODE_TAGS, None).await;
+    // moto publishes synchronously to http subscribers: a dead endpoint fails the publish.
+    world.aws.sns.subscribe().topic_arn(&world.topic_arn).protocol("http").endpoint("http://127.0.0.1:1/").send().await.unwrap();
+
+    let error = world.guard(&[]).handle(&event).await.unwrap_err();
+
+    assert!(error.to_string().contains("sns:Publish failed, a retry may help"), "{error}");
+    assert!(world.ingress(&group).await.is_empty(), "the restore happened before the publish");
 }

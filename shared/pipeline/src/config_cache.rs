@@ -54,7 +54,7 @@ impl<S: ConfigSource> ConfigCache<S> {
                     }
                     Err(error) => {
                         let kept = if state.ever_loaded { "the last good config" } else { "the built-in defaults" };
-                        let note = format!("the config in {} is invalid ({error}); {kept} stay in force", source.describe());
+                        let note = format!("the config in {} is invalid ({error}); keeping {kept}", source.describe());
                         tracing::error!(config_source = source.describe(), %error, "config refused, keeping {kept}");
                         state.note = Some(note);
                     }
@@ -65,7 +65,7 @@ impl<S: ConfigSource> ConfigCache<S> {
                 Err(error) => {
                     let kept = if state.ever_loaded { "the last good config" } else { "the built-in defaults" };
                     tracing::error!(config_source = source.describe(), %error, "config unreadable, keeping {kept}");
-                    state.note = Some(format!("the config could not be read from {} ({error}); {kept} stay in force", source.describe()));
+                    state.note = Some(format!("the config could not be read from {} ({error}); keeping {kept}", source.describe()));
                 }
             }
             state.fetched_at = Some(Instant::now());

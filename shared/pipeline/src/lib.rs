@@ -24,3 +24,6 @@ pub fn init_tracing() {
         .with_writer(std::io::stdout)
         .try_init();
 }
+
+#[cfg(test)]
+mod tests;
