@@ -3,7 +3,8 @@
 use snapback_rules::registry::{describe, registry};
 
 pub fn render_table() -> String {
-    let mut rows = vec![["RULE".to_owned(), "SEVERITY".to_owned(), "DEFAULT".to_owned(), "EVENTS".to_owned(), "TITLE".to_owned()]];
+    let mut rows =
+        vec![["RULE".to_owned(), "SEVERITY".to_owned(), "DEFAULT".to_owned(), "EVENTS".to_owned(), "TITLE".to_owned()]];
     for meta in registry() {
         let events: Vec<String> = meta
             .events
@@ -41,10 +42,14 @@ pub fn render_markdown() -> String {
     }
     for meta in registry() {
         out += &format!("\n## {}\n\n{}\n\n", meta.id, meta.title);
-        out += &format!("- **Severity:** {}; **default mode:** {}\n", meta.severity.as_str(), meta.default_mode.as_str());
+        out +=
+            &format!("- **Severity:** {}; **default mode:** {}\n", meta.severity.as_str(), meta.default_mode.as_str());
         out += &format!("- **Why:** {}\n", meta.rationale);
         out += &format!("- **Fix by hand:** {}\n", meta.manual_fix);
-        out += &format!("- **IAM actions:** {}\n", meta.iam_actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "));
+        out += &format!(
+            "- **IAM actions:** {}\n",
+            meta.iam_actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        );
         for spec in meta.options {
             let default = serde_json::to_string(&spec.default.value()).expect("options serialize");
             out += &format!("- **Option `{}`:** {} (default `{default}`)\n", spec.name, spec.description);

@@ -28,10 +28,16 @@ fn scratch(name: &str) -> std::path::PathBuf {
 #[test]
 fn replays_a_trail_directory_of_gzip_logs_as_json_lines() {
     let dir = scratch("trail");
-    let trail = format!(r#"{{"Records": [{SSH_OPEN}, {{"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "readOnly": true}}]}}"#);
+    let trail = format!(
+        r#"{{"Records": [{SSH_OPEN}, {{"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "readOnly": true}}]}}"#
+    );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(trail.as_bytes()).unwrap();
-    std::fs::write(dir.join("2026/11/27/111122223333_CloudTrail_eu-west-1_20261127T1000Z_abc.json.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        dir.join("2026/11/27/111122223333_CloudTrail_eu-west-1_20261127T1000Z_abc.json.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
     std::fs::write(dir.join("notes.txt"), "not a log").unwrap();
 
     let (status, stdout, stderr) = snapback(&["replay", "--json", dir.to_str().unwrap()]);

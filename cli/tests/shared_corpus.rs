@@ -32,7 +32,11 @@ fn replay_of_the_shared_corpus_matches_expected_verdicts() {
             continue;
         }
         let summary = replay(&[dir.join(file)], &Config::default());
-        assert!(summary.unreadable_inputs.is_empty() && summary.unreadable_records.is_empty(), "{file}: {}", summary.render());
+        assert!(
+            summary.unreadable_inputs.is_empty() && summary.unreadable_records.is_empty(),
+            "{file}: {}",
+            summary.render()
+        );
         let reported: BTreeSet<(String, String)> = summary
             .findings
             .iter()
@@ -44,7 +48,8 @@ fn replay_of_the_shared_corpus_matches_expected_verdicts() {
             .iter()
             .map(|pair| (pair[0].as_str().unwrap().to_owned(), pair[1].as_str().map(str::to_owned)))
             .collect();
-        let allowed: BTreeSet<&str> = verdict["allowed"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        let allowed: BTreeSet<&str> =
+            verdict["allowed"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
         for (rule, _) in &reported {
             assert!(
                 required.iter().any(|(id, _)| id == rule) || allowed.contains(rule.as_str()),

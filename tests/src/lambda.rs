@@ -23,7 +23,8 @@ pub fn workspace_root() -> PathBuf {
 
 /// A function binary of the workspace, built by `make test` (dev profile).
 pub fn function_binary(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
     let binary = target.join("debug").join(name);
     assert!(binary.exists(), "{} is not built: run `cargo build -p {name}` (make test does)", binary.display());
     binary
@@ -91,12 +92,22 @@ impl LocalLambda {
         let file = std::env::temp_dir().join(format!("snapback-event-{}-{}.json", std::process::id(), self.port));
         std::fs::write(&file, event.to_string()).unwrap();
         let output = Command::new(cargo_lambda())
-            .args(["lambda", "invoke", "_", "--invoke-address", "127.0.0.1", "--invoke-port", &self.port.to_string(), "--data-file"])
+            .args([
+                "lambda",
+                "invoke",
+                "_",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &self.port.to_string(),
+                "--data-file",
+            ])
             .arg(&file)
             .output()
             .expect("cargo lambda invoke runs");
         let _ = std::fs::remove_file(&file);
         assert!(output.status.success(), "invoke failed: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
     }
 }

@@ -83,10 +83,18 @@ impl Clients {
         let header = MotoAccount(account.to_owned());
         Clients {
             account: account.to_owned(),
-            ec2: aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&sdk).interceptor(header.clone()).build()),
-            eks: aws_sdk_eks::Client::from_conf(aws_sdk_eks::config::Builder::from(&sdk).interceptor(header.clone()).build()),
-            sns: aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&sdk).interceptor(header.clone()).build()),
-            sqs: aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&sdk).interceptor(header.clone()).build()),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            eks: aws_sdk_eks::Client::from_conf(
+                aws_sdk_eks::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
             ssm: aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&sdk).interceptor(header).build()),
         }
     }
@@ -121,7 +129,15 @@ impl World {
     pub async fn in_account(account: &str) -> World {
         let aws = Clients::for_account(account).await;
         let topic_arn = aws.sns.create_topic().name("snapback-alerts").send().await.unwrap().topic_arn.unwrap();
-        let queue_url = aws.sqs.create_queue().queue_name(format!("alerts-sink-{}", fresh_account())).send().await.unwrap().queue_url.unwrap();
+        let queue_url = aws
+            .sqs
+            .create_queue()
+            .queue_name(format!("alerts-sink-{}", fresh_account()))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
         let queue_arn = aws
             .sqs
             .get_queue_attributes()
@@ -161,7 +177,16 @@ impl World {
 
     /// Stores a config document in the account's SSM parameter the guard reads.
     pub async fn put_config(&self, document: &str) {
-        self.aws.ssm.put_parameter().name(CONFIG_PARAMETER).value(document).r#type(aws_sdk_ssm::types::ParameterType::String).overwrite(true).send().await.unwrap();
+        self.aws
+            .ssm
+            .put_parameter()
+            .name(CONFIG_PARAMETER)
+            .value(document)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
     }
 
     /// The guard as deployed, on this account's clients, reading config from SSM.
@@ -180,11 +205,15 @@ impl World {
 
     /// A security group in the VPC with these tags.
     pub async fn group(&self, name: &str, tags: &[(&str, &str)]) -> String {
-        let mut request = self.aws.ec2.create_security_group().group_name(name).description("snapback test").vpc_id(&self.vpc_id);
+        let mut request =
+            self.aws.ec2.create_security_group().group_name(name).description("snapback test").vpc_id(&self.vpc_id);
         if !tags.is_empty() {
             let tags = tags.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect();
             request = request.tag_specifications(
-                TagSpecification::builder().resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup).set_tags(Some(tags)).build(),
+                TagSpecification::builder()
+                    .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+                    .set_tags(Some(tags))
+                    .build(),
             );
         }
         request.send().await.unwrap().group_id.unwrap()
@@ -258,8 +287,18 @@ impl World {
                     .into_iter()
                     .map(|(name, value)| (name, value.string_value.unwrap_or_default()))
                     .collect();
-                delivered.push(Delivered { message: serde_json::from_str(message.body.as_deref().unwrap()).unwrap(), attributes });
-                self.aws.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(message.receipt_handle.unwrap()).send().await.unwrap();
+                delivered.push(Delivered {
+                    message: serde_json::from_str(message.body.as_deref().unwrap()).unwrap(),
+                    attributes,
+                });
+                self.aws
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -279,7 +318,12 @@ pub fn tcp_from(port: i32, cidrs: &[&str]) -> IpPermission {
 
 /// A CloudTrail record of AuthorizeSecurityGroupIngress, in the standard item shape, built from
 /// the permission sent and the rules AWS created (its `securityGroupRuleSet`).
-pub fn authorize_record(account: &str, group_id: &str, permission: &IpPermission, created: &[SecurityGroupRule]) -> Value {
+pub fn authorize_record(
+    account: &str,
+    group_id: &str,
+    permission: &IpPermission,
+    created: &[SecurityGroupRule],
+) -> Value {
     let ranges: Vec<Value> = permission.ip_ranges().iter().map(|r| json!({"cidrIp": r.cidr_ip()})).collect();
     let ranges_v6: Vec<Value> = permission.ipv6_ranges().iter().map(|r| json!({"cidrIpv6": r.cidr_ipv6()})).collect();
     let mut item = json!({

@@ -78,7 +78,8 @@ fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<R
             let _ = report.send(RuntimeEvent::Polled(Instant::now()));
             let Ok(event) = pending.lock().unwrap().recv() else { return };
             next_id += 1;
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
+            let deadline =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: bench-{next_id}\r\n\
                  Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:sg-guard\r\n\
@@ -90,7 +91,11 @@ fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<R
             }
         } else {
             let ok = path.ends_with("/response");
-            let _ = report.send(RuntimeEvent::Answered { at: Instant::now(), ok, body: String::from_utf8_lossy(&body).into_owned() });
+            let _ = report.send(RuntimeEvent::Answered {
+                at: Instant::now(),
+                ok,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
             if writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").is_err() {
                 return;
             }

@@ -110,7 +110,8 @@ async fn ssh_opened(tags: &[(&str, &str)], config: Option<&str>) -> (World, Stri
 
 #[tokio::test]
 async fn notify_mode_leaves_the_rule_and_alerts_would_remediate() {
-    let (world, group, event) = ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#)).await;
+    let (world, group, event) =
+        ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#)).await;
 
     let report = world.guard(&[]).handle(&event).await.unwrap();
 
@@ -124,7 +125,8 @@ async fn notify_mode_leaves_the_rule_and_alerts_would_remediate() {
 
 #[tokio::test]
 async fn a_rule_turned_off_does_nothing_and_says_nothing() {
-    let (world, group, event) = ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}}}"#)).await;
+    let (world, group, event) =
+        ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}}}"#)).await;
 
     let report = world.guard(&[]).handle(&event).await.unwrap();
 
@@ -149,7 +151,11 @@ async fn an_exempt_group_keeps_its_rule_and_the_alert_says_exempt() {
 
 #[tokio::test]
 async fn an_expired_exemption_is_ignored_and_the_alert_says_so() {
-    let tags = [("kubernetes.io/cluster/prod", "owned"), ("snapback:exempt", "all"), ("snapback:exempt-until", "2020-01-01T00:00:00Z")];
+    let tags = [
+        ("kubernetes.io/cluster/prod", "owned"),
+        ("snapback:exempt", "all"),
+        ("snapback:exempt-until", "2020-01-01T00:00:00Z"),
+    ];
     let (world, group, event) = ssh_opened(&tags, None).await;
 
     let report = world.guard(&[]).handle(&event).await.unwrap();
@@ -182,7 +188,9 @@ async fn an_untagged_group_listed_in_a_clusters_vpc_config_is_in_scope() {
         .create_cluster()
         .name("payments")
         .role_arn(format!("arn:aws:iam::{}:role/eks", world.aws.account))
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-1").security_group_ids(&group).build())
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-1").security_group_ids(&group).build(),
+        )
         .send()
         .await
         .unwrap();
@@ -255,7 +263,8 @@ async fn the_same_event_delivered_twice_at_once_revokes_once_and_alerts_once() {
 
 #[tokio::test]
 async fn an_invalid_config_keeps_the_defaults_and_every_alert_says_so() {
-    let (world, group, event) = ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "sometimes"}}}"#)).await;
+    let (world, group, event) =
+        ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "sometimes"}}}"#)).await;
 
     let report = world.guard(&[]).handle(&event).await.unwrap();
 
@@ -281,7 +290,12 @@ async fn a_modified_rule_opened_to_the_world_is_revoked_after_checking_it_is_ing
             aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
                 .security_group_rule_id(&rule_id)
                 .security_group_rule(
-                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder().ip_protocol("tcp").from_port(10250).to_port(10250).cidr_ipv4("0.0.0.0/0").build(),
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("tcp")
+                        .from_port(10250)
+                        .to_port(10250)
+                        .cidr_ipv4("0.0.0.0/0")
+                        .build(),
                 )
                 .build(),
         )
@@ -310,7 +324,16 @@ async fn a_modified_rule_opened_to_the_world_is_revoked_after_checking_it_is_ing
 async fn an_alert_that_cannot_be_published_asks_for_a_retry_after_the_restore() {
     let (world, group, event) = ssh_opened(NODE_TAGS, None).await;
     // moto publishes synchronously to http subscribers: a dead endpoint fails the publish.
-    world.aws.sns.subscribe().topic_arn(&world.topic_arn).protocol("http").endpoint("http://127.0.0.1:1/").send().await.unwrap();
+    world
+        .aws
+        .sns
+        .subscribe()
+        .topic_arn(&world.topic_arn)
+        .protocol("http")
+        .endpoint("http://127.0.0.1:1/")
+        .send()
+        .await
+        .unwrap();
 
     let error = world.guard(&[]).handle(&event).await.unwrap_err();
 

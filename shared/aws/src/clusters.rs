@@ -29,10 +29,14 @@ impl ClusterDirectory for EksClusterDirectory {
                 let described = match self.client.describe_cluster().name(name).send().await {
                     Ok(described) => described,
                     // Deleted between the list and the describe.
-                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => continue,
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                        continue
+                    }
                     Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
                 };
-                let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else { continue };
+                let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else {
+                    continue;
+                };
                 let listed = vpc.security_group_ids().iter().any(|id| id == group_id)
                     || vpc.cluster_security_group_id() == Some(group_id);
                 if listed {

@@ -50,11 +50,11 @@ impl SsmConfigSource {
 impl ConfigSource for SsmConfigSource {
     async fn fetch(&self) -> Result<String, AwsError> {
         match self.client.get_parameter().name(&self.name).with_decryption(true).send().await {
-            Ok(output) => output
-                .parameter()
-                .and_then(|parameter| parameter.value())
-                .map(str::to_owned)
-                .ok_or_else(|| AwsError::permanent("ssm:GetParameter", format!("parameter {} has no value", self.name))),
+            Ok(output) => {
+                output.parameter().and_then(|parameter| parameter.value()).map(str::to_owned).ok_or_else(|| {
+                    AwsError::permanent("ssm:GetParameter", format!("parameter {} has no value", self.name))
+                })
+            }
             Err(error) if error_code(&error) == Some("ParameterNotFound") => {
                 Err(AwsError::permanent("ssm:GetParameter", format!("parameter {} does not exist", self.name)))
             }

@@ -11,10 +11,20 @@ type Source = Box<dyn StdError + Send + Sync + 'static>;
 pub enum AwsError {
     /// Throttling, a 5xx, a timeout or a network failure that outlasted the SDK's own retries.
     #[error("{operation} failed, a retry may help: {message}")]
-    Retryable { operation: &'static str, message: String, #[source] source: Option<Source> },
+    Retryable {
+        operation: &'static str,
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
     /// The request itself is wrong or not allowed; retrying gives the same answer.
     #[error("{operation} failed: {message}")]
-    Permanent { operation: &'static str, message: String, #[source] source: Option<Source> },
+    Permanent {
+        operation: &'static str,
+        message: String,
+        #[source]
+        source: Option<Source>,
+    },
 }
 
 impl AwsError {

@@ -66,10 +66,7 @@ impl Ec2SecurityGroups {
 
 /// Codes that mean "the thing to revoke is not there".
 fn is_gone(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some("InvalidPermission.NotFound" | "InvalidSecurityGroupRuleId.NotFound" | "InvalidGroup.NotFound")
-    )
+    matches!(code, Some("InvalidPermission.NotFound" | "InvalidSecurityGroupRuleId.NotFound" | "InvalidGroup.NotFound"))
 }
 
 impl SecurityGroups for Ec2SecurityGroups {
@@ -140,7 +137,8 @@ impl SecurityGroups for Ec2SecurityGroups {
         permissions: &[Permission],
     ) -> Result<RevokeOutcome, AwsError> {
         let ip_permissions: Vec<IpPermission> = permissions.iter().map(ip_permission).collect();
-        let request = self.client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(ip_permissions));
+        let request =
+            self.client.revoke_security_group_ingress().group_id(group_id).set_ip_permissions(Some(ip_permissions));
         match request.send().await {
             // AWS answers success with the permissions it did not find listed as unknown.
             Ok(output) if output.unknown_ip_permissions().len() == permissions.len() => Ok(RevokeOutcome::AlreadyGone),
@@ -156,7 +154,11 @@ fn ip_permission(permission: &Permission) -> IpPermission {
         .ip_protocol(&permission.protocol)
         .set_from_port(permission.from_port.and_then(|port| i32::try_from(port).ok()))
         .set_to_port(permission.to_port.and_then(|port| i32::try_from(port).ok()))
-        .set_ip_ranges(Some(permission.ipv4_cidrs.iter().map(|cidr| IpRange::builder().cidr_ip(cidr).build()).collect()))
-        .set_ipv6_ranges(Some(permission.ipv6_cidrs.iter().map(|cidr| Ipv6Range::builder().cidr_ipv6(cidr).build()).collect()))
+        .set_ip_ranges(Some(
+            permission.ipv4_cidrs.iter().map(|cidr| IpRange::builder().cidr_ip(cidr).build()).collect(),
+        ))
+        .set_ipv6_ranges(Some(
+            permission.ipv6_cidrs.iter().map(|cidr| Ipv6Range::builder().cidr_ipv6(cidr).build()).collect(),
+        ))
         .build()
 }

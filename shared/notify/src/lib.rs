@@ -95,7 +95,8 @@ impl Alert {
     /// The SNS subject: under SNS's 100-character limit, ASCII only.
     pub fn subject(&self) -> String {
         let subject = format!("[snapback] {}: {} on {}", self.outcome.headline(), self.rule, self.resource);
-        let ascii: String = subject.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
+        let ascii: String =
+            subject.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
         truncate(&ascii, 99)
     }
 
@@ -209,16 +210,27 @@ mod tests {
         let message = alert(Outcome::Remediated).to_json();
         assert_eq!(message["version"], "1.0");
         assert_eq!(message["source"], "custom");
-        assert_eq!(message["content"]["title"], "[HIGH] Reverted: Remote administration (SSH/RDP) open to the internet");
+        assert_eq!(
+            message["content"]["title"],
+            "[HIGH] Reverted: Remote administration (SSH/RDP) open to the internet"
+        );
         let description = message["content"]["description"].as_str().unwrap();
         assert!(description.contains("`arn:aws:iam::111122223333:user/alice`"), "{description}");
         assert!(description.contains("Changed: tcp 22 from 0.0.0.0/0 (sgr-1)"), "{description}");
         assert!(description.contains("Restored: revoke ingress rule sgr-1 on sg-0abc"), "{description}");
         for (key, expected) in [
-            ("rule", "sg-open-remote-admin"), ("severity", "high"), ("outcome", "remediated"), ("resource", "sg-0abc"),
-            ("account", "111122223333"), ("region", "eu-west-1"), ("actor", "arn:aws:iam::111122223333:user/alice"),
-            ("source_ip", "198.51.100.7"), ("user_agent", "aws-cli/2.15.0"), ("event_id", "evt-1"),
-            ("event_time", "2026-11-27T10:00:00Z"), ("exemption", "snapback:exempt=sg-open-remote-admin"),
+            ("rule", "sg-open-remote-admin"),
+            ("severity", "high"),
+            ("outcome", "remediated"),
+            ("resource", "sg-0abc"),
+            ("account", "111122223333"),
+            ("region", "eu-west-1"),
+            ("actor", "arn:aws:iam::111122223333:user/alice"),
+            ("source_ip", "198.51.100.7"),
+            ("user_agent", "aws-cli/2.15.0"),
+            ("event_id", "evt-1"),
+            ("event_time", "2026-11-27T10:00:00Z"),
+            ("exemption", "snapback:exempt=sg-open-remote-admin"),
         ] {
             assert_eq!(message[key], expected, "{key}");
         }
@@ -230,7 +242,10 @@ mod tests {
     fn notify_mode_says_would_and_subjects_stay_under_the_sns_limit() {
         let mut alert = alert(Outcome::WouldRemediate);
         assert!(alert.to_json()["content"]["description"].as_str().unwrap().contains("Would restore: revoke"));
-        assert_eq!(alert.attributes(), [("rule", "sg-open-remote-admin"), ("severity", "high"), ("outcome", "would-remediate")]);
+        assert_eq!(
+            alert.attributes(),
+            [("rule", "sg-open-remote-admin"), ("severity", "high"), ("outcome", "would-remediate")]
+        );
         alert.resource = "sg-".to_owned() + &"x".repeat(200);
         assert!(alert.subject().chars().count() < 100);
     }

@@ -34,7 +34,12 @@ impl<S: ConfigSource> ConfigCache<S> {
         ConfigCache {
             source,
             ttl,
-            state: Mutex::new(State { config: Arc::new(Config::default()), note: None, fetched_at: None, ever_loaded: false }),
+            state: Mutex::new(State {
+                config: Arc::new(Config::default()),
+                note: None,
+                fetched_at: None,
+                ever_loaded: false,
+            }),
         }
     }
 
@@ -65,7 +70,10 @@ impl<S: ConfigSource> ConfigCache<S> {
                 Err(error) => {
                     let kept = if state.ever_loaded { "the last good config" } else { "the built-in defaults" };
                     tracing::error!(config_source = source.describe(), %error, "config unreadable, keeping {kept}");
-                    state.note = Some(format!("the config could not be read from {} ({error}); keeping {kept}", source.describe()));
+                    state.note = Some(format!(
+                        "the config could not be read from {} ({error}); keeping {kept}",
+                        source.describe()
+                    ));
                 }
             }
             state.fetched_at = Some(Instant::now());

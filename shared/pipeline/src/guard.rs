@@ -184,12 +184,24 @@ where
                     Some(until) => format!("exempt by tag {} until {until}", config.exemption_tag),
                     None => format!("exempt by tag {}", config.exemption_tag),
                 };
-                return Ok(Verdict { outcome: "exempt", alert: Some(Outcome::Exempt), cluster, notes: vec![note.clone()], detail: Some(note) });
+                return Ok(Verdict {
+                    outcome: "exempt",
+                    alert: Some(Outcome::Exempt),
+                    cluster,
+                    notes: vec![note.clone()],
+                    detail: Some(note),
+                });
             }
             Decision::Act { mode, notes } => (mode, notes),
         };
         if mode != Mode::Remediate {
-            return Ok(Verdict { outcome: Outcome::WouldRemediate.as_str(), alert: Some(Outcome::WouldRemediate), cluster, notes, detail: None });
+            return Ok(Verdict {
+                outcome: Outcome::WouldRemediate.as_str(),
+                alert: Some(Outcome::WouldRemediate),
+                cluster,
+                notes,
+                detail: None,
+            });
         }
         let mut restored = false;
         let mut not_applicable = Vec::new();
@@ -209,7 +221,13 @@ where
             }
         }
         Ok(if restored {
-            Verdict { outcome: Outcome::Remediated.as_str(), alert: Some(Outcome::Remediated), cluster, notes, detail: None }
+            Verdict {
+                outcome: Outcome::Remediated.as_str(),
+                alert: Some(Outcome::Remediated),
+                cluster,
+                notes,
+                detail: None,
+            }
         } else if !not_applicable.is_empty() {
             Verdict::quiet("not-applicable", not_applicable.join("; "))
         } else {
@@ -240,7 +258,9 @@ impl SgGuard {
         let source = match &settings.config {
             ConfigLocation::BuiltIn => None,
             ConfigLocation::File(path) => Some(ConfiguredSource::File(FileConfigSource::new(path))),
-            ConfigLocation::Ssm(name) => Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws_sdk_ssm::Client::new(sdk), name))),
+            ConfigLocation::Ssm(name) => {
+                Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws_sdk_ssm::Client::new(sdk), name)))
+            }
         };
         Guard {
             groups: snapback_aws::Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),

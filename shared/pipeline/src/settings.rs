@@ -33,19 +33,23 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let topic_arn = lookup("SNAPBACK_TOPIC_ARN")
-            .filter(|arn| arn.starts_with("arn:"))
-            .ok_or_else(|| SettingsError { name: "SNAPBACK_TOPIC_ARN", message: "must be set to the SNS topic ARN for alerts".into() })?;
-        let config = match lookup("SNAPBACK_CONFIG").map(|value| value.trim().to_owned()).filter(|value| !value.is_empty()) {
-            None => ConfigLocation::BuiltIn,
-            Some(value) => match value.strip_prefix("ssm:") {
-                Some("") => {
-                    return Err(SettingsError { name: "SNAPBACK_CONFIG", message: "`ssm:` needs a parameter name".into() })
-                }
-                Some(name) => ConfigLocation::Ssm(name.to_owned()),
-                None => ConfigLocation::File(value),
-            },
-        };
+        let topic_arn = lookup("SNAPBACK_TOPIC_ARN").filter(|arn| arn.starts_with("arn:")).ok_or_else(|| {
+            SettingsError { name: "SNAPBACK_TOPIC_ARN", message: "must be set to the SNS topic ARN for alerts".into() }
+        })?;
+        let config =
+            match lookup("SNAPBACK_CONFIG").map(|value| value.trim().to_owned()).filter(|value| !value.is_empty()) {
+                None => ConfigLocation::BuiltIn,
+                Some(value) => match value.strip_prefix("ssm:") {
+                    Some("") => {
+                        return Err(SettingsError {
+                            name: "SNAPBACK_CONFIG",
+                            message: "`ssm:` needs a parameter name".into(),
+                        })
+                    }
+                    Some(name) => ConfigLocation::Ssm(name.to_owned()),
+                    None => ConfigLocation::File(value),
+                },
+            };
         let config_ttl = match lookup("SNAPBACK_CONFIG_TTL_SECONDS") {
             None => Duration::from_secs(60),
             Some(text) => Duration::from_secs(text.trim().parse().map_err(|_| SettingsError {
@@ -77,14 +81,21 @@ mod tests {
     #[test]
     fn reads_every_variable_and_names_the_bad_one() {
         let topic = ("SNAPBACK_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:snapback");
-        let parsed = settings(&[topic, ("SNAPBACK_CONFIG", "ssm:/snapback/config"), ("SNAPBACK_SELF_ARNS", "a, b,")]).unwrap();
+        let parsed =
+            settings(&[topic, ("SNAPBACK_CONFIG", "ssm:/snapback/config"), ("SNAPBACK_SELF_ARNS", "a, b,")]).unwrap();
         assert_eq!(parsed.config, ConfigLocation::Ssm("/snapback/config".into()));
         assert_eq!(parsed.own_principals, ["a", "b"]);
         assert_eq!(parsed.config_ttl, Duration::from_secs(60));
-        assert_eq!(settings(&[topic, ("SNAPBACK_CONFIG", "/etc/snapback.json")]).unwrap().config, ConfigLocation::File("/etc/snapback.json".into()));
+        assert_eq!(
+            settings(&[topic, ("SNAPBACK_CONFIG", "/etc/snapback.json")]).unwrap().config,
+            ConfigLocation::File("/etc/snapback.json".into())
+        );
         assert_eq!(settings(&[topic]).unwrap().config, ConfigLocation::BuiltIn);
         assert_eq!(settings(&[]).unwrap_err().name, "SNAPBACK_TOPIC_ARN");
-        assert_eq!(settings(&[topic, ("SNAPBACK_CONFIG_TTL_SECONDS", "1m")]).unwrap_err().name, "SNAPBACK_CONFIG_TTL_SECONDS");
+        assert_eq!(
+            settings(&[topic, ("SNAPBACK_CONFIG_TTL_SECONDS", "1m")]).unwrap_err().name,
+            "SNAPBACK_CONFIG_TTL_SECONDS"
+        );
         assert_eq!(settings(&[topic, ("SNAPBACK_CONFIG", "ssm:")]).unwrap_err().name, "SNAPBACK_CONFIG");
     }
 }

@@ -131,7 +131,10 @@ async fn throttling_that_outlasts_the_sdk_retries_returns_a_retryable_error_with
 async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() {
     let guard = guard(
         FakeGroups::default(),
-        vec![r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#, r#"{"rules": {"sg-open-remote-admin": {"mode": "loud"}}}"#],
+        vec![
+            r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#,
+            r#"{"rules": {"sg-open-remote-admin": {"mode": "loud"}}}"#,
+        ],
     );
 
     let first = guard.handle(&ssh_opened(22)).await.unwrap();
@@ -142,7 +145,10 @@ async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() 
     let alerts = guard.publisher.0.lock().unwrap();
     assert_eq!(alerts[0]["notes"], json!([]));
     let note = alerts[1]["notes"][0].as_str().unwrap();
-    assert!(note.contains("rules.sg-open-remote-admin.mode") && note.contains("keeping the last good config"), "{note}");
+    assert!(
+        note.contains("rules.sg-open-remote-admin.mode") && note.contains("keeping the last good config"),
+        "{note}"
+    );
     assert!(guard.groups.revokes.lock().unwrap().is_empty());
 }
 

@@ -131,7 +131,8 @@ impl Config {
 
     /// Parses a JSON document over the defaults.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| refuse("(document)", format!("not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| refuse("(document)", format!("not valid JSON: {e}")))?;
         Config::from_value(&value)
     }
 
@@ -171,9 +172,8 @@ impl Config {
         let rules = value.as_object().ok_or_else(|| refuse("rules", "expected an object keyed by rule id"))?;
         for (rule_id, body) in rules {
             let field = format!("rules.{rule_id}");
-            let meta = rule(rule_id).ok_or_else(|| {
-                refuse(&field, format!("unknown rule id; known rules: {}", known_rule_ids()))
-            })?;
+            let meta = rule(rule_id)
+                .ok_or_else(|| refuse(&field, format!("unknown rule id; known rules: {}", known_rule_ids())))?;
             let body: &Map<String, Value> =
                 body.as_object().ok_or_else(|| refuse(&field, "expected an object such as {\"mode\": \"notify\"}"))?;
             let settings = self.rules.get_mut(meta.id).expect("defaults hold every registered rule");
@@ -228,7 +228,9 @@ fn string_list(field: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
     list.iter()
         .enumerate()
         .map(|(index, item)| {
-            item.as_str().map(str::to_owned).ok_or_else(|| refuse(format!("{field}[{index}]"), format!("expected a string, got {item}")))
+            item.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| refuse(format!("{field}[{index}]"), format!("expected a string, got {item}")))
         })
         .collect()
 }
@@ -236,7 +238,8 @@ fn string_list(field: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
 fn parse_option(spec: &OptionSpec, field: &str, value: &Value) -> Result<OptionValue, ConfigError> {
     match spec.default {
         OptionDefault::Ports(_) => {
-            let list = value.as_array().ok_or_else(|| refuse(field, format!("expected a list of ports, got {value}")))?;
+            let list =
+                value.as_array().ok_or_else(|| refuse(field, format!("expected a list of ports, got {value}")))?;
             if list.is_empty() {
                 return Err(refuse(field, "expected at least one port (set the rule's mode to off to disable it)"));
             }
@@ -244,10 +247,9 @@ fn parse_option(spec: &OptionSpec, field: &str, value: &Value) -> Result<OptionV
                 .iter()
                 .enumerate()
                 .map(|(index, item)| {
-                    item.as_u64()
-                        .and_then(|port| u16::try_from(port).ok())
-                        .filter(|port| *port > 0)
-                        .ok_or_else(|| refuse(format!("{field}[{index}]"), format!("expected a port 1-65535, got {item}")))
+                    item.as_u64().and_then(|port| u16::try_from(port).ok()).filter(|port| *port > 0).ok_or_else(|| {
+                        refuse(format!("{field}[{index}]"), format!("expected a port 1-65535, got {item}"))
+                    })
                 })
                 .collect::<Result<Vec<u16>, ConfigError>>()?;
             Ok(OptionValue::Ports(ports))

@@ -36,11 +36,7 @@ pub struct Actor {
 impl Actor {
     /// The most specific name for the caller, for alerts.
     pub fn display(&self) -> &str {
-        self.arn
-            .as_deref()
-            .or(self.issuer_arn.as_deref())
-            .or(self.invoked_by.as_deref())
-            .unwrap_or("unknown")
+        self.arn.as_deref().or(self.issuer_arn.as_deref()).or(self.invoked_by.as_deref()).unwrap_or("unknown")
     }
 
     /// The IAM role ARN behind this identity, when it is a role session: the session issuer, or
@@ -52,14 +48,8 @@ impl Actor {
         let arn = self.arn.as_deref()?;
         // arn:aws:sts::123456789012:assumed-role/RoleName/session
         let mut parts = arn.splitn(6, ':');
-        let (prefix, partition, service, _region, account, resource) = (
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-            parts.next()?,
-        );
+        let (prefix, partition, service, _region, account, resource) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if prefix != "arn" || service != "sts" {
             return None;
         }
@@ -88,8 +78,7 @@ pub struct Event {
 
 impl Event {
     pub fn from_slice(bytes: &[u8]) -> Result<Event, EventError> {
-        let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| EventError::InvalidJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| EventError::InvalidJson(e.to_string()))?;
         Event::from_value(&value)
     }
 
@@ -133,9 +122,7 @@ impl Event {
         };
         Ok(Event {
             // Older and abridged records lack eventID; the envelope id is the next best key.
-            event_id: text("eventID")
-                .or(envelope.id)
-                .unwrap_or_else(|| "unknown".to_owned()),
+            event_id: text("eventID").or(envelope.id).unwrap_or_else(|| "unknown".to_owned()),
             event_time: text("eventTime").or(envelope.time),
             region: text("awsRegion").or(envelope.region),
             account: text("recipientAccountId")

@@ -58,7 +58,9 @@ impl Action {
             Action::RevokeIngress { group_id, target } => match target {
                 RevokeTarget::RuleId(id) => format!("revoke ingress rule {id} on {group_id}"),
                 RevokeTarget::ModifiedRuleId(id) => format!("revoke modified ingress rule {id} on {group_id}"),
-                RevokeTarget::Permission(permission) => format!("revoke ingress {} on {group_id}", permission.describe()),
+                RevokeTarget::Permission(permission) => {
+                    format!("revoke ingress {} on {group_id}", permission.describe())
+                }
             },
         }
     }

@@ -14,7 +14,10 @@ pub enum Ignored {
     /// snapback's own restore, which would otherwise loop.
     OwnPrincipal(String),
     TrustedPrincipal(String),
-    NotListened { event_source: String, event_name: String },
+    NotListened {
+        event_source: String,
+        event_name: String,
+    },
 }
 
 impl Ignored {
@@ -72,10 +75,7 @@ pub fn check_guards(event: &Event, config: &Config, own_principals: &[String]) -
 fn matching_principal(actor: &Actor, principals: &[String]) -> Option<String> {
     let candidates: Vec<String> =
         [actor.arn.clone(), actor.issuer_arn.clone(), actor.role_arn()].into_iter().flatten().collect();
-    principals
-        .iter()
-        .find(|principal| candidates.iter().any(|candidate| same_principal(candidate, principal)))
-        .cloned()
+    principals.iter().find(|principal| candidates.iter().any(|candidate| same_principal(candidate, principal))).cloned()
 }
 
 fn same_principal(a: &str, b: &str) -> bool {

@@ -37,7 +37,8 @@ pub enum Decision {
 pub fn decide(finding: &Finding, config: &Config, tags: &BTreeMap<String, String>, now: OffsetDateTime) -> Decision {
     let mut notes = Vec::new();
     if let Some(exempted) = tags.get(&config.exemption_tag) {
-        let covers = exempted.split(',').map(str::trim).any(|id| id.eq_ignore_ascii_case("all") || id == finding.rule.id);
+        let covers =
+            exempted.split(',').map(str::trim).any(|id| id.eq_ignore_ascii_case("all") || id == finding.rule.id);
         if covers {
             let until_tag = format!("{}-until", config.exemption_tag);
             match tags.get(&until_tag) {
@@ -69,10 +70,18 @@ mod tests {
     use crate::registry::rule;
 
     fn finding() -> Finding {
-        Finding { rule: rule("sg-open-remote-admin").unwrap(), resource: "sg-1".into(), changed: vec![], plan: Plan {
-            actions: vec![crate::Action::RevokeIngress { group_id: "sg-1".into(), target: crate::RevokeTarget::RuleId("sgr-1".into()) }],
-            manual: None,
-        } }
+        Finding {
+            rule: rule("sg-open-remote-admin").unwrap(),
+            resource: "sg-1".into(),
+            changed: vec![],
+            plan: Plan {
+                actions: vec![crate::Action::RevokeIngress {
+                    group_id: "sg-1".into(),
+                    target: crate::RevokeTarget::RuleId("sgr-1".into()),
+                }],
+                manual: None,
+            },
+        }
     }
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -95,24 +104,42 @@ mod tests {
         let config = Config::default();
         let act = Decision::Act { mode: Mode::Remediate, notes: vec![] };
         assert_eq!(decide(&finding(), &config, &tags(&[]), now()), act);
-        assert_eq!(decide(&finding(), &config, &tags(&[("snapback:exempt", "all")]), now()), Decision::Exempt { until: None });
+        assert_eq!(
+            decide(&finding(), &config, &tags(&[("snapback:exempt", "all")]), now()),
+            Decision::Exempt { until: None }
+        );
         assert_eq!(
             decide(&finding(), &config, &tags(&[("snapback:exempt", "sg-open-kubelet, sg-open-remote-admin")]), now()),
             Decision::Exempt { until: None }
         );
         assert_eq!(decide(&finding(), &config, &tags(&[("snapback:exempt", "sg-open-kubelet")]), now()), act);
         assert_eq!(
-            decide(&finding(), &config, &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2027-01-01T00:00:00Z")]), now()),
+            decide(
+                &finding(),
+                &config,
+                &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2027-01-01T00:00:00Z")]),
+                now()
+            ),
             Decision::Exempt { until: Some("2027-01-01T00:00:00Z".into()) }
         );
-        let Decision::Act { mode, notes } =
-            decide(&finding(), &config, &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2026-11-01T00:00:00Z")]), now())
-        else { panic!("an expired exemption must not exempt") };
+        let Decision::Act { mode, notes } = decide(
+            &finding(),
+            &config,
+            &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2026-11-01T00:00:00Z")]),
+            now(),
+        ) else {
+            panic!("an expired exemption must not exempt")
+        };
         assert_eq!(mode, Mode::Remediate);
         assert!(notes[0].contains("expired at 2026-11-01T00:00:00Z"), "{notes:?}");
-        let Decision::Act { notes, .. } =
-            decide(&finding(), &config, &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "next week")]), now())
-        else { panic!("an unreadable expiry must not exempt") };
+        let Decision::Act { notes, .. } = decide(
+            &finding(),
+            &config,
+            &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "next week")]),
+            now(),
+        ) else {
+            panic!("an unreadable expiry must not exempt")
+        };
         assert!(notes[0].contains("not an RFC 3339 time"), "{notes:?}");
     }
 

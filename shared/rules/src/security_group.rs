@@ -24,7 +24,10 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// A CIDR exactly as sent, with its parsed network.
-    Cidr { text: String, net: IpNet },
+    Cidr {
+        text: String,
+        net: IpNet,
+    },
     /// Text that is not a valid CIDR: never judged world-open.
     Unparsed(String),
     Group(String),
@@ -189,7 +192,11 @@ fn authorize(event: &Event, direction: Direction) -> SecurityGroupChange {
     }
     let created = items(event.response.get("securityGroupRuleSet"));
     for entry in &mut entries {
-        entry.rule_id = created.iter().find(|rule| same_rule(entry, rule)).and_then(|rule| str_at(rule, "securityGroupRuleId")).map(str::to_owned);
+        entry.rule_id = created
+            .iter()
+            .find(|rule| same_rule(entry, rule))
+            .and_then(|rule| str_at(rule, "securityGroupRuleId"))
+            .map(str::to_owned);
     }
     SecurityGroupChange {
         group_id: str_at(request, "groupId").map(str::to_owned),

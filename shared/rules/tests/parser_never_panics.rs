@@ -11,15 +11,28 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
         "[a-zA-Z0-9:/.\\-]{0,24}".prop_map(Value::String),
-        prop_oneof![Just("0.0.0.0/0"), Just("::/0"), Just("tcp"), Just("-1"), Just("sg-1"), Just("items")].prop_map(|s| json!(s)),
+        prop_oneof![Just("0.0.0.0/0"), Just("::/0"), Just("tcp"), Just("-1"), Just("sg-1"), Just("items")]
+            .prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(6, 256, 8, |inner| {
         let keys = prop_oneof![
             "[a-zA-Z]{1,12}",
             prop_oneof![
-                Just("items"), Just("ipPermissions"), Just("ipRanges"), Just("ipv6Ranges"), Just("cidrIp"), Just("cidrIpv6"),
-                Just("fromPort"), Just("toPort"), Just("ipProtocol"), Just("groupId"), Just("securityGroupRuleSet"),
-                Just("SecurityGroupRule"), Just("ModifySecurityGroupRulesRequest"), Just("CidrIpv4"), Just("FromPort"),
+                Just("items"),
+                Just("ipPermissions"),
+                Just("ipRanges"),
+                Just("ipv6Ranges"),
+                Just("cidrIp"),
+                Just("cidrIpv6"),
+                Just("fromPort"),
+                Just("toPort"),
+                Just("ipProtocol"),
+                Just("groupId"),
+                Just("securityGroupRuleSet"),
+                Just("SecurityGroupRule"),
+                Just("ModifySecurityGroupRulesRequest"),
+                Just("CidrIpv4"),
+                Just("FromPort"),
             ]
             .prop_map(str::to_owned),
         ];
@@ -67,8 +80,10 @@ proptest! {
 #[test]
 fn a_256_kb_record_with_thousands_of_permissions_is_evaluated() {
     let permissions: Vec<Value> = (0..1800)
-        .map(|i| json!({"ipProtocol": "tcp", "fromPort": i, "toPort": i, "groups": {},
-                        "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}}))
+        .map(|i| {
+            json!({"ipProtocol": "tcp", "fromPort": i, "toPort": i, "groups": {},
+                        "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}})
+        })
         .collect();
     let record = json!({"eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
                         "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": permissions}}});

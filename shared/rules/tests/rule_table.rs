@@ -86,8 +86,10 @@ fn every_fixture_yields_exactly_its_expected_findings() {
                         (finding.rule.id, finding.resource, plan)
                     })
                     .collect();
-                let expected: Vec<(&str, String, String)> =
-                    expected.iter().map(|(rule, resource, plan)| (*rule, (*resource).to_owned(), (*plan).to_owned())).collect();
+                let expected: Vec<(&str, String, String)> = expected
+                    .iter()
+                    .map(|(rule, resource, plan)| (*rule, (*resource).to_owned(), (*plan).to_owned()))
+                    .collect();
                 assert_eq!(found, expected, "{name}");
             }
         }
@@ -111,8 +113,10 @@ fn the_all_protocols_rule_defers_to_port_rules_when_switched_off() {
     let config = Config::from_json(r#"{"rules": {"sg-open-all-traffic": {"mode": "off"}}}"#).unwrap();
     let bytes = std::fs::read(fixtures().join("authorize-ingress-four-permissions-console.json")).unwrap();
     let findings = evaluate(&Event::from_slice(&bytes).unwrap(), &config);
-    let plans: Vec<(&str, String)> =
-        findings.iter().map(|f| (f.rule.id, f.plan.actions.iter().map(|a| a.describe()).collect::<Vec<_>>().join(" + "))).collect();
+    let plans: Vec<(&str, String)> = findings
+        .iter()
+        .map(|f| (f.rule.id, f.plan.actions.iter().map(|a| a.describe()).collect::<Vec<_>>().join(" + ")))
+        .collect();
     // The -1 rule (sgr-0b) now counts for every port rule: the plans share its action, which
     // the pipeline runs once.
     assert_eq!(

@@ -13,7 +13,8 @@ const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
 
 fn release_binary() -> std::path::PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
     let binary = target.join("release/sg-guard");
     assert!(binary.exists(), "build it first: cargo build --release -p sg-guard");
     binary
@@ -104,8 +105,16 @@ async fn main() {
     let binary_size = std::fs::metadata(release_binary()).unwrap().len();
 
     println!("sg-guard benchmark (release binary {:.1} MB, moto at {})", binary_size as f64 / 1e6, moto_url());
-    println!("  cold start, spawn -> first invocation/next: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs)", percentile(&cold, 0.5), percentile(&cold, 0.95));
+    println!(
+        "  cold start, spawn -> first invocation/next: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs)",
+        percentile(&cold, 0.5),
+        percentile(&cold, 0.95)
+    );
     println!("  warm event -> answer (describe, revoke, SNS publish): median {:.1} ms, p95 {:.1} ms ({} events; first {:.1} ms)",
         percentile(&steady, 0.5), percentile(&steady, 0.95), steady.len(), first);
-    println!("  peak RSS: {:.1} MB idle after start, {:.1} MB after {WARM_EVENTS} events", idle_rss as f64 / 1024.0, warm_rss as f64 / 1024.0);
+    println!(
+        "  peak RSS: {:.1} MB idle after start, {:.1} MB after {WARM_EVENTS} events",
+        idle_rss as f64 / 1024.0,
+        warm_rss as f64 / 1024.0
+    );
 }

@@ -23,10 +23,15 @@ fn show_rules(rules: &[(String, i32, i32, String)]) {
 #[tokio::main]
 async fn main() {
     println!("snapback demo: someone opens SSH on an EKS node group to the internet; snapback snaps it back.");
-    step(1, &format!("moto, a local AWS emulator, is listening on {} (account {DEFAULT_ACCOUNT}, {REGION})", moto_url()));
+    step(
+        1,
+        &format!("moto, a local AWS emulator, is listening on {} (account {DEFAULT_ACCOUNT}, {REGION})", moto_url()),
+    );
 
     let world = World::in_default_account().await;
-    let group = world.group("demo-cluster-nodes", &[("aws:eks:cluster-name", "demo-cluster"), ("Name", "demo-cluster-nodes")]).await;
+    let group = world
+        .group("demo-cluster-nodes", &[("aws:eks:cluster-name", "demo-cluster"), ("Name", "demo-cluster-nodes")])
+        .await;
     world.authorize(&group, tcp_from(443, &["10.0.0.0/16"])).await;
     step(2, &format!(
         "Created VPC {}, node security group {group} (tag aws:eks:cluster-name=demo-cluster) and the alert topic with an SQS subscriber",
@@ -46,7 +51,10 @@ async fn main() {
     step(5, "CloudTrail records the call and EventBridge delivers it to sg-guard");
     let started = Instant::now();
     let answer = function.invoke(&event);
-    println!("      sg-guard answered in {:.0} ms (including the cargo lambda invoke round trip): {answer}", started.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "      sg-guard answered in {:.0} ms (including the cargo lambda invoke round trip): {answer}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 
     step(6, "The world-open rule is gone, the private one stays, and the alert went out");
     println!("      ingress rules after:");

@@ -47,7 +47,8 @@ pub(crate) fn world_open_ingress(
     if change.direction == Direction::Egress {
         return None;
     }
-    let entries: Vec<&RuleEntry> = change.entries.iter().filter(|entry| entry.source.is_world() && opens(entry)).collect();
+    let entries: Vec<&RuleEntry> =
+        change.entries.iter().filter(|entry| entry.source.is_world() && opens(entry)).collect();
     if entries.is_empty() {
         return None;
     }

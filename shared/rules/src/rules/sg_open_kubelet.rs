@@ -32,7 +32,10 @@ mod tests {
     #[test]
     fn a_range_covering_the_kubelet_port_is_caught_and_a_private_one_is_not() {
         let config = Config::default();
-        assert_eq!(rule_ids(&findings(&authorize(json!([tcp(10000, 11000, "0.0.0.0/0")]), None), &config)), ["sg-open-kubelet"]);
+        assert_eq!(
+            rule_ids(&findings(&authorize(json!([tcp(10000, 11000, "0.0.0.0/0")]), None), &config)),
+            ["sg-open-kubelet"]
+        );
         assert!(findings(&authorize(json!([tcp(10250, 10250, "172.16.0.0/12")]), None), &config).is_empty());
     }
 }

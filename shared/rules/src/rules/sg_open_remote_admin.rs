@@ -54,6 +54,9 @@ mod tests {
     fn configured_ports_replace_the_defaults() {
         let config = Config::from_json(r#"{"rules": {"sg-open-remote-admin": {"ports": [2222]}}}"#).unwrap();
         assert!(findings(&authorize(json!([tcp(22, 22, "0.0.0.0/0")]), None), &config).is_empty());
-        assert_eq!(rule_ids(&findings(&authorize(json!([tcp(2222, 2222, "0.0.0.0/0")]), None), &config)), ["sg-open-remote-admin"]);
+        assert_eq!(
+            rule_ids(&findings(&authorize(json!([tcp(2222, 2222, "0.0.0.0/0")]), None), &config)),
+            ["sg-open-remote-admin"]
+        );
     }
 }
