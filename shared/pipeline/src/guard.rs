@@ -51,6 +51,13 @@ pub struct Guard<G, K, P, S> {
     pub own_principals: Vec<String>,
 }
 
+/// A group as the policy sees it.
+#[derive(Clone)]
+struct GroupContext {
+    facts: GroupFacts,
+    cluster: Option<String>,
+}
+
 /// One finding's way through policy and execution, before it is logged and alerted.
 struct Verdict {
     outcome: &'static str,
@@ -96,7 +103,7 @@ where
             tracing::info!(event_id = %event.event_id, event_name = %event.event_name, "no findings");
         }
         let now = OffsetDateTime::now_utc();
-        let mut groups: HashMap<String, Option<GroupFacts>> = HashMap::new();
+        let mut groups: HashMap<String, Option<GroupContext>> = HashMap::new();
         // Results by action, so two rules flagging the same opened rule revoke it once.
         let mut done: HashMap<Action, ActionResult> = HashMap::new();
         let mut retry: Option<AwsError> = None;
@@ -157,26 +164,18 @@ where
         finding: &Finding,
         config: &Config,
         now: OffsetDateTime,
-        groups: &mut HashMap<String, Option<GroupFacts>>,
+        groups: &mut HashMap<String, Option<GroupContext>>,
         done: &mut HashMap<Action, ActionResult>,
     ) -> Result<Verdict, AwsError> {
-        let facts = match groups.get(&finding.resource) {
-            Some(facts) => facts.clone(),
-            None => {
-                let facts = self.groups.describe_group(&finding.resource).await?;
-                groups.insert(finding.resource.clone(), facts.clone());
-                facts
-            }
-        };
-        let Some(facts) = facts else {
+        if !groups.contains_key(&finding.resource) {
+            let context = self.group_context(&finding.resource, config).await?;
+            groups.insert(finding.resource.clone(), context);
+        }
+        let Some(GroupContext { facts, cluster }) = groups[&finding.resource].clone() else {
             return Ok(Verdict::quiet("resource-gone", format!("{} no longer exists", finding.resource)));
         };
-        let mut cluster = eks_cluster_from_tags(&facts.tags);
         if cluster.is_none() && config.scope == Scope::Eks {
-            cluster = self.clusters.cluster_using_group(&facts.group_id).await?;
-            if cluster.is_none() {
-                return Ok(Verdict::quiet("out-of-scope", "the group belongs to no EKS cluster and scope is eks"));
-            }
+            return Ok(Verdict::quiet("out-of-scope", "the group belongs to no EKS cluster and scope is eks"));
         }
         let (mode, notes) = match decide(finding, config, &facts.tags, now) {
             Decision::Exempt { until } => {
@@ -234,6 +233,17 @@ where
             // A duplicate delivery, or someone was quicker: no second alert.
             Verdict::quiet("already-safe", format!("{} was already in the safe state", event.event_name))
         })
+    }
+
+    /// The group's tags and cluster, looked up once per event: tags first, the clusters' VPC
+    /// configuration only when the tags do not say and the scope needs to know.
+    async fn group_context(&self, group_id: &str, config: &Config) -> Result<Option<GroupContext>, AwsError> {
+        let Some(facts) = self.groups.describe_group(group_id).await? else { return Ok(None) };
+        let mut cluster = eks_cluster_from_tags(&facts.tags);
+        if cluster.is_none() && config.scope == Scope::Eks {
+            cluster = self.clusters.cluster_using_group(&facts.group_id).await?;
+        }
+        Ok(Some(GroupContext { facts, cluster }))
     }
 
     async fn publish(&self, alert: &Alert) -> Result<(), AwsError> {
