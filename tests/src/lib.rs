@@ -1,6 +1,7 @@
 //! Test support: a moto account per test, real-shaped CloudTrail events built from moto's real
 //! answers, and the alerts that reached an SQS queue subscribed to the topic.
 
+pub mod fault_proxy;
 pub mod lambda;
 pub mod runtime_api;
 
@@ -58,8 +59,13 @@ impl Intercept for MotoAccount {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
+    sdk_config_at(&moto_url()).await
+}
+
+/// The SDK configuration snapback's functions use (retries, timeouts), pointed at `endpoint`.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    snapback_aws::sdk_config_loader()
+        .endpoint_url(endpoint)
         .region(aws_sdk_ec2::config::Region::new(REGION))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
         .load()
@@ -79,7 +85,12 @@ pub struct Clients {
 
 impl Clients {
     pub async fn for_account(account: &str) -> Clients {
-        let sdk = sdk_config().await;
+        Clients::for_account_at(account, &moto_url()).await
+    }
+
+    /// Clients of `account` that reach moto through `endpoint` (a fault proxy).
+    pub async fn for_account_at(account: &str, endpoint: &str) -> Clients {
+        let sdk = sdk_config_at(endpoint).await;
         let header = MotoAccount(account.to_owned());
         Clients {
             account: account.to_owned(),
@@ -191,12 +202,17 @@ impl World {
 
     /// The guard as deployed, on this account's clients, reading config from SSM.
     pub fn guard(&self, own_principals: &[&str]) -> SgGuard {
+        self.guard_with(&self.aws, own_principals)
+    }
+
+    /// The guard on other clients of this account (through a fault proxy, say).
+    pub fn guard_with(&self, aws: &Clients, own_principals: &[&str]) -> SgGuard {
         Guard {
-            groups: Ec2SecurityGroups::new(self.aws.ec2.clone()),
-            clusters: EksClusterDirectory::new(self.aws.eks.clone()),
-            publisher: SnsPublisher::new(self.aws.sns.clone(), &self.topic_arn),
+            groups: Ec2SecurityGroups::new(aws.ec2.clone()),
+            clusters: EksClusterDirectory::new(aws.eks.clone()),
+            publisher: SnsPublisher::new(aws.sns.clone(), &self.topic_arn),
             config: ConfigCache::new(
-                Some(ConfiguredSource::Ssm(SsmConfigSource::new(self.aws.ssm.clone(), CONFIG_PARAMETER))),
+                Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws.ssm.clone(), CONFIG_PARAMETER))),
                 std::time::Duration::from_secs(60),
             ),
             own_principals: own_principals.iter().map(|arn| (*arn).to_owned()).collect(),

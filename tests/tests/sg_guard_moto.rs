@@ -2,7 +2,8 @@
 //! Each test has its own moto account, so they run in parallel on one server.
 
 use serde_json::{json, Value};
-use snapback_tests::{authorize_record, envelope, record, tcp_from, World};
+use snapback_tests::fault_proxy::{Fault, FaultProxy};
+use snapback_tests::{authorize_record, envelope, moto_url, record, tcp_from, Clients, World};
 
 fn rule(port: i32, cidr: &str) -> (String, i32, i32, String) {
     ("tcp".into(), port, port, cidr.into())
@@ -339,4 +340,33 @@ async fn an_alert_that_cannot_be_published_asks_for_a_retry_after_the_restore() 
 
     assert!(error.to_string().contains("sns:Publish failed, a retry may help"), "{error}");
     assert!(world.ingress(&group).await.is_empty(), "the restore happened before the publish");
+}
+
+#[tokio::test]
+async fn throttled_revokes_are_retried_by_the_sdk_within_bounds() {
+    let (world, group, event) = ssh_opened(NODE_TAGS, None).await;
+    let proxy = FaultProxy::start(&moto_url(), Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", 2));
+    let throttled = Clients::for_account_at(&world.aws.account, &proxy.url).await;
+
+    let report = world.guard_with(&throttled, &[]).handle(&event).await.unwrap();
+
+    assert_eq!(proxy.failed(), 2);
+    assert_eq!(proxy.matched(), 3, "two throttled attempts, then the one that went through");
+    assert_eq!(report.decisions[0].outcome, "remediated");
+    assert!(world.ingress(&group).await.is_empty());
+    assert_eq!(world.alerts().await.len(), 1);
+}
+
+#[tokio::test]
+async fn throttling_that_never_ends_gives_up_after_four_attempts_and_asks_lambda_to_retry() {
+    let (world, group, event) = ssh_opened(NODE_TAGS, None).await;
+    let proxy = FaultProxy::start(&moto_url(), Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", usize::MAX));
+    let throttled = Clients::for_account_at(&world.aws.account, &proxy.url).await;
+
+    let error = world.guard_with(&throttled, &[]).handle(&event).await.unwrap_err();
+
+    assert_eq!(proxy.matched(), 4, "the SDK's standard mode: four attempts in all");
+    assert!(error.to_string().contains("RequestLimitExceeded"), "{error}");
+    assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")], "nothing changed");
+    assert!(world.alerts().await.is_empty(), "no alert until the restore is done");
 }

@@ -26,6 +26,11 @@ pub use security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFact
 /// mode with a bounded number of attempts (throttling backs off), and timeouts well inside a
 /// Lambda invocation.
 pub async fn load_sdk_config() -> SdkConfig {
+    sdk_config_loader().load().await
+}
+
+/// The loader behind [`load_sdk_config`], for callers that set more (tests pick an endpoint).
+pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(4))
         .timeout_config(
@@ -35,6 +40,4 @@ pub async fn load_sdk_config() -> SdkConfig {
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
-        .load()
-        .await
 }
