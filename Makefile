@@ -35,8 +35,10 @@ demo: tools ## watch a world-open SSH rule get reverted on a local AWS emulator
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS (see docs/BENCHMARKS.md)
 	cargo build --release -p sg-guard
+	@$(VENV)/bin/python -c 'import io, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); \
+		z.write("target/release/sg-guard", "bootstrap"); z.close(); print("sg-guard bootstrap.zip: %.2f MB" % (len(b.getvalue()) / 1e6))'
 	cargo bench -p snapback-rules --bench decision
-	scripts/with-moto.sh cargo run --release -p snapback-tests --bin bench-guard
+	scripts/with-moto.sh cargo run -p snapback-tests --bin bench-guard
 
 rules-doc: ## regenerate RULES.md from the rule registry
 	cargo run -q -p snapback-cli -- rules --markdown > RULES.md
