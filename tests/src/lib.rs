@@ -15,9 +15,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{json, Value};
-use snapback_aws::{ConfiguredSource, Ec2SecurityGroups, EksClusterDirectory, SnsPublisher, SsmConfigSource};
+use snapback_aws::{BusyPolicy, ConfiguredSource, Ec2SecurityGroups, EksApi, Executor, SnsPublisher, SsmConfigSource};
 use snapback_pipeline::config_cache::ConfigCache;
-use snapback_pipeline::{Guard, SgGuard};
+use snapback_pipeline::{AwsGuard, Guard};
 
 pub const REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -201,21 +201,32 @@ impl World {
     }
 
     /// The guard as deployed, on this account's clients, reading config from SSM.
-    pub fn guard(&self, own_principals: &[&str]) -> SgGuard {
+    pub fn guard(&self, own_principals: &[&str]) -> AwsGuard {
         self.guard_with(&self.aws, own_principals)
     }
 
     /// The guard on other clients of this account (through a fault proxy, say).
-    pub fn guard_with(&self, aws: &Clients, own_principals: &[&str]) -> SgGuard {
+    pub fn guard_with(&self, aws: &Clients, own_principals: &[&str]) -> AwsGuard {
+        let own: Vec<String> = own_principals.iter().map(|arn| (*arn).to_owned()).collect();
         Guard {
-            groups: Ec2SecurityGroups::new(aws.ec2.clone()),
-            clusters: EksClusterDirectory::new(aws.eks.clone()),
+            executor: Executor {
+                groups: Ec2SecurityGroups::new(aws.ec2.clone()),
+                eks: EksApi::new(aws.eks.clone()),
+                access: EksApi::new(aws.eks.clone()),
+                // Short waits keep the busy-cluster tests quick; the shape is production's.
+                busy: BusyPolicy {
+                    first_wait: std::time::Duration::from_millis(200),
+                    max_wait: std::time::Duration::from_secs(1),
+                    margin: std::time::Duration::from_millis(500),
+                },
+                protected_principals: own.clone(),
+            },
             publisher: SnsPublisher::new(aws.sns.clone(), &self.topic_arn),
             config: ConfigCache::new(
                 Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws.ssm.clone(), CONFIG_PARAMETER))),
                 std::time::Duration::from_secs(60),
             ),
-            own_principals: own_principals.iter().map(|arn| (*arn).to_owned()).collect(),
+            own_principals: own,
         }
     }
 
@@ -400,6 +411,11 @@ pub fn record(account: &str, event_name: &str, request: Value, response: Value) 
         "recipientAccountId": account,
         "eventCategory": "Management",
     })
+}
+
+/// A deadline as far off as a Lambda invocation's usual 30 s timeout.
+pub fn deadline_in(seconds: u64) -> std::time::Instant {
+    std::time::Instant::now() + std::time::Duration::from_secs(seconds)
 }
 
 /// The record inside an EventBridge envelope, as the function receives it.

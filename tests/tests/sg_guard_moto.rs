@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use snapback_tests::fault_proxy::{Fault, FaultProxy};
-use snapback_tests::{authorize_record, envelope, moto_url, record, tcp_from, Clients, World};
+use snapback_tests::{authorize_record, deadline_in, envelope, moto_url, record, tcp_from, Clients, World};
 
 fn rule(port: i32, cidr: &str) -> (String, i32, i32, String) {
     ("tcp".into(), port, port, cidr.into())
@@ -22,7 +22,7 @@ async fn world_ssh_is_reverted(world_cidr: &str) {
     world.authorize(&group, tcp_from(22, &["10.0.0.0/8"])).await;
     let event = authorize_record(&world.aws.account, &group, &opened, &created);
 
-    let report = world.guard(&[]).handle(&envelope(&event)).await.unwrap();
+    let report = world.guard(&[]).handle(&envelope(&event), deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions.len(), 1, "{report:?}");
     assert_eq!(report.decisions[0].outcome, "remediated");
@@ -87,7 +87,7 @@ async fn legacy_flat_form_without_rule_ids_is_revoked_by_the_exact_permission() 
         json!({"requestId": "r", "_return": true}),
     );
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
     assert_eq!(world.ingress(&group).await, vec![rule(3389, "10.0.0.0/8")]);
@@ -114,7 +114,7 @@ async fn notify_mode_leaves_the_rule_and_alerts_would_remediate() {
     let (world, group, event) =
         ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#)).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "would-remediate");
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -129,7 +129,7 @@ async fn a_rule_turned_off_does_nothing_and_says_nothing() {
     let (world, group, event) =
         ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}}}"#)).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.decisions.is_empty(), "{report:?}");
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -141,7 +141,7 @@ async fn an_exempt_group_keeps_its_rule_and_the_alert_says_exempt() {
     let tags = [("aws:eks:cluster-name", "prod"), ("snapback:exempt", "sg-open-kubelet,sg-open-remote-admin")];
     let (world, group, event) = ssh_opened(&tags, None).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "exempt");
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -159,7 +159,7 @@ async fn an_expired_exemption_is_ignored_and_the_alert_says_so() {
     ];
     let (world, group, event) = ssh_opened(&tags, None).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "remediated");
     assert!(world.ingress(&group).await.is_empty());
@@ -173,7 +173,7 @@ async fn an_expired_exemption_is_ignored_and_the_alert_says_so() {
 async fn a_group_outside_any_cluster_is_out_of_scope_by_default() {
     let (world, group, event) = ssh_opened(&[("Name", "bastion")], None).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "out-of-scope");
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -196,7 +196,7 @@ async fn an_untagged_group_listed_in_a_clusters_vpc_config_is_in_scope() {
         .await
         .unwrap();
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
     assert!(world.ingress(&group).await.is_empty());
@@ -207,7 +207,7 @@ async fn an_untagged_group_listed_in_a_clusters_vpc_config_is_in_scope() {
 async fn scope_all_judges_groups_outside_clusters() {
     let (world, group, event) = ssh_opened(&[], Some(r#"{"scope": "all"}"#)).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
     assert!(world.ingress(&group).await.is_empty());
@@ -223,7 +223,7 @@ async fn snapbacks_own_role_is_ignored() {
     });
 
     let own = format!("arn:aws:iam::{account}:role/snapback-sg-guard");
-    let report = world.guard(&[own.as_str()]).handle(&event).await.unwrap();
+    let report = world.guard(&[own.as_str()]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.ignored.as_deref(), Some(format!("made by snapback's own role {own}").as_str()));
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -237,7 +237,7 @@ async fn a_failed_calls_event_is_ignored() {
     event["errorMessage"] = json!("You are not authorized to perform this operation.");
     event["responseElements"] = Value::Null;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.ignored.unwrap().contains("Client.UnauthorizedOperation"));
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")]);
@@ -251,7 +251,7 @@ async fn the_same_event_delivered_twice_at_once_revokes_once_and_alerts_once() {
     let (first, second) = (world.guard(&[]), world.guard(&[]));
     let delivery = envelope(&event);
 
-    let (a, b) = tokio::join!(first.handle(&delivery), second.handle(&delivery));
+    let (a, b) = tokio::join!(first.handle(&delivery, deadline_in(30)), second.handle(&delivery, deadline_in(30)));
 
     let mut outcomes = vec![a.unwrap().decisions[0].outcome.clone(), b.unwrap().decisions[0].outcome.clone()];
     outcomes.sort();
@@ -267,7 +267,7 @@ async fn an_invalid_config_keeps_the_defaults_and_every_alert_says_so() {
     let (world, group, event) =
         ssh_opened(NODE_TAGS, Some(r#"{"rules": {"sg-open-remote-admin": {"mode": "sometimes"}}}"#)).await;
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "remediated");
     assert!(world.ingress(&group).await.is_empty());
@@ -313,7 +313,7 @@ async fn a_modified_rule_opened_to_the_world_is_revoked_after_checking_it_is_ing
         json!({"ModifySecurityGroupRulesResponse": {"xmlns": "http://ec2.amazonaws.com/doc/2016-11-15/", "requestId": "r", "return": true}}),
     );
 
-    let report = world.guard(&[]).handle(&event).await.unwrap();
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].rule, "sg-open-kubelet");
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
@@ -336,7 +336,7 @@ async fn an_alert_that_cannot_be_published_asks_for_a_retry_after_the_restore() 
         .await
         .unwrap();
 
-    let error = world.guard(&[]).handle(&event).await.unwrap_err();
+    let error = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap_err();
 
     assert!(error.to_string().contains("sns:Publish failed, a retry may help"), "{error}");
     assert!(world.ingress(&group).await.is_empty(), "the restore happened before the publish");
@@ -348,7 +348,7 @@ async fn throttled_revokes_are_retried_by_the_sdk_within_bounds() {
     let proxy = FaultProxy::start(&moto_url(), Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", 2));
     let throttled = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
-    let report = world.guard_with(&throttled, &[]).handle(&event).await.unwrap();
+    let report = world.guard_with(&throttled, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(proxy.failed(), 2);
     assert_eq!(proxy.matched(), 3, "two throttled attempts, then the one that went through");
@@ -363,7 +363,7 @@ async fn throttling_that_never_ends_gives_up_after_four_attempts_and_asks_lambda
     let proxy = FaultProxy::start(&moto_url(), Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", usize::MAX));
     let throttled = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
-    let error = world.guard_with(&throttled, &[]).handle(&event).await.unwrap_err();
+    let error = world.guard_with(&throttled, &[]).handle(&event, deadline_in(30)).await.unwrap_err();
 
     assert_eq!(proxy.matched(), 4, "the SDK's standard mode: four attempts in all");
     assert!(error.to_string().contains("RequestLimitExceeded"), "{error}");

@@ -2,17 +2,17 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use snapback_pipeline::{init_tracing, Settings, SgGuard};
+use snapback_pipeline::{deadline, init_tracing, AwsGuard, Settings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let sdk = snapback_aws::load_sdk_config().await;
-    let guard = SgGuard::from_settings(&sdk, &settings);
+    let guard = AwsGuard::from_settings(&sdk, &settings);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let guard = &guard;
-        async move { guard.handle(&event.payload).await }
+        async move { guard.handle(&event.payload, deadline(&event.context)).await }
     }))
     .await
 }

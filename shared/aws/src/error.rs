@@ -17,6 +17,9 @@ pub enum AwsError {
         #[source]
         source: Option<Source>,
     },
+    /// The resource is busy with another change (EKS: an update in progress, a 409).
+    #[error("{operation} failed, the resource is busy: {message}")]
+    Busy { operation: &'static str, message: String },
     /// The request itself is wrong or not allowed; retrying gives the same answer.
     #[error("{operation} failed: {message}")]
     Permanent {
@@ -29,7 +32,7 @@ pub enum AwsError {
 
 impl AwsError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, AwsError::Retryable { .. })
+        matches!(self, AwsError::Retryable { .. } | AwsError::Busy { .. })
     }
 
     pub fn permanent(operation: &'static str, message: impl Into<String>) -> AwsError {

@@ -2,8 +2,8 @@
 //! the executor that runs a plan's actions. Errors keep their kind and say whether a retry helps.
 
 mod alerts;
-mod clusters;
 mod config_source;
+mod eks;
 mod error;
 mod executor;
 mod security_groups;
@@ -16,10 +16,10 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 
 pub use alerts::{AlertPublisher, SnsPublisher};
-pub use clusters::{ClusterDirectory, EksClusterDirectory};
 pub use config_source::{ConfigSource, ConfiguredSource, FileConfigSource, SsmConfigSource};
+pub use eks::{AccessEntries, ClusterFacts, EksApi, EksClusters, EndpointState, UpdateOutcome};
 pub use error::AwsError;
-pub use executor::{execute, ActionResult};
+pub use executor::{ActionResult, BusyPolicy, Executor};
 pub use security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups};
 
 /// Shared SDK configuration from the environment (`AWS_ENDPOINT_URL` included): standard retry

@@ -1,14 +1,14 @@
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::Value;
 use snapback_aws::{
-    execute, ActionResult, AlertPublisher, AwsError, ClusterDirectory, ConfigSource, GroupFacts, SecurityGroups,
+    AccessEntries, ActionResult, AlertPublisher, AwsError, ConfigSource, EksClusters, Executor, SecurityGroups,
 };
 use snapback_notify::{Alert, Outcome};
 use snapback_rules::policy::{decide, eks_cluster_from_tags, Decision};
-use snapback_rules::{check_guards, evaluate, Action, Config, Event, Finding, Mode, Scope};
+use snapback_rules::{check_guards, evaluate, Action, Config, Event, Finding, Mode, ResourceKind, Scope};
 use time::OffsetDateTime;
 
 use crate::config_cache::ConfigCache;
@@ -19,6 +19,18 @@ use crate::config_cache::ConfigCache;
 pub enum HandlerError {
     #[error(transparent)]
     Aws(#[from] AwsError),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        lambda_runtime::Diagnostic { error_type: "snapback::Retryable".into(), error_message: error.to_string() }
+    }
+}
+
+/// The invocation's deadline as an [`Instant`], from the Lambda context (epoch milliseconds).
+pub fn deadline(context: &lambda_runtime::Context) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
 }
 
 /// What the handler decided, returned as the invocation's result and logged line by line.
@@ -36,25 +48,24 @@ pub struct DecisionRecord {
     pub rule: String,
     pub resource: String,
     /// remediated, would-remediate, exempt, failed (alerted); already-safe, out-of-scope,
-    /// resource-gone, not-applicable (logged only).
+    /// resource-gone, not-applicable, retrying (logged only).
     pub outcome: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
-/// The security-group guard: clients and config built once per cold start, one `handle` per event.
-pub struct Guard<G, K, P, S> {
-    pub groups: G,
-    pub clusters: K,
+/// A guard function: capabilities and config built once per cold start, one `handle` per event.
+pub struct Guard<G, E, A, P, S> {
+    pub executor: Executor<G, E, A>,
     pub publisher: P,
     pub config: ConfigCache<S>,
     pub own_principals: Vec<String>,
 }
 
-/// A group as the policy sees it.
+/// A resource as the policy sees it.
 #[derive(Clone)]
-struct GroupContext {
-    facts: GroupFacts,
+struct Context {
+    tags: std::collections::BTreeMap<String, String>,
     cluster: Option<String>,
 }
 
@@ -71,16 +82,29 @@ impl Verdict {
     fn quiet(outcome: &'static str, detail: impl Into<String>) -> Verdict {
         Verdict { outcome, alert: None, cluster: None, notes: Vec::new(), detail: Some(detail.into()) }
     }
+
+    fn alert(outcome: Outcome, cluster: Option<String>, notes: Vec<String>) -> Verdict {
+        Verdict { outcome: outcome.as_str(), alert: Some(outcome), cluster, notes, detail: None }
+    }
 }
 
-impl<G, K, P, S> Guard<G, K, P, S>
+/// A finding the policy wants restored, waiting for its merged actions to run.
+struct Restore {
+    cluster: Option<String>,
+    notes: Vec<String>,
+    /// Indexes into the event's merged actions.
+    actions: Vec<usize>,
+}
+
+impl<G, E, A, P, S> Guard<G, E, A, P, S>
 where
     G: SecurityGroups,
-    K: ClusterDirectory,
+    E: EksClusters,
+    A: AccessEntries,
     P: AlertPublisher,
     S: ConfigSource,
 {
-    pub async fn handle(&self, payload: &Value) -> Result<Report, HandlerError> {
+    pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Report, HandlerError> {
         let started = Instant::now();
         let event = match Event::from_value(payload) {
             Ok(event) => event,
@@ -97,33 +121,47 @@ where
             report.ignored = Some(ignored.to_string());
             return Ok(report);
         }
-
         let findings = evaluate(&event, config);
         if findings.is_empty() {
             tracing::info!(event_id = %event.event_id, event_name = %event.event_name, "no findings");
         }
-        let now = OffsetDateTime::now_utc();
-        let mut groups: HashMap<String, Option<GroupContext>> = HashMap::new();
-        // Results by action, so two rules flagging the same opened rule revoke it once.
-        let mut done: HashMap<Action, ActionResult> = HashMap::new();
-        let mut retry: Option<AwsError> = None;
 
+        // Policy first, for every finding; then each distinct (merged) action runs once.
+        let mut retry: Option<AwsError> = None;
+        let mut contexts: HashMap<(ResourceKind, String), Option<Context>> = HashMap::new();
+        let mut merged: Vec<Action> = Vec::new();
+        let mut steps: Vec<Result<Restore, Verdict>> = Vec::new();
         for finding in &findings {
-            let verdict = match self.judge(&event, finding, config, now, &mut groups, &mut done).await {
-                Ok(verdict) => verdict,
-                Err(error) if error.is_retryable() => {
-                    tracing::error!(event_id = %event.event_id, rule = finding.rule.id, %error, "will retry the event");
-                    let verdict = Verdict::quiet("retrying", error.to_string());
-                    retry.get_or_insert(error);
-                    verdict
+            let step = match self.policy(finding, config, &mut contexts).await {
+                Ok(Ok(mut restore)) => {
+                    restore.actions =
+                        finding.plan.actions.iter().map(|action| merge_into(&mut merged, action)).collect();
+                    Ok(restore)
                 }
-                Err(error) => Verdict {
-                    outcome: Outcome::Failed.as_str(),
-                    alert: Some(Outcome::Failed),
-                    cluster: None,
-                    notes: vec![format!("the restore failed: {error}")],
-                    detail: Some(error.to_string()),
-                },
+                Ok(Err(verdict)) => Err(verdict),
+                Err(error) => Err(self.lookup_failed(&event, finding, error, &mut retry)),
+            };
+            steps.push(step);
+        }
+        let mut results: Vec<Result<ActionResult, String>> = Vec::new();
+        for action in &merged {
+            let result = match self.executor.execute(action, deadline).await {
+                Ok(result) => Ok(result),
+                Err(error) if error.is_retryable() => {
+                    tracing::error!(event_id = %event.event_id, action = %action.describe(), %error, "will retry the event");
+                    let message = error.to_string();
+                    retry.get_or_insert(error);
+                    Err(format!("retry: {message}"))
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            results.push(result);
+        }
+
+        for (finding, step) in findings.iter().zip(steps) {
+            let verdict = match step {
+                Err(verdict) => verdict,
+                Ok(restore) => verdict_of(restore, &results),
             };
             if let Some(outcome) = verdict.alert {
                 let mut alert = Alert::new(&event, finding, outcome, &config.exemption_tag);
@@ -158,92 +196,78 @@ where
         }
     }
 
-    async fn judge(
+    /// Scope, exemption and mode for one finding: a restore to run, or a final verdict.
+    async fn policy(
         &self,
-        event: &Event,
         finding: &Finding,
         config: &Config,
-        now: OffsetDateTime,
-        groups: &mut HashMap<String, Option<GroupContext>>,
-        done: &mut HashMap<Action, ActionResult>,
-    ) -> Result<Verdict, AwsError> {
-        if !groups.contains_key(&finding.resource) {
-            let context = self.group_context(&finding.resource, config).await?;
-            groups.insert(finding.resource.clone(), context);
+        contexts: &mut HashMap<(ResourceKind, String), Option<Context>>,
+    ) -> Result<Result<Restore, Verdict>, AwsError> {
+        let key = (finding.kind, finding.resource.clone());
+        if !contexts.contains_key(&key) {
+            let context = self.context(finding.kind, &finding.resource, config).await?;
+            contexts.insert(key.clone(), context);
         }
-        let Some(GroupContext { facts, cluster }) = groups[&finding.resource].clone() else {
-            return Ok(Verdict::quiet("resource-gone", format!("{} no longer exists", finding.resource)));
+        let Some(Context { tags, cluster }) = contexts[&key].clone() else {
+            return Ok(Err(Verdict::quiet("resource-gone", format!("{} no longer exists", finding.resource))));
         };
-        if cluster.is_none() && config.scope == Scope::Eks {
-            return Ok(Verdict::quiet("out-of-scope", "the group belongs to no EKS cluster and scope is eks"));
+        if finding.kind == ResourceKind::SecurityGroup && cluster.is_none() && config.scope == Scope::Eks {
+            return Ok(Err(Verdict::quiet("out-of-scope", "the group belongs to no EKS cluster and scope is eks")));
         }
-        let (mode, notes) = match decide(finding, config, &facts.tags, now) {
+        let (mode, notes) = match decide(finding, config, &tags, OffsetDateTime::now_utc()) {
             Decision::Exempt { until } => {
                 let note = match &until {
                     Some(until) => format!("exempt by tag {} until {until}", config.exemption_tag),
                     None => format!("exempt by tag {}", config.exemption_tag),
                 };
-                return Ok(Verdict {
-                    outcome: "exempt",
-                    alert: Some(Outcome::Exempt),
-                    cluster,
-                    notes: vec![note.clone()],
-                    detail: Some(note),
-                });
+                let mut verdict = Verdict::alert(Outcome::Exempt, cluster, vec![note.clone()]);
+                verdict.detail = Some(note);
+                return Ok(Err(verdict));
             }
             Decision::Act { mode, notes } => (mode, notes),
         };
         if mode != Mode::Remediate {
-            return Ok(Verdict {
-                outcome: Outcome::WouldRemediate.as_str(),
-                alert: Some(Outcome::WouldRemediate),
-                cluster,
-                notes,
-                detail: None,
-            });
+            return Ok(Err(Verdict::alert(Outcome::WouldRemediate, cluster, notes)));
         }
-        let mut restored = false;
-        let mut not_applicable = Vec::new();
-        for action in &finding.plan.actions {
-            let result = match done.get(action) {
-                Some(result) => result.clone(),
-                None => {
-                    let result = execute(&self.groups, action).await?;
-                    done.insert(action.clone(), result.clone());
-                    result
-                }
-            };
-            match result {
-                ActionResult::Restored => restored = true,
-                ActionResult::AlreadySafe => {}
-                ActionResult::NotApplicable(why) => not_applicable.push(why),
-            }
-        }
-        Ok(if restored {
-            Verdict {
-                outcome: Outcome::Remediated.as_str(),
-                alert: Some(Outcome::Remediated),
-                cluster,
-                notes,
-                detail: None,
-            }
-        } else if !not_applicable.is_empty() {
-            Verdict::quiet("not-applicable", not_applicable.join("; "))
-        } else {
-            // A duplicate delivery, or someone was quicker: no second alert.
-            Verdict::quiet("already-safe", format!("{} was already in the safe state", event.event_name))
-        })
+        Ok(Ok(Restore { cluster, notes, actions: Vec::new() }))
     }
 
-    /// The group's tags and cluster, looked up once per event: tags first, the clusters' VPC
-    /// configuration only when the tags do not say and the scope needs to know.
-    async fn group_context(&self, group_id: &str, config: &Config) -> Result<Option<GroupContext>, AwsError> {
-        let Some(facts) = self.groups.describe_group(group_id).await? else { return Ok(None) };
-        let mut cluster = eks_cluster_from_tags(&facts.tags);
-        if cluster.is_none() && config.scope == Scope::Eks {
-            cluster = self.clusters.cluster_using_group(&facts.group_id).await?;
+    /// Tags and cluster of the resource, looked up once per event: for a group, its tags first
+    /// and the clusters' VPC configuration only when the tags do not say and the scope needs it.
+    async fn context(&self, kind: ResourceKind, resource: &str, config: &Config) -> Result<Option<Context>, AwsError> {
+        match kind {
+            ResourceKind::SecurityGroup => {
+                let Some(facts) = self.executor.groups.describe_group(resource).await? else { return Ok(None) };
+                let mut cluster = eks_cluster_from_tags(&facts.tags);
+                if cluster.is_none() && config.scope == Scope::Eks {
+                    cluster = self.executor.eks.cluster_using_group(&facts.group_id).await?;
+                }
+                Ok(Some(Context { tags: facts.tags, cluster }))
+            }
+            ResourceKind::EksCluster => {
+                let facts = self.executor.eks.describe_cluster(resource).await?;
+                Ok(facts.map(|facts| Context { tags: facts.tags, cluster: Some(facts.name) }))
+            }
         }
-        Ok(Some(GroupContext { facts, cluster }))
+    }
+
+    /// A lookup before any change failed: retry the event, or alert that the restore failed.
+    fn lookup_failed(
+        &self,
+        event: &Event,
+        finding: &Finding,
+        error: AwsError,
+        retry: &mut Option<AwsError>,
+    ) -> Verdict {
+        if error.is_retryable() {
+            tracing::error!(event_id = %event.event_id, rule = finding.rule.id, %error, "will retry the event");
+            let verdict = Verdict::quiet("retrying", error.to_string());
+            retry.get_or_insert(error);
+            return verdict;
+        }
+        let mut verdict = Verdict::alert(Outcome::Failed, None, vec![format!("the restore failed: {error}")]);
+        verdict.detail = Some(error.to_string());
+        verdict
     }
 
     async fn publish(&self, alert: &Alert) -> Result<(), AwsError> {
@@ -252,17 +276,69 @@ where
     }
 }
 
+/// Index of the merged action that covers `action`: an equal one, one that absorbs it (same
+/// cluster setting), or a new one.
+fn merge_into(merged: &mut Vec<Action>, action: &Action) -> usize {
+    if let Some(index) = merged.iter().position(|existing| existing == action) {
+        return index;
+    }
+    if let Some(index) = merged.iter_mut().position(|existing| existing.absorb(action)) {
+        return index;
+    }
+    merged.push(action.clone());
+    merged.len() - 1
+}
+
+/// A restore's verdict from the results of its actions.
+fn verdict_of(restore: Restore, results: &[Result<ActionResult, String>]) -> Verdict {
+    let mut restored = false;
+    let mut refused = Vec::new();
+    let mut not_applicable = Vec::new();
+    for index in &restore.actions {
+        match &results[*index] {
+            Err(message) if message.starts_with("retry: ") => return Verdict::quiet("retrying", message.clone()),
+            Err(message) => {
+                let mut notes = restore.notes;
+                notes.push(format!("the restore failed: {message}"));
+                let mut verdict = Verdict::alert(Outcome::Failed, restore.cluster, notes);
+                verdict.detail = Some(message.clone());
+                return verdict;
+            }
+            Ok(ActionResult::Restored) => restored = true,
+            Ok(ActionResult::AlreadySafe) => {}
+            Ok(ActionResult::NotApplicable(why)) => not_applicable.push(why.clone()),
+            Ok(ActionResult::Refused(why)) => refused.push(why.clone()),
+        }
+    }
+    if !refused.is_empty() {
+        let mut notes = restore.notes;
+        notes.extend(refused.iter().map(|why| format!("not restored: {why}")));
+        let mut verdict = Verdict::alert(Outcome::WouldRemediate, restore.cluster, notes);
+        verdict.detail = Some(refused.join("; "));
+        return verdict;
+    }
+    if restored {
+        return Verdict::alert(Outcome::Remediated, restore.cluster, restore.notes);
+    }
+    if !not_applicable.is_empty() {
+        return Verdict::quiet("not-applicable", not_applicable.join("; "));
+    }
+    // A duplicate delivery, or someone was quicker: no second alert.
+    Verdict::quiet("already-safe", "already in the safe state")
+}
+
 /// The guard as deployed: EC2, EKS and SNS over the SDK, config from the settings' source.
-pub type SgGuard = Guard<
+pub type AwsGuard = Guard<
     snapback_aws::Ec2SecurityGroups,
-    snapback_aws::EksClusterDirectory,
+    snapback_aws::EksApi,
+    snapback_aws::EksApi,
     snapback_aws::SnsPublisher,
     snapback_aws::ConfiguredSource,
 >;
 
-impl SgGuard {
+impl AwsGuard {
     /// Builds every client once, for the life of the execution environment.
-    pub fn from_settings(sdk: &snapback_aws::SdkConfig, settings: &crate::Settings) -> SgGuard {
+    pub fn from_settings(sdk: &snapback_aws::SdkConfig, settings: &crate::Settings) -> AwsGuard {
         use crate::settings::ConfigLocation;
         use snapback_aws::{ConfiguredSource, FileConfigSource, SsmConfigSource};
         let source = match &settings.config {
@@ -272,18 +348,18 @@ impl SgGuard {
                 Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws_sdk_ssm::Client::new(sdk), name)))
             }
         };
+        let eks = snapback_aws::EksApi::new(aws_sdk_eks::Client::new(sdk));
         Guard {
-            groups: snapback_aws::Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
-            clusters: snapback_aws::EksClusterDirectory::new(aws_sdk_eks::Client::new(sdk)),
+            executor: Executor {
+                groups: snapback_aws::Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk)),
+                eks: eks.clone(),
+                access: eks,
+                busy: Default::default(),
+                protected_principals: settings.own_principals.clone(),
+            },
             publisher: snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn),
             config: ConfigCache::new(source, settings.config_ttl),
             own_principals: settings.own_principals.clone(),
         }
-    }
-}
-
-impl From<HandlerError> for lambda_runtime::Diagnostic {
-    fn from(error: HandlerError) -> Self {
-        lambda_runtime::Diagnostic { error_type: "snapback::Retryable".into(), error_message: error.to_string() }
     }
 }

@@ -6,7 +6,7 @@ mod guard;
 mod settings;
 
 pub use config_cache::ConfigCache;
-pub use guard::{DecisionRecord, Guard, HandlerError, Report, SgGuard};
+pub use guard::{deadline, AwsGuard, DecisionRecord, Guard, HandlerError, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};
 
 /// JSON logs, one object per line, level from `RUST_LOG` (default info). CloudWatch Logs

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use snapback_aws::{
-    AlertPublisher, AwsError, ClusterDirectory, ConfigSource, GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups,
+    AccessEntries, AlertPublisher, AwsError, ClusterFacts, ConfigSource, EksClusters, EndpointState, Executor,
+    GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups, UpdateOutcome,
 };
 use snapback_rules::finding::Permission;
 
@@ -42,11 +43,33 @@ impl SecurityGroups for FakeGroups {
     }
 }
 
+/// No EKS clusters: the security-group tests never reach them.
 struct NoClusters;
 
-impl ClusterDirectory for NoClusters {
+impl EksClusters for NoClusters {
+    async fn describe_cluster(&self, _name: &str) -> Result<Option<ClusterFacts>, AwsError> {
+        Ok(None)
+    }
+    async fn update_endpoint_access(&self, _name: &str, _endpoint: &EndpointState) -> Result<UpdateOutcome, AwsError> {
+        unreachable!("no cluster to update")
+    }
+    async fn enable_logging(&self, _name: &str, _types: &[String]) -> Result<UpdateOutcome, AwsError> {
+        unreachable!("no cluster to update")
+    }
+    async fn associate_encryption_config(&self, _name: &str, _key_arn: &str) -> Result<UpdateOutcome, AwsError> {
+        unreachable!("no cluster to update")
+    }
     async fn cluster_using_group(&self, _group_id: &str) -> Result<Option<String>, AwsError> {
         Ok(None)
+    }
+}
+
+impl AccessEntries for NoClusters {
+    async fn principals_with_policies(&self, _cluster: &str, _policies: &[&str]) -> Result<Vec<String>, AwsError> {
+        Ok(Vec::new())
+    }
+    async fn disassociate_access_policy(&self, _c: &str, _p: &str, _a: &str) -> Result<bool, AwsError> {
+        unreachable!("no access entries")
     }
 }
 
@@ -74,14 +97,26 @@ impl ConfigSource for Documents {
     }
 }
 
-fn guard(groups: FakeGroups, documents: Vec<&'static str>) -> Guard<FakeGroups, NoClusters, Outbox, Documents> {
+fn guard(
+    groups: FakeGroups,
+    documents: Vec<&'static str>,
+) -> Guard<FakeGroups, NoClusters, NoClusters, Outbox, Documents> {
     Guard {
-        groups,
-        clusters: NoClusters,
+        executor: Executor {
+            groups,
+            eks: NoClusters,
+            access: NoClusters,
+            busy: Default::default(),
+            protected_principals: Vec::new(),
+        },
         publisher: Outbox::default(),
         config: ConfigCache::new(Some(Documents(Mutex::new(documents))), Duration::ZERO),
         own_principals: Vec::new(),
     }
+}
+
+fn soon() -> std::time::Instant {
+    std::time::Instant::now() + Duration::from_secs(30)
 }
 
 fn ssh_opened(port: u16) -> Value {
@@ -100,7 +135,7 @@ async fn a_restore_that_is_refused_alerts_failed_and_does_not_ask_for_a_retry() 
     };
     let guard = guard(groups, vec!["{}"]);
 
-    let report = guard.handle(&ssh_opened(22)).await.unwrap();
+    let report = guard.handle(&ssh_opened(22), soon()).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "failed");
     let alerts = guard.publisher.0.lock().unwrap();
@@ -121,7 +156,7 @@ async fn throttling_that_outlasts_the_sdk_retries_returns_a_retryable_error_with
     };
     let guard = guard(groups, vec!["{}"]);
 
-    let error = guard.handle(&ssh_opened(22)).await.unwrap_err();
+    let error = guard.handle(&ssh_opened(22), soon()).await.unwrap_err();
 
     assert!(error.to_string().contains("a retry may help"), "{error}");
     assert!(guard.publisher.0.lock().unwrap().is_empty());
@@ -137,8 +172,8 @@ async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() 
         ],
     );
 
-    let first = guard.handle(&ssh_opened(22)).await.unwrap();
-    let second = guard.handle(&ssh_opened(3389)).await.unwrap();
+    let first = guard.handle(&ssh_opened(22), soon()).await.unwrap();
+    let second = guard.handle(&ssh_opened(3389), soon()).await.unwrap();
 
     assert_eq!(first.decisions[0].outcome, "would-remediate");
     assert_eq!(second.decisions[0].outcome, "would-remediate", "the last good config (notify) stays in force");
@@ -149,7 +184,7 @@ async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() 
         note.contains("rules.sg-open-remote-admin.mode") && note.contains("keeping the last good config"),
         "{note}"
     );
-    assert!(guard.groups.revokes.lock().unwrap().is_empty());
+    assert!(guard.executor.groups.revokes.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -160,7 +195,7 @@ async fn unreadable_payloads_are_ignored_with_their_reason() {
         (json!({"detail-type": "EKS Fargate Pod Scheduled Termination", "detail": {}}), "is not a CloudTrail API call"),
         (json!({"eventSource": "ec2.amazonaws.com"}), "field `eventName` is missing"),
     ] {
-        let report = guard.handle(&payload).await.unwrap();
+        let report = guard.handle(&payload, soon()).await.unwrap();
         assert!(report.ignored.as_deref().unwrap().contains(reason), "{report:?}");
     }
     assert!(guard.publisher.0.lock().unwrap().is_empty());

@@ -57,6 +57,9 @@ pub enum Scope {
 #[serde(untagged)]
 pub enum OptionValue {
     Ports(Vec<u16>),
+    /// CIDRs (validated) and other string lists.
+    Strings(Vec<String>),
+    Text(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +73,23 @@ impl RuleSettings {
     pub fn ports(&self, name: &str) -> &[u16] {
         match self.options.get(name) {
             Some(OptionValue::Ports(ports)) => ports,
-            None => &[],
+            _ => &[],
+        }
+    }
+
+    /// A CIDR or string-list option.
+    pub fn strings(&self, name: &str) -> &[String] {
+        match self.options.get(name) {
+            Some(OptionValue::Strings(list)) => list,
+            _ => &[],
+        }
+    }
+
+    /// A single-string option; empty when unset.
+    pub fn text(&self, name: &str) -> &str {
+        match self.options.get(name) {
+            Some(OptionValue::Text(text)) => text,
+            _ => "",
         }
     }
 
@@ -254,6 +273,29 @@ fn parse_option(spec: &OptionSpec, field: &str, value: &Value) -> Result<OptionV
                 .collect::<Result<Vec<u16>, ConfigError>>()?;
             Ok(OptionValue::Ports(ports))
         }
+        OptionDefault::Cidrs(_) => {
+            let list = string_list(field, value)?;
+            for (index, cidr) in list.iter().enumerate() {
+                match cidr.parse::<ipnet::IpNet>() {
+                    Ok(net) if net.prefix_len() == 0 => {
+                        return Err(refuse(format!("{field}[{index}]"), format!("{cidr} is the whole internet")))
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        return Err(refuse(
+                            format!("{field}[{index}]"),
+                            format!("expected a CIDR such as 203.0.113.0/24, got {cidr:?}"),
+                        ))
+                    }
+                }
+            }
+            Ok(OptionValue::Strings(list))
+        }
+        OptionDefault::Strings(_) => Ok(OptionValue::Strings(string_list(field, value)?)),
+        OptionDefault::Text(_) => value
+            .as_str()
+            .map(|text| OptionValue::Text(text.to_owned()))
+            .ok_or_else(|| refuse(field, format!("expected a string, got {value}"))),
     }
 }
 

@@ -78,7 +78,8 @@ fn matching_principal(actor: &Actor, principals: &[String]) -> Option<String> {
     principals.iter().find(|principal| candidates.iter().any(|candidate| same_principal(candidate, principal))).cloned()
 }
 
-fn same_principal(a: &str, b: &str) -> bool {
+/// The same principal: equal ARNs, or the same IAM role whatever its path.
+pub fn same_principal(a: &str, b: &str) -> bool {
     a == b || matches!((role_key(a), role_key(b)), (Some(x), Some(y)) if x == y)
 }
 

@@ -3,6 +3,7 @@
 //! decision. No async, no SDK, no environment, no clock: time is passed in.
 
 pub mod config;
+pub mod eks;
 pub mod event;
 pub mod finding;
 pub mod guards;
@@ -14,6 +15,6 @@ pub mod security_group;
 
 pub use config::{Config, ConfigError, Mode, Scope};
 pub use event::{Actor, Event, EventError};
-pub use finding::{Action, Finding, Plan, RevokeTarget, Severity};
+pub use finding::{Action, EndpointTarget, Finding, Plan, ResourceKind, RevokeTarget, Severity};
 pub use guards::{check_guards, Ignored};
 pub use registry::{evaluate, listens_to, registry, rule, RuleMeta};

@@ -72,6 +72,7 @@ mod tests {
     fn finding() -> Finding {
         Finding {
             rule: rule("sg-open-remote-admin").unwrap(),
+            kind: crate::finding::ResourceKind::SecurityGroup,
             resource: "sg-1".into(),
             changed: vec![],
             plan: Plan {

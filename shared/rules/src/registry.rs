@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::config::{Config, Mode, OptionValue};
+use crate::eks::EksChange;
 use crate::event::Event;
 use crate::finding::{Finding, Severity};
 use crate::rules;
@@ -29,12 +30,20 @@ pub struct OptionSpec {
 #[derive(Debug)]
 pub enum OptionDefault {
     Ports(&'static [u16]),
+    /// A list of CIDRs; none may be a /0.
+    Cidrs(&'static [&'static str]),
+    Strings(&'static [&'static str]),
+    Text(&'static str),
 }
 
 impl OptionDefault {
     pub fn value(&self) -> OptionValue {
         match self {
             OptionDefault::Ports(ports) => OptionValue::Ports(ports.to_vec()),
+            OptionDefault::Cidrs(list) | OptionDefault::Strings(list) => {
+                OptionValue::Strings(list.iter().map(|s| (*s).to_owned()).collect())
+            }
+            OptionDefault::Text(text) => OptionValue::Text((*text).to_owned()),
         }
     }
 }
@@ -43,11 +52,14 @@ impl OptionDefault {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     SecurityGroup(SecurityGroupChange),
+    Eks(EksChange),
 }
 
 impl Subject {
     pub fn of(event: &Event) -> Option<Subject> {
-        SecurityGroupChange::from_event(event).map(Subject::SecurityGroup)
+        SecurityGroupChange::from_event(event)
+            .map(Subject::SecurityGroup)
+            .or_else(|| EksChange::from_event(event).map(Subject::Eks))
     }
 }
 
@@ -93,6 +105,13 @@ static REGISTRY: &[&RuleMeta] = &[
     &rules::sg_open_kubelet::RULE,
     &rules::sg_open_k8s_api::RULE,
     &rules::sg_open_all_traffic::RULE,
+    &rules::eks_public_endpoint::RULE,
+    &rules::eks_public_endpoint_open_cidr::RULE,
+    &rules::eks_private_endpoint_disabled::RULE,
+    &rules::eks_control_plane_logging_disabled::RULE,
+    &rules::eks_secrets_encryption_missing::RULE,
+    &rules::eks_nodegroup_ssh_open::RULE,
+    &rules::eks_cluster_admin_access_entry::RULE,
 ];
 
 pub fn registry() -> &'static [&'static RuleMeta] {

@@ -1,12 +1,19 @@
 //! One file per rule: its metadata, evaluation, plan and tests.
 
+pub mod eks_cluster_admin_access_entry;
+pub mod eks_control_plane_logging_disabled;
+pub mod eks_nodegroup_ssh_open;
+pub mod eks_private_endpoint_disabled;
+pub mod eks_public_endpoint;
+pub mod eks_public_endpoint_open_cidr;
+pub mod eks_secrets_encryption_missing;
 pub mod sg_open_all_traffic;
 pub mod sg_open_k8s_api;
 pub mod sg_open_kubelet;
 pub mod sg_open_remote_admin;
 
 use crate::config::{Config, Mode};
-use crate::finding::{Action, Finding, Permission, Plan, RevokeTarget};
+use crate::finding::{Action, Finding, Permission, Plan, ResourceKind, RevokeTarget};
 use crate::registry::{EventKey, RuleMeta, Subject};
 use crate::security_group::{Direction, Protocol, RuleEntry, SecurityGroupChange};
 
@@ -43,7 +50,7 @@ pub(crate) fn world_open_ingress(
     subject: &Subject,
     opens: impl Fn(&RuleEntry) -> bool,
 ) -> Option<Finding> {
-    let Subject::SecurityGroup(change) = subject;
+    let Subject::SecurityGroup(change) = subject else { return None };
     if change.direction == Direction::Egress {
         return None;
     }
@@ -54,6 +61,7 @@ pub(crate) fn world_open_ingress(
     }
     Some(Finding {
         rule: meta,
+        kind: ResourceKind::SecurityGroup,
         resource: change.resource(),
         changed: entries.iter().map(|entry| entry.describe()).collect(),
         plan: revoke_plan(change, &entries),
@@ -86,6 +94,59 @@ fn revoke_plan(change: &SecurityGroupChange, entries: &[&RuleEntry]) -> Plan {
     Plan { actions, manual: None }
 }
 
+/// EKS cluster configuration events.
+pub(crate) const EKS_CLUSTER_CONFIG_EVENTS: &[EventKey] = &[
+    EventKey { source: crate::eks::EKS_SOURCE, name: "CreateCluster" },
+    EventKey { source: crate::eks::EKS_SOURCE, name: "UpdateClusterConfig" },
+];
+
+/// Describe first (already safe = no call; tags for exemptions), then one update per type.
+pub(crate) const EKS_UPDATE_CONFIG_ACTIONS: &[&str] = &["eks:DescribeCluster", "eks:UpdateClusterConfig"];
+
+/// The cluster and endpoint state an EKS cluster event leaves, when it says.
+pub(crate) fn cluster_endpoint(subject: &Subject) -> Option<(&str, &crate::eks::EndpointAccess)> {
+    match subject {
+        Subject::Eks(crate::eks::EksChange::Cluster { cluster, endpoint: Some(endpoint), .. }) => {
+            Some((cluster, endpoint))
+        }
+        _ => None,
+    }
+}
+
+/// The configured endpoint posture as a restore: private on; public off, or, when
+/// `eks-public-endpoint` lists `public_access_cidrs`, public limited to them.
+pub(crate) fn endpoint_posture(cluster: &str, config: &Config) -> Action {
+    let allowed = config.settings(eks_public_endpoint::RULE.id).strings("public_access_cidrs");
+    let access = if allowed.is_empty() {
+        crate::finding::EndpointTarget { private: Some(true), public: Some(false), public_cidrs: None }
+    } else {
+        crate::finding::EndpointTarget { private: Some(true), public: Some(true), public_cidrs: Some(allowed.to_vec()) }
+    };
+    Action::UpdateEndpointAccess { cluster: cluster.to_owned(), access }
+}
+
+/// A finding about a cluster whose plan is this one action.
+pub(crate) fn cluster_finding(meta: &'static RuleMeta, cluster: &str, changed: String, action: Action) -> Finding {
+    Finding {
+        rule: meta,
+        kind: ResourceKind::EksCluster,
+        resource: cluster.to_owned(),
+        changed: vec![changed],
+        plan: Plan { actions: vec![action], manual: None },
+    }
+}
+
+/// A finding that cannot be restored in place: `manual` says what a person must do.
+pub(crate) fn manual_finding(meta: &'static RuleMeta, resource: &str, changed: String, manual: String) -> Finding {
+    Finding {
+        rule: meta,
+        kind: ResourceKind::EksCluster,
+        resource: resource.to_owned(),
+        changed: vec![changed],
+        plan: Plan { actions: Vec::new(), manual: Some(manual) },
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use serde_json::{json, Value};
@@ -116,6 +177,17 @@ pub(crate) mod test_support {
 
     pub fn findings(record: &Value, config: &Config) -> Vec<Finding> {
         evaluate(&Event::from_value(record).unwrap(), config)
+    }
+
+    /// An EKS record by alice with this request and response.
+    pub fn eks(event_name: &str, request: Value, response: Value) -> Value {
+        json!({
+            "eventVersion": "1.09", "eventID": "evt-eks", "eventTime": "2026-11-27T10:00:00Z",
+            "eventSource": "eks.amazonaws.com", "eventName": event_name, "awsRegion": "us-east-1",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "requestParameters": request, "responseElements": response
+        })
     }
 
     pub fn rule_ids(findings: &[Finding]) -> Vec<&'static str> {

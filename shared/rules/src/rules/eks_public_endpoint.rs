@@ -1,0 +1,95 @@
+//! `eks-public-endpoint`: the API endpoint reachable from the internet outside the configured
+//! posture (private only, or public limited to `public_access_cidrs`).
+
+use ipnet::IpNet;
+
+use crate::config::{Config, Mode};
+use crate::finding::{Finding, Severity};
+use crate::registry::{OptionDefault, OptionSpec, RuleMeta, Subject};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "eks-public-endpoint",
+    title: "EKS API endpoint public",
+    severity: Severity::High,
+    default_mode: Mode::Remediate,
+    rationale: "A public API endpoint puts the cluster's front door on the internet: every leaked kubeconfig, \
+                token or API-server vulnerability becomes reachable from anywhere.",
+    manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config \
+                 endpointPrivateAccess=true,endpointPublicAccess=false (or publicAccessCidrs limited to your ranges)",
+    events: super::EKS_CLUSTER_CONFIG_EVENTS,
+    iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
+    options: &[OptionSpec {
+        name: "public_access_cidrs",
+        description: "CIDRs the public endpoint may serve; empty means the posture is private only",
+        default: OptionDefault::Cidrs(&[]),
+    }],
+    evaluate,
+};
+
+fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
+    let (cluster, endpoint) = super::cluster_endpoint(subject)?;
+    if endpoint.public != Some(true) {
+        return None;
+    }
+    let allowed: Vec<IpNet> =
+        config.settings(meta.id).strings("public_access_cidrs").iter().filter_map(|c| c.parse().ok()).collect();
+    let cidrs = endpoint.public_cidrs.as_deref();
+    let within_posture = !allowed.is_empty()
+        && cidrs.is_some_and(|cidrs| {
+            !cidrs.is_empty()
+                && cidrs
+                    .iter()
+                    .all(|cidr| cidr.parse::<IpNet>().is_ok_and(|net| allowed.iter().any(|ok| ok.contains(&net))))
+        });
+    if within_posture {
+        return None;
+    }
+    let changed = match cidrs {
+        Some(cidrs) if !cidrs.is_empty() => format!("public endpoint on, open to {}", cidrs.join(", ")),
+        _ => "public endpoint on".to_owned(),
+    };
+    Some(super::cluster_finding(meta, cluster, changed, super::endpoint_posture(cluster, config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_support::*;
+    use crate::Config;
+
+    fn update(public: &str, cidrs: &str) -> serde_json::Value {
+        eks(
+            "UpdateClusterConfig",
+            json!({"name": "prod", "resourcesVpcConfig": {"endpointPublicAccess": true}}),
+            json!({"update": {"id": "u", "type": "EndpointAccessUpdate", "params": [
+                {"type": "EndpointPublicAccess", "value": public}, {"type": "EndpointPrivateAccess", "value": "true"},
+                {"type": "PublicAccessCidrs", "value": cidrs}]}}),
+        )
+    }
+
+    #[test]
+    fn public_on_is_reverted_to_private_only_by_default() {
+        let findings = findings(&update("true", "[\"203.0.113.0/24\"]"), &Config::default());
+        assert_eq!(rule_ids(&findings), ["eks-public-endpoint"]);
+        assert_eq!(findings[0].changed, ["public endpoint on, open to 203.0.113.0/24"]);
+        assert_eq!(
+            findings[0].plan.actions[0].describe(),
+            "set private endpoint on, public endpoint off on cluster prod"
+        );
+    }
+
+    #[test]
+    fn with_allowed_cidrs_public_inside_them_is_fine_and_outside_is_limited() {
+        let config =
+            Config::from_json(r#"{"rules": {"eks-public-endpoint": {"public_access_cidrs": ["203.0.113.0/24"]}}}"#)
+                .unwrap();
+        assert!(findings(&update("true", "[\"203.0.113.128/25\"]"), &config).is_empty());
+        let outside = findings(&update("true", "[\"198.51.100.0/24\"]"), &config);
+        assert_eq!(
+            outside[0].plan.actions[0].describe(),
+            "set private endpoint on, public endpoint limited to 203.0.113.0/24 on cluster prod"
+        );
+        assert!(findings(&update("false", "[\"0.0.0.0/0\"]"), &config).is_empty());
+    }
+}

@@ -1,0 +1,73 @@
+//! `eks-secrets-encryption-missing`: a cluster created without envelope encryption of secrets.
+
+use crate::config::{Config, Mode};
+use crate::eks::EksChange;
+use crate::finding::{Action, Finding, Severity};
+use crate::registry::{OptionDefault, OptionSpec, RuleMeta, Subject};
+
+pub static RULE: RuleMeta = RuleMeta {
+    id: "eks-secrets-encryption-missing",
+    title: "EKS cluster created without secrets encryption",
+    severity: Severity::Medium,
+    default_mode: Mode::Notify,
+    rationale: "Kubernetes secrets are then protected only by EBS-level encryption in etcd; envelope \
+                encryption with your KMS key adds a key you control, audit and can revoke.",
+    manual_fix: "aws eks associate-encryption-config --cluster-name <cluster> --encryption-config \
+                 '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)",
+    events: &[crate::registry::EventKey { source: crate::eks::EKS_SOURCE, name: "CreateCluster" }],
+    iam_actions: &["eks:DescribeCluster", "eks:AssociateEncryptionConfig", "kms:DescribeKey", "kms:CreateGrant"],
+    options: &[OptionSpec {
+        name: "kms_key_arn",
+        description:
+            "when set (and the rule remediates), AssociateEncryptionConfig with this key; otherwise alert with the fix",
+        default: OptionDefault::Text(""),
+    }],
+    evaluate,
+};
+
+fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
+    let Subject::Eks(EksChange::Cluster { cluster, secrets_encrypted: Some(false), .. }) = subject else { return None };
+    let changed = "cluster created without a secrets encryption config".to_owned();
+    let key_arn = config.settings(meta.id).text("kms_key_arn");
+    if key_arn.is_empty() {
+        let manual = meta.manual_fix.replace("<cluster>", cluster);
+        return Some(super::manual_finding(meta, cluster, changed, manual));
+    }
+    let action = Action::AssociateEncryptionConfig { cluster: cluster.clone(), key_arn: key_arn.to_owned() };
+    Some(super::cluster_finding(meta, cluster, changed, action))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_support::*;
+    use crate::Config;
+
+    fn created_without_encryption() -> serde_json::Value {
+        eks(
+            "CreateCluster",
+            json!({"name": "prod", "resourcesVpcConfig": {"endpointPublicAccess": false, "endpointPrivateAccess": true},
+                   "logging": {"clusterLogging": [{"enabled": true, "types": ["api", "audit", "authenticator", "controllerManager", "scheduler"]}]}}),
+            json!({"cluster": {"name": "prod", "status": "CREATING"}}),
+        )
+    }
+
+    #[test]
+    fn without_a_key_the_alert_carries_the_exact_fix() {
+        let found = findings(&created_without_encryption(), &Config::default());
+        assert_eq!(rule_ids(&found), ["eks-secrets-encryption-missing"]);
+        assert!(found[0].plan.actions.is_empty());
+        assert!(found[0].plan.manual.as_deref().unwrap().contains("--cluster-name prod"));
+    }
+
+    #[test]
+    fn with_a_configured_key_the_plan_associates_it() {
+        let config = Config::from_json(r#"{"rules": {"eks-secrets-encryption-missing": {"kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/k"}}}"#).unwrap();
+        let found = findings(&created_without_encryption(), &config);
+        assert_eq!(
+            found[0].plan.actions[0].describe(),
+            "encrypt secrets of cluster prod with arn:aws:kms:us-east-1:111122223333:key/k"
+        );
+    }
+}
