@@ -7,29 +7,71 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Which requests to fail, how often, and with what answer.
+/// Which requests to fault, how often, and how.
 #[derive(Clone, Debug)]
 pub struct Fault {
     /// A substring of the request line or body, e.g. `Action=RevokeSecurityGroupIngress`.
     pub matches: &'static str,
-    /// How many matching requests fail before the rest pass through.
+    /// Only requests with this method (`GET`, `POST`), or any.
+    pub method: Option<&'static str>,
+    /// How many matching requests are faulted before the rest pass through untouched.
     pub times: usize,
-    pub status: u16,
-    pub content_type: &'static str,
-    pub body: String,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Answer instead of moto.
+    Answer { status: u16, headers: Vec<(&'static str, &'static str)>, content_type: &'static str, body: String },
+    /// Forward, then replace text in moto's answer (to report a state moto cannot hold).
+    Rewrite { from: &'static str, to: &'static str },
 }
 
 impl Fault {
+    /// Counts matching requests without changing them.
+    pub fn count(matches: &'static str, method: Option<&'static str>) -> Fault {
+        Fault { matches, method, times: 0, kind: FaultKind::Rewrite { from: "", to: "" } }
+    }
+
+    /// EKS's answer while another update runs: 409 ResourceInUseException (REST/JSON).
+    pub fn eks_resource_in_use(times: usize) -> Fault {
+        Fault {
+            matches: "/update-config",
+            method: Some("POST"),
+            times,
+            kind: FaultKind::Answer {
+                status: 409,
+                headers: vec![("x-amzn-ErrorType", "ResourceInUseException:http://internal.amazon.com/coral/com.amazonaws.eks/")],
+                content_type: "application/json",
+                body: r#"{"message":"Cluster has updates in progress","clusterName":null,"nodegroupName":null,"addonName":null,"subscriptionId":null}"#.into(),
+            },
+        }
+    }
+
+    /// DescribeCluster reporting the cluster UPDATING.
+    pub fn eks_cluster_updating(times: usize) -> Fault {
+        Fault {
+            matches: "/clusters/",
+            method: Some("GET"),
+            times,
+            kind: FaultKind::Rewrite { from: "\"status\": \"ACTIVE\"", to: "\"status\": \"UPDATING\"" },
+        }
+    }
+
     /// EC2's throttling answer (query protocol, XML).
     pub fn ec2_throttling(action: &'static str, times: usize) -> Fault {
         Fault {
             matches: action,
+            method: None,
             times,
-            status: 503,
-            content_type: "text/xml",
-            body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+            kind: FaultKind::Answer {
+                status: 503,
+                headers: Vec::new(),
+                content_type: "text/xml",
+                body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
                    <Message>Request limit exceeded.</Message></Error></Errors><RequestID>5f1a7c0e-throttled</RequestID></Response>"
-                .into(),
+                    .into(),
+            },
         }
     }
 }
@@ -103,18 +145,20 @@ fn serve(
     }
     let mut body = vec![0; content_length];
     reader.read_exact(&mut body)?;
-    let is_match = head.lines().next().unwrap_or_default().contains(fault.matches)
-        || String::from_utf8_lossy(&body).contains(fault.matches);
-    if is_match && matched.fetch_add(1, Ordering::SeqCst) < fault.times {
+    let request_line = head.lines().next().unwrap_or_default().to_owned();
+    let is_match = fault.method.is_none_or(|method| request_line.starts_with(method))
+        && (request_line.contains(fault.matches) || String::from_utf8_lossy(&body).contains(fault.matches));
+    let faulted = is_match && matched.fetch_add(1, Ordering::SeqCst) < fault.times;
+    if faulted {
         failed.fetch_add(1, Ordering::SeqCst);
-        let answer = format!(
-            "HTTP/1.1 {} Fault\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-            fault.status,
-            fault.content_type,
-            fault.body.len(),
-            fault.body
-        );
-        return writer.write_all(answer.as_bytes());
+        if let FaultKind::Answer { status, headers, content_type, body } = &fault.kind {
+            let mut answer = format!("HTTP/1.1 {status} Fault\r\nContent-Type: {content_type}\r\n");
+            for (name, value) in headers {
+                answer += &format!("{name}: {value}\r\n");
+            }
+            answer += &format!("Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            return writer.write_all(answer.as_bytes());
+        }
     }
     let mut server = TcpStream::connect(upstream)?;
     server.write_all(head.as_bytes())?;
@@ -122,5 +166,26 @@ fn serve(
     server.write_all(&body)?;
     let mut answer = Vec::new();
     server.read_to_end(&mut answer)?;
+    if let (true, FaultKind::Rewrite { from, to }) = (faulted, &fault.kind) {
+        answer = rewrite(&answer, from, to);
+    }
     writer.write_all(&answer)
+}
+
+/// Replaces text in an HTTP answer's body and fixes its Content-Length.
+fn rewrite(answer: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return answer.to_vec() };
+    let body = body.replace(from, to);
+    let head: Vec<String> = head
+        .lines()
+        .map(|line| {
+            if line.to_ascii_lowercase().starts_with("content-length:") {
+                format!("Content-Length: {}", body.len())
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    format!("{}\r\n\r\n{body}", head.join("\r\n")).into_bytes()
 }

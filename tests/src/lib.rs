@@ -246,6 +246,66 @@ impl World {
         request.send().await.unwrap().group_id.unwrap()
     }
 
+    /// An EKS cluster with this endpoint access, these log types on, and these tags.
+    pub async fn cluster(
+        &self,
+        name: &str,
+        public: bool,
+        private: bool,
+        cidrs: &[&str],
+        logs_on: &[&str],
+        tags: &[(&str, &str)],
+    ) {
+        use aws_sdk_eks::types::{LogSetup, LogType, Logging, VpcConfigRequest};
+        let mut request = self
+            .aws
+            .eks
+            .create_cluster()
+            .name(name)
+            .role_arn(format!("arn:aws:iam::{}:role/eks-cluster", self.aws.account))
+            .resources_vpc_config(
+                VpcConfigRequest::builder()
+                    .subnet_ids("subnet-0a1b2c3d")
+                    .endpoint_public_access(public)
+                    .endpoint_private_access(private)
+                    .set_public_access_cidrs(Some(cidrs.iter().map(|c| (*c).to_owned()).collect()))
+                    .build(),
+            )
+            .logging(
+                Logging::builder()
+                    .cluster_logging(
+                        LogSetup::builder()
+                            .set_types(Some(logs_on.iter().map(|t| LogType::from(*t)).collect()))
+                            .enabled(true)
+                            .build(),
+                    )
+                    .build(),
+            );
+        for (key, value) in tags {
+            request = request.tags(*key, *value);
+        }
+        request.send().await.unwrap();
+    }
+
+    /// The cluster's endpoint access and enabled log types now.
+    pub async fn cluster_state(&self, name: &str) -> (bool, bool, Vec<String>, Vec<String>) {
+        let cluster = self.aws.eks.describe_cluster().name(name).send().await.unwrap().cluster.unwrap();
+        let vpc = cluster.resources_vpc_config.unwrap();
+        let mut logs: Vec<String> = cluster
+            .logging
+            .map(|logging| {
+                logging
+                    .cluster_logging()
+                    .iter()
+                    .filter(|setup| setup.enabled() == Some(true))
+                    .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        logs.sort();
+        (vpc.endpoint_public_access, vpc.endpoint_private_access, vpc.public_access_cidrs.unwrap_or_default(), logs)
+    }
+
     /// Authorizes one permission and returns the rules AWS created for it.
     pub async fn authorize(&self, group_id: &str, permission: IpPermission) -> Vec<SecurityGroupRule> {
         self.aws
@@ -388,15 +448,24 @@ pub fn authorize_record(
     )
 }
 
-/// A CloudTrail record by IAM user alice, with a fresh event id.
+/// An EC2 CloudTrail record by IAM user alice, with a fresh event id.
 pub fn record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
+    record_of("ec2.amazonaws.com", account, event_name, request, response)
+}
+
+/// An EKS CloudTrail record by IAM user alice (console user agent), with a fresh event id.
+pub fn eks_record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
+    record_of("eks.amazonaws.com", account, event_name, request, response)
+}
+
+fn record_of(event_source: &str, account: &str, event_name: &str, request: Value, response: Value) -> Value {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     json!({
         "eventVersion": "1.09",
         "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEALICE", "arn": format!("arn:aws:iam::{account}:user/alice"),
                          "accountId": account, "accessKeyId": "AKIAEXAMPLEALICE", "userName": "alice"},
         "eventTime": "2026-11-27T10:00:00Z",
-        "eventSource": "ec2.amazonaws.com",
+        "eventSource": event_source,
         "eventName": event_name,
         "awsRegion": REGION,
         "sourceIPAddress": "198.51.100.7",

@@ -76,15 +76,17 @@ struct Verdict {
     cluster: Option<String>,
     notes: Vec<String>,
     detail: Option<String>,
+    /// What was actually run, when the finding's actions were merged with others.
+    ran: Option<Vec<String>>,
 }
 
 impl Verdict {
     fn quiet(outcome: &'static str, detail: impl Into<String>) -> Verdict {
-        Verdict { outcome, alert: None, cluster: None, notes: Vec::new(), detail: Some(detail.into()) }
+        Verdict { outcome, alert: None, cluster: None, notes: Vec::new(), detail: Some(detail.into()), ran: None }
     }
 
     fn alert(outcome: Outcome, cluster: Option<String>, notes: Vec<String>) -> Verdict {
-        Verdict { outcome: outcome.as_str(), alert: Some(outcome), cluster, notes, detail: None }
+        Verdict { outcome: outcome.as_str(), alert: Some(outcome), cluster, notes, detail: None, ran: None }
     }
 }
 
@@ -161,13 +163,19 @@ where
         for (finding, step) in findings.iter().zip(steps) {
             let verdict = match step {
                 Err(verdict) => verdict,
-                Ok(restore) => verdict_of(restore, &results),
+                Ok(restore) => {
+                    let ran: Vec<String> = restore.actions.iter().map(|index| merged[*index].describe()).collect();
+                    Verdict { ran: Some(ran), ..verdict_of(restore, &results) }
+                }
             };
             if let Some(outcome) = verdict.alert {
                 let mut alert = Alert::new(&event, finding, outcome, &config.exemption_tag);
                 alert.cluster = verdict.cluster.clone();
                 alert.notes = verdict.notes.clone();
                 alert.notes.extend(current.note.clone());
+                if let Some(ran) = &verdict.ran {
+                    alert.restored = ran.clone();
+                }
                 if let Err(error) = self.publish(&alert).await {
                     tracing::error!(event_id = %event.event_id, rule = finding.rule.id, %error, alert = %alert.to_json(), "alert not published");
                     retry.get_or_insert(error);
