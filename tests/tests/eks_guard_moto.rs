@@ -67,7 +67,7 @@ async fn a_public_open_endpoint_is_restored_to_private_only_in_one_update() {
     for alert in &alerts {
         assert_eq!(alert.message["outcome"], "remediated");
         assert_eq!(alert.message["resource"], "prod");
-        assert_eq!(alert.message["restored"], json!(["set private endpoint on, public endpoint off on cluster prod"]));
+        assert_eq!(alert.message["restored"], json!(["set private endpoint on, public endpoint off for cluster prod"]));
     }
 }
 

@@ -122,7 +122,7 @@ impl Action {
                 }
             },
             Action::UpdateEndpointAccess { cluster, access } => {
-                format!("set {} on cluster {cluster}", access.describe())
+                format!("set {} for cluster {cluster}", access.describe())
             }
             Action::EnableLogging { cluster, types } => {
                 format!("enable control-plane logging {} on cluster {cluster}", types.join(", "))

@@ -59,6 +59,64 @@ const TABLE: &[(&str, Expect)] = &[
     ("authorize-ingress-api-ports-ipv6.json", Findings(&[
         ("sg-open-k8s-api", "sg-0fixture", "revoke ingress rule sgr-0443 on sg-0fixture + revoke ingress rule sgr-06443 on sg-0fixture"),
     ])),
+    (
+        "eks-create-cluster-2018-defaults-clustername.json",
+        Findings(&[
+            ("eks-public-endpoint", "legacy", "set private endpoint on, public endpoint off for cluster legacy"),
+            ("eks-public-endpoint-open-cidr", "legacy", "set private endpoint on, public endpoint off for cluster legacy"),
+            ("eks-private-endpoint-disabled", "legacy", "set private endpoint on for cluster legacy"),
+            (
+                "eks-control-plane-logging-disabled",
+                "legacy",
+                "enable control-plane logging api, audit, authenticator, controllerManager, scheduler on cluster legacy",
+            ),
+            ("eks-secrets-encryption-missing", "legacy", "manual: aws eks associate-encryption-config --cluster-name legacy --encryption-config '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)"),
+        ]),
+    ),
+    (
+        "eks-create-cluster-console-two-entry-logging.json",
+        Findings(&[
+            ("eks-public-endpoint", "shop", "set private endpoint on, public endpoint off for cluster shop"),
+            ("eks-public-endpoint-open-cidr", "shop", "set private endpoint on, public endpoint off for cluster shop"),
+            (
+                "eks-control-plane-logging-disabled",
+                "shop",
+                "enable control-plane logging api, authenticator, controllerManager, scheduler on cluster shop",
+            ),
+            ("eks-secrets-encryption-missing", "shop", "manual: aws eks associate-encryption-config --cluster-name shop --encryption-config '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)"),
+        ]),
+    ),
+    ("eks-create-cluster-hardened.json", Findings(&[])),
+    ("eks-update-cluster-config-endpoint-made-private.json", Findings(&[])),
+    (
+        "eks-update-cluster-config-endpoint-made-public-params-only.json",
+        Findings(&[
+            ("eks-public-endpoint", "shop", "set private endpoint on, public endpoint off for cluster shop"),
+            ("eks-public-endpoint-open-cidr", "shop", "set private endpoint on, public endpoint off for cluster shop"),
+        ]),
+    ),
+    (
+        "eks-update-cluster-config-logging-disabled.json",
+        Findings(&[(
+            "eks-control-plane-logging-disabled",
+            "shop",
+            "enable control-plane logging audit, authenticator on cluster shop",
+        )]),
+    ),
+    (
+        "eks-create-nodegroup-ssh-open.json",
+        Findings(&[("eks-nodegroup-ssh-open", "shop", "manual: Create a replacement nodegroup without remoteAccess (use SSM Session Manager) or with remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup. (nodegroup workers of cluster shop)")]),
+    ),
+    (
+        "eks-associate-access-policy-cluster-admin-url-encoded.json",
+        Findings(&[(
+            "eks-cluster-admin-access-entry",
+            "shop",
+            "disassociate AmazonEKSClusterAdminPolicy from arn:aws:iam::111122223333:role/contractor on cluster shop",
+        )]),
+    ),
+    ("eks-associate-access-policy-namespace-scope.json", Findings(&[])),
+    ("redshift-create-cluster-is-not-eks.json", Ignored("not-listened")),
 ];
 
 fn fixtures() -> std::path::PathBuf {

@@ -46,6 +46,6 @@ mod tests {
         assert_eq!(rule_ids(&found), ["eks-public-endpoint", "eks-private-endpoint-disabled"]);
         let mut merged = found[1].plan.actions[0].clone();
         assert!(merged.absorb(&found[0].plan.actions[0]));
-        assert_eq!(merged.describe(), "set private endpoint on, public endpoint off on cluster prod");
+        assert_eq!(merged.describe(), "set private endpoint on, public endpoint off for cluster prod");
     }
 }

@@ -75,7 +75,7 @@ mod tests {
         assert_eq!(findings[0].changed, ["public endpoint on, open to 203.0.113.0/24"]);
         assert_eq!(
             findings[0].plan.actions[0].describe(),
-            "set private endpoint on, public endpoint off on cluster prod"
+            "set private endpoint on, public endpoint off for cluster prod"
         );
     }
 
@@ -88,7 +88,7 @@ mod tests {
         let outside = findings(&update("true", "[\"198.51.100.0/24\"]"), &config);
         assert_eq!(
             outside[0].plan.actions[0].describe(),
-            "set private endpoint on, public endpoint limited to 203.0.113.0/24 on cluster prod"
+            "set private endpoint on, public endpoint limited to 203.0.113.0/24 for cluster prod"
         );
         assert!(findings(&update("false", "[\"0.0.0.0/0\"]"), &config).is_empty());
     }
