@@ -29,12 +29,12 @@ build-dev: ## build every crate, binary and test (dev profile)
 test: tools build-dev ## unit, integration (moto) and end-to-end (cargo-lambda runtime) tests
 	scripts/with-moto.sh cargo test --workspace --no-fail-fast
 
-demo: tools ## watch a world-open SSH rule get reverted on a local AWS emulator
-	cargo build -p sg-guard -p snapback-tests --bin sg-guard --bin demo
+# The demo uses the binaries of the test build (same features: nothing is compiled twice).
+demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint get reverted on a local AWS emulator
 	scripts/with-moto.sh target/debug/demo
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS (see docs/BENCHMARKS.md)
-	cargo build --release -p sg-guard
+	cargo build --release -p sg-guard -p eks-guard
 	@$(VENV)/bin/python -c 'import io, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); \
 		z.write("target/release/sg-guard", "bootstrap"); z.close(); print("sg-guard bootstrap.zip: %.2f MB" % (len(b.getvalue()) / 1e6))'
 	cargo bench -p snapback-rules --bench decision

@@ -139,7 +139,15 @@ impl World {
 
     pub async fn in_account(account: &str) -> World {
         let aws = Clients::for_account(account).await;
-        let topic_arn = aws.sns.create_topic().name("snapback-alerts").send().await.unwrap().topic_arn.unwrap();
+        let topic_arn = aws
+            .sns
+            .create_topic()
+            .name(format!("snapback-alerts-{}", fresh_account()))
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
         let queue_url = aws
             .sqs
             .create_queue()
@@ -285,6 +293,27 @@ impl World {
             request = request.tags(*key, *value);
         }
         request.send().await.unwrap();
+    }
+
+    /// Changes the cluster's endpoint access as a person would.
+    pub async fn set_endpoint(&self, name: &str, public: bool, private: bool) {
+        let vpc = aws_sdk_eks::types::VpcConfigRequest::builder()
+            .endpoint_public_access(public)
+            .endpoint_private_access(private)
+            .public_access_cidrs("0.0.0.0/0")
+            .build();
+        self.aws.eks.update_cluster_config().name(name).resources_vpc_config(vpc).send().await.unwrap();
+    }
+
+    /// Switches control-plane log types off as a person would.
+    pub async fn disable_logging(&self, name: &str, types: &[&str]) {
+        use aws_sdk_eks::types::{LogSetup, LogType, Logging};
+        let setup = LogSetup::builder()
+            .set_types(Some(types.iter().map(|t| LogType::from(*t)).collect()))
+            .enabled(false)
+            .build();
+        let logging = Logging::builder().cluster_logging(setup).build();
+        self.aws.eks.update_cluster_config().name(name).logging(logging).send().await.unwrap();
     }
 
     /// The cluster's endpoint access and enabled log types now.
@@ -489,9 +518,10 @@ pub fn deadline_in(seconds: u64) -> std::time::Instant {
 
 /// The record inside an EventBridge envelope, as the function receives it.
 pub fn envelope(record: &Value) -> Value {
+    let service = record["eventSource"].as_str().unwrap_or_default().split('.').next().unwrap_or_default();
     json!({
         "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ec2", "account": record["recipientAccountId"], "time": record["eventTime"],
+        "source": format!("aws.{service}"), "account": record["recipientAccountId"], "time": record["eventTime"],
         "region": REGION, "resources": [], "detail": record,
     })
 }

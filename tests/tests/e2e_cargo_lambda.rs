@@ -1,8 +1,9 @@
-//! End to end: the built `sg-guard` bootstrap under cargo-lambda's Lambda runtime emulator,
-//! configured only by its environment, reverting a world-open SSH rule in moto.
+//! End to end: the built bootstrap binaries under cargo-lambda's Lambda runtime emulator,
+//! configured only by their environment, restoring the safe state in moto.
 
+use serde_json::json;
 use snapback_tests::lambda::{function_binary, LocalLambda};
-use snapback_tests::{authorize_record, envelope, tcp_from, World, DEFAULT_ACCOUNT};
+use snapback_tests::{authorize_record, eks_record, envelope, tcp_from, World, DEFAULT_ACCOUNT};
 
 #[tokio::test]
 async fn the_sg_guard_bootstrap_reverts_world_open_ssh_under_the_lambda_runtime() {
@@ -27,4 +28,39 @@ async fn the_sg_guard_bootstrap_reverts_world_open_ssh_under_the_lambda_runtime(
     let again = function.invoke(&event);
     assert_eq!(again["decisions"][0]["outcome"], "already-safe", "{again}");
     assert!(world.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_eks_guard_bootstrap_makes_a_public_endpoint_private_again_under_the_lambda_runtime() {
+    let world = World::in_default_account().await;
+    let cluster = format!("e2e-{}", std::process::id());
+    world
+        .cluster(
+            &cluster,
+            true,
+            false,
+            &["0.0.0.0/0"],
+            &["api", "audit", "authenticator", "controllerManager", "scheduler"],
+            &[],
+        )
+        .await;
+    let record = eks_record(
+        DEFAULT_ACCOUNT,
+        "UpdateClusterConfig",
+        json!({"name": cluster, "resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": false}}),
+        json!({"update": {"id": "u-e2e", "status": "InProgress", "type": "EndpointAccessUpdate", "params": [
+            {"type": "EndpointPublicAccess", "value": "true"}, {"type": "EndpointPrivateAccess", "value": "false"},
+            {"type": "PublicAccessCidrs", "value": "[\"0.0.0.0/0\"]"}], "errors": []}}),
+    );
+    let event = envelope(&record);
+
+    let function = LocalLambda::start(&function_binary("eks-guard"), &world.function_env());
+    let answer = function.invoke(&event);
+
+    let outcomes: Vec<&str> =
+        answer["decisions"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["remediated", "remediated", "remediated"], "{answer}");
+    let (public, private, _, _) = world.cluster_state(&cluster).await;
+    assert_eq!((public, private), (false, true));
+    assert_eq!(world.alerts().await.len(), 3);
 }

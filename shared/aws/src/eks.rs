@@ -4,7 +4,12 @@ use std::future::Future;
 use aws_sdk_eks::types::{EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{error_code, AwsError};
+use aws_sdk_eks::operation::associate_encryption_config::AssociateEncryptionConfigError;
+use aws_sdk_eks::operation::update_cluster_config::UpdateClusterConfigError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use crate::error::AwsError;
 
 /// A cluster as snapback needs to see it before changing it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,34 +99,28 @@ impl EksApi {
     }
 }
 
-/// EKS answers an update that changes nothing with an InvalidParameterException.
-fn is_no_change<E: ProvideErrorMetadata>(error: &E) -> bool {
-    error.code() == Some("InvalidParameterException")
-        && error.message().is_some_and(|message| {
-            let message = message.to_ascii_lowercase();
-            message.contains("no changes needed") || message.contains("already")
-        })
-}
-
-fn update_result<E, R>(
+/// How an update call ended, from the typed error of its operation: EKS answers an update that
+/// changes nothing with an InvalidParameterException, a busy cluster with ResourceInUseException.
+fn update_result<E>(
     operation: &'static str,
-    result: Result<(), aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    result: Result<(), SdkError<E, HttpResponse>>,
+    in_use: fn(&E) -> bool,
+    invalid: fn(&E) -> bool,
 ) -> Result<UpdateOutcome, AwsError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    match result {
-        Ok(()) => Ok(UpdateOutcome::Started),
-        Err(error) => match error.as_service_error() {
-            Some(service) if is_no_change(service) => Ok(UpdateOutcome::NoChange),
-            Some(service) if service.code() == Some("ResourceInUseException") => Err(AwsError::Busy {
-                operation,
-                message: service.message().unwrap_or("another update is in progress").to_owned(),
-            }),
-            _ => Err(AwsError::from_sdk(operation, error)),
-        },
+    let Err(error) = result else { return Ok(UpdateOutcome::Started) };
+    if let Some(service) = error.as_service_error() {
+        if in_use(service) {
+            return Err(AwsError::Busy { operation, message: service.to_string() });
+        }
+        let text = service.to_string().to_ascii_lowercase();
+        if invalid(service) && (text.contains("no changes needed") || text.contains("already")) {
+            return Ok(UpdateOutcome::NoChange);
+        }
     }
+    Err(AwsError::from_sdk(operation, error))
 }
 
 impl EksClusters for EksApi {
@@ -175,7 +174,12 @@ impl EksClusters for EksApi {
             vpc = vpc.set_public_access_cidrs(Some(endpoint.public_cidrs.clone()));
         }
         let result = self.client.update_cluster_config().name(name).resources_vpc_config(vpc.build()).send().await;
-        update_result("eks:UpdateClusterConfig", result.map(|_| ()))
+        update_result(
+            "eks:UpdateClusterConfig",
+            result.map(|_| ()),
+            UpdateClusterConfigError::is_resource_in_use_exception,
+            UpdateClusterConfigError::is_invalid_parameter_exception,
+        )
     }
 
     async fn enable_logging(&self, name: &str, types: &[String]) -> Result<UpdateOutcome, AwsError> {
@@ -185,7 +189,12 @@ impl EksClusters for EksApi {
             .build();
         let logging = Logging::builder().cluster_logging(setup).build();
         let result = self.client.update_cluster_config().name(name).logging(logging).send().await;
-        update_result("eks:UpdateClusterConfig", result.map(|_| ()))
+        update_result(
+            "eks:UpdateClusterConfig",
+            result.map(|_| ()),
+            UpdateClusterConfigError::is_resource_in_use_exception,
+            UpdateClusterConfigError::is_invalid_parameter_exception,
+        )
     }
 
     async fn associate_encryption_config(&self, name: &str, key_arn: &str) -> Result<UpdateOutcome, AwsError> {
@@ -197,7 +206,12 @@ impl EksClusters for EksApi {
             .build();
         let result =
             self.client.associate_encryption_config().cluster_name(name).encryption_config(config).send().await;
-        update_result("eks:AssociateEncryptionConfig", result.map(|_| ()))
+        update_result(
+            "eks:AssociateEncryptionConfig",
+            result.map(|_| ()),
+            AssociateEncryptionConfigError::is_resource_in_use_exception,
+            AssociateEncryptionConfigError::is_invalid_parameter_exception,
+        )
     }
 
     async fn cluster_using_group(&self, group_id: &str) -> Result<Option<String>, AwsError> {
@@ -272,7 +286,7 @@ impl AccessEntries for EksApi {
             .policy_arn(policy_arn);
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(error) if error_code(&error) == Some("ResourceNotFoundException") => Ok(false),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(false),
             Err(error) => Err(AwsError::from_sdk("eks:DisassociateAccessPolicy", error)),
         }
     }

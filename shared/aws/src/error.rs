@@ -1,5 +1,6 @@
 use std::error::Error as StdError;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -40,17 +41,17 @@ impl AwsError {
     }
 
     /// Classifies an SDK error by its kind, status and error code.
-    pub fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> AwsError
+    pub fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let retryable = match &error {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => {
-                let code = service.err().code().unwrap_or_default();
-                is_retryable_code(code) || service.err().code().is_none()
-            }
+            SdkError::ServiceError(service) => match service.err().code() {
+                Some(code) => is_retryable_code(code),
+                // No code (an HTML error page, a modeled error without metadata): the status decides.
+                None => matches!(service.raw().status().as_u16(), 429 | 500..=599),
+            },
             _ => false,
         };
         let message = DisplayErrorContext(&error).to_string();

@@ -1,31 +1,33 @@
 //! `make bench`, the parts that need processes and moto: cold start of the release sg-guard
 //! binary (spawn → its first `GET …/invocation/next`), warm handling of one event against moto
-//! including the revoke and the SNS publish (median and p95), and peak RSS.
+//! (sg-guard: describe, revoke, SNS publish; eks-guard: describe, UpdateClusterConfig, publish),
+//! median and p95, and peak RSS.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
 use snapback_tests::lambda::{workspace_root, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
-use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT};
+use snapback_tests::{authorize_record, eks_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT};
 
 const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
 
-fn release_binary() -> std::path::PathBuf {
+fn release_binary(name: &str) -> std::path::PathBuf {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("release/sg-guard");
-    assert!(binary.exists(), "build it first: cargo build --release -p sg-guard");
+    let binary = target.join("release").join(name);
+    assert!(binary.exists(), "build it first: cargo build --release -p {name}");
     binary
 }
 
-fn spawn(api: &RuntimeApi, world: &World) -> Running {
+fn spawn(name: &str, api: &RuntimeApi, world: &World) -> Running {
     Running(
-        Command::new(release_binary())
+        Command::new(release_binary(name))
             .envs(world.function_env())
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
-            .env("AWS_LAMBDA_FUNCTION_NAME", "sg-guard")
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("RUST_LOG", "warn")
@@ -52,6 +54,28 @@ fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// Hands `event` to the warm function and waits for its answer; returns the time it took.
+fn handle(api: &RuntimeApi, event: &Value, expect: &str) -> f64 {
+    let sent = Instant::now();
+    api.send(event);
+    loop {
+        match api.seen.recv_timeout(Duration::from_secs(30)).expect("an answer") {
+            RuntimeEvent::Answered { at, ok, body } => {
+                assert!(ok && body.contains(expect), "{body}");
+                return millis(at - sent);
+            }
+            RuntimeEvent::Polled(_) => {}
+        }
+    }
+}
+
+/// (median, p95, first) of warm timings; the first pays for the SDK's first connections.
+fn summary(timings: &[f64]) -> (f64, f64, f64) {
+    let mut steady = timings[1..].to_vec();
+    steady.sort_by(f64::total_cmp);
+    (percentile(&steady, 0.5), percentile(&steady, 0.95), timings[0])
+}
+
 #[tokio::main]
 async fn main() {
     let world = World::in_default_account().await;
@@ -62,7 +86,7 @@ async fn main() {
     for _ in 0..COLD_RUNS {
         let api = RuntimeApi::start();
         let spawned = Instant::now();
-        let function = spawn(&api, &world);
+        let function = spawn("sg-guard", &api, &world);
         match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
             RuntimeEvent::Polled(at) => cold.push(millis(at - spawned)),
             other => panic!("unexpected {other:?}"),
@@ -71,50 +95,66 @@ async fn main() {
     }
     cold.sort_by(f64::total_cmp);
 
-    // Warm: one process, one event after another; each opens a fresh world rule first.
+    // Warm sg-guard: one process, one event after another; each opens a fresh world rule first.
     let group = world.group(&format!("bench-nodes-{}", std::process::id()), &[("aws:eks:cluster-name", "bench")]).await;
     let api = RuntimeApi::start();
-    let function = spawn(&api, &world);
+    let function = spawn("sg-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm = Vec::new();
-    for i in 0..WARM_EVENTS {
+    for _ in 0..WARM_EVENTS {
         let opened = tcp_from(22, &["0.0.0.0/0"]);
         let created = world.authorize(&group, opened.clone()).await;
         let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
-        let sent = Instant::now();
-        api.send(&event);
-        loop {
-            match api.seen.recv_timeout(Duration::from_secs(30)).expect("an answer") {
-                RuntimeEvent::Answered { at, ok, body } => {
-                    assert!(ok && body.contains("\"remediated\""), "event {i}: {body}");
-                    warm.push(millis(at - sent));
-                    break;
-                }
-                RuntimeEvent::Polled(_) => {}
-            }
-        }
+        warm.push(handle(&api, &event, "\"remediated\""));
     }
     let warm_rss = peak_rss_kib(function.0.id());
     drop(function);
     assert!(world.ingress(&group).await.is_empty(), "every opened rule was revoked");
     assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per event");
-    // The first warm event pays for the SDK's first connections; report it apart.
-    let first = warm[0];
-    let mut steady = warm[1..].to_vec();
-    steady.sort_by(f64::total_cmp);
-    let binary_size = std::fs::metadata(release_binary()).unwrap().len();
 
-    println!("sg-guard benchmark (release binary {:.1} MB, moto at {})", binary_size as f64 / 1e6, moto_url());
+    // Warm eks-guard: audit logging switched off, then the event; one finding, one update.
+    let cluster = format!("bench-{}", std::process::id());
+    world
+        .cluster(&cluster, false, true, &[], &["api", "audit", "authenticator", "controllerManager", "scheduler"], &[])
+        .await;
+    let api = RuntimeApi::start();
+    let function = spawn("eks-guard", &api, &world);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let mut warm_eks = Vec::new();
+    for _ in 0..WARM_EVENTS {
+        world.disable_logging(&cluster, &["audit"]).await;
+        let event = envelope(&eks_record(
+            DEFAULT_ACCOUNT,
+            "UpdateClusterConfig",
+            json!({"name": cluster, "logging": {"clusterLogging": [{"types": ["audit"], "enabled": false}]}}),
+            json!({"update": {"id": "bench", "status": "InProgress", "type": "LoggingUpdate", "params": [], "errors": []}}),
+        ));
+        warm_eks.push(handle(&api, &event, "\"remediated\""));
+    }
+    let eks_rss = peak_rss_kib(function.0.id());
+    drop(function);
+    assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per EKS event");
+
+    let size = |name: &str| std::fs::metadata(release_binary(name)).unwrap().len() as f64 / 1e6;
+    let (sg_median, sg_p95, sg_first) = summary(&warm);
+    let (eks_median, eks_p95, eks_first) = summary(&warm_eks);
     println!(
-        "  cold start, spawn -> first invocation/next: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs)",
+        "snapback benchmark (release binaries: sg-guard {:.1} MB, eks-guard {:.1} MB; moto at {})",
+        size("sg-guard"),
+        size("eks-guard"),
+        moto_url()
+    );
+    println!(
+        "  sg-guard cold start, spawn -> first invocation/next: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs)",
         percentile(&cold, 0.5),
         percentile(&cold, 0.95)
     );
-    println!("  warm event -> answer (describe, revoke, SNS publish): median {:.1} ms, p95 {:.1} ms ({} events; first {:.1} ms)",
-        percentile(&steady, 0.5), percentile(&steady, 0.95), steady.len(), first);
+    println!("  sg-guard warm event -> answer (describe, revoke, SNS publish): median {sg_median:.1} ms, p95 {sg_p95:.1} ms ({} events; first {sg_first:.1} ms)", WARM_EVENTS - 1);
+    println!("  eks-guard warm event -> answer (describe, UpdateClusterConfig logging, SNS publish): median {eks_median:.1} ms, p95 {eks_p95:.1} ms ({} events; first {eks_first:.1} ms)", WARM_EVENTS - 1);
     println!(
-        "  peak RSS: {:.1} MB idle after start, {:.1} MB after {WARM_EVENTS} events",
+        "  peak RSS: sg-guard {:.1} MB idle after start, {:.1} MB after {WARM_EVENTS} events; eks-guard {:.1} MB after {WARM_EVENTS} events",
         idle_rss as f64 / 1024.0,
-        warm_rss as f64 / 1024.0
+        warm_rss as f64 / 1024.0,
+        eks_rss as f64 / 1024.0
     );
 }

@@ -1,13 +1,21 @@
-//! `make demo`: a world-open SSH rule on an EKS node security group, snapped back by the built
-//! sg-guard bootstrap running under cargo-lambda's Lambda runtime emulator, against moto.
+//! `make demo`: two dangerous changes snapped back by the built bootstrap binaries running under
+//! cargo-lambda's Lambda runtime emulator, against moto. Scene 1: a world-open SSH rule on an EKS
+//! node security group (sg-guard). Scene 2: an EKS API endpoint made public to 0.0.0.0/0
+//! (eks-guard).
 
 use std::time::Instant;
 
+use serde_json::{json, Value};
 use snapback_tests::lambda::{function_binary, LocalLambda};
-use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT, REGION};
+use snapback_tests::{
+    authorize_record, eks_record, envelope, moto_url, tcp_from, Delivered, World, DEFAULT_ACCOUNT, REGION,
+};
+
+const STEPS: u32 = 9;
+const ALL_LOGS: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 fn step(number: u32, text: &str) {
-    println!("\n[{number}/6] {text}");
+    println!("\n[{number}/{STEPS}] {text}");
 }
 
 fn show_rules(rules: &[(String, i32, i32, String)]) {
@@ -20,52 +28,98 @@ fn show_rules(rules: &[(String, i32, i32, String)]) {
     }
 }
 
+fn show_endpoint(world_state: (bool, bool, Vec<String>, Vec<String>)) {
+    let (public, private, cidrs, _) = world_state;
+    let public = if public { format!("ON, open to {}", cidrs.join(", ")) } else { "off".to_owned() };
+    println!("      public endpoint: {public}; private endpoint: {}", if private { "on" } else { "OFF" });
+}
+
+fn invoke(function: &LocalLambda, event: &Value, name: &str) {
+    let started = Instant::now();
+    let answer = function.invoke(event);
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    println!("      {name} answered in {millis:.0} ms (including the `cargo lambda invoke` round trip):");
+    for decision in answer["decisions"].as_array().into_iter().flatten() {
+        println!(
+            "        {:<36} {}",
+            decision["rule"].as_str().unwrap_or_default(),
+            decision["outcome"].as_str().unwrap_or_default()
+        );
+    }
+}
+
+fn show_alert_summaries(alerts: &[Delivered]) {
+    for alert in alerts {
+        println!(
+            "      alert: [{}] {} -> {} ({})",
+            alert.attributes.get("severity").map(String::as_str).unwrap_or_default(),
+            alert.message["content"]["title"].as_str().unwrap_or_default(),
+            alert.message["restored"],
+            alert.message["actor"].as_str().unwrap_or_default(),
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    println!("snapback demo: someone opens SSH on an EKS node group to the internet; snapback snaps it back.");
+    println!("snapback demo: two dangerous changes to an EKS cluster, snapped back within milliseconds.");
     step(
         1,
         &format!("moto, a local AWS emulator, is listening on {} (account {DEFAULT_ACCOUNT}, {REGION})", moto_url()),
     );
-
     let world = World::in_default_account().await;
     let group = world
         .group("demo-cluster-nodes", &[("aws:eks:cluster-name", "demo-cluster"), ("Name", "demo-cluster-nodes")])
         .await;
     world.authorize(&group, tcp_from(443, &["10.0.0.0/16"])).await;
-    step(2, &format!(
-        "Created VPC {}, node security group {group} (tag aws:eks:cluster-name=demo-cluster) and the alert topic with an SQS subscriber",
+    world.cluster("demo-cluster", false, true, &[], ALL_LOGS, &[("team", "platform")]).await;
+    println!(
+        "      created VPC {}, EKS cluster demo-cluster (private endpoint only), its node security group {group},\n      \
+         and the alert topic with an SQS subscriber",
         world.vpc_id
-    ));
+    );
 
+    step(2, "sg-guard and eks-guard (the built bootstrap binaries) start under cargo-lambda's Lambda runtime emulator");
+    let sg_guard = LocalLambda::start(&function_binary("sg-guard"), &world.function_env());
+    let eks_guard = LocalLambda::start(&function_binary("eks-guard"), &world.function_env());
+
+    step(3, &format!("alice runs: aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 22 --cidr 0.0.0.0/0"));
     let opened = tcp_from(22, &["0.0.0.0/0"]);
     let created = world.authorize(&group, opened.clone()).await;
-    step(3, &format!("alice runs: aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 22 --cidr 0.0.0.0/0"));
     println!("      ingress rules now:");
     show_rules(&world.ingress(&group).await);
 
-    step(4, "sg-guard (the built bootstrap binary) starts under cargo-lambda's Lambda runtime emulator");
-    let function = LocalLambda::start(&function_binary("sg-guard"), &world.function_env());
+    step(4, "CloudTrail records the call and EventBridge delivers it to sg-guard");
+    invoke(&sg_guard, &envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created)), "sg-guard");
 
-    let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
-    step(5, "CloudTrail records the call and EventBridge delivers it to sg-guard");
-    let started = Instant::now();
-    let answer = function.invoke(&event);
-    println!(
-        "      sg-guard answered in {:.0} ms (including the cargo lambda invoke round trip): {answer}",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-
-    step(6, "The world-open rule is gone, the private one stays, and the alert went out");
-    println!("      ingress rules after:");
+    step(5, "The world-open rule is gone, the private one stays, and the alert went out as delivered:");
     show_rules(&world.ingress(&group).await);
     for alert in world.alerts().await {
-        println!("      alert delivered to the topic's subscriber (attributes {:?}):", alert.attributes);
-        let pretty = serde_json::to_string_pretty(&alert.message).unwrap();
-        for line in pretty.lines() {
+        println!("      message attributes {:?}; message:", alert.attributes);
+        for line in serde_json::to_string_pretty(&alert.message).unwrap().lines() {
             println!("        {line}");
         }
     }
-    drop(function);
-    println!("\nDone: stopped sg-guard and the runtime emulator; moto stops next.");
+
+    step(6, "alice runs: aws eks update-cluster-config --name demo-cluster --resources-vpc-config endpointPublicAccess=true,endpointPrivateAccess=false");
+    world.set_endpoint("demo-cluster", true, false).await;
+    show_endpoint(world.cluster_state("demo-cluster").await);
+
+    step(7, "CloudTrail records the call and EventBridge delivers it to eks-guard");
+    let record = eks_record(
+        DEFAULT_ACCOUNT,
+        "UpdateClusterConfig",
+        json!({"name": "demo-cluster", "resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": false}}),
+        json!({"update": {"id": "5e0b8b1c-demo", "status": "InProgress", "type": "EndpointAccessUpdate", "params": [
+            {"type": "EndpointPublicAccess", "value": "true"}, {"type": "EndpointPrivateAccess", "value": "false"},
+            {"type": "PublicAccessCidrs", "value": "[\"0.0.0.0/0\"]"}], "errors": []}}),
+    );
+    invoke(&eks_guard, &envelope(&record), "eks-guard");
+
+    step(8, "The endpoint is private again, in one UpdateClusterConfig, and each rule's alert went out:");
+    show_endpoint(world.cluster_state("demo-cluster").await);
+    show_alert_summaries(&world.alerts().await);
+
+    drop((sg_guard, eks_guard));
+    step(9, "Stopped both functions and the runtime emulators; moto stops next.");
 }
