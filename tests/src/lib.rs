@@ -316,23 +316,12 @@ impl World {
         self.aws.eks.update_cluster_config().name(name).logging(logging).send().await.unwrap();
     }
 
-    /// The cluster's endpoint access and enabled log types now.
+    /// The cluster's endpoint access and enabled log types now, read through snapback's own adapter.
     pub async fn cluster_state(&self, name: &str) -> (bool, bool, Vec<String>, Vec<String>) {
-        let cluster = self.aws.eks.describe_cluster().name(name).send().await.unwrap().cluster.unwrap();
-        let vpc = cluster.resources_vpc_config.unwrap();
-        let mut logs: Vec<String> = cluster
-            .logging
-            .map(|logging| {
-                logging
-                    .cluster_logging()
-                    .iter()
-                    .filter(|setup| setup.enabled() == Some(true))
-                    .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        logs.sort();
-        (vpc.endpoint_public_access, vpc.endpoint_private_access, vpc.public_access_cidrs.unwrap_or_default(), logs)
+        use snapback_aws::EksClusters;
+        let facts = EksApi::new(self.aws.eks.clone()).describe_cluster(name).await.unwrap().expect("the cluster exists");
+        let endpoint = facts.endpoint;
+        (endpoint.public, endpoint.private, endpoint.public_cidrs, facts.logging_enabled.into_iter().collect())
     }
 
     /// Authorizes one permission and returns the rules AWS created for it.
