@@ -319,7 +319,8 @@ impl World {
     /// The cluster's endpoint access and enabled log types now, read through snapback's own adapter.
     pub async fn cluster_state(&self, name: &str) -> (bool, bool, Vec<String>, Vec<String>) {
         use snapback_aws::EksClusters;
-        let facts = EksApi::new(self.aws.eks.clone()).describe_cluster(name).await.unwrap().expect("the cluster exists");
+        let facts =
+            EksApi::new(self.aws.eks.clone()).describe_cluster(name).await.unwrap().expect("the cluster exists");
         let endpoint = facts.endpoint;
         (endpoint.public, endpoint.private, endpoint.public_cidrs, facts.logging_enabled.into_iter().collect())
     }

@@ -48,7 +48,9 @@ fn judge(value: &Value) {
     if let Ok(event) = Event::from_value(value) {
         let _ = check_guards(&event, &config, &[]);
         for finding in evaluate(&event, &config) {
-            let _ = finding.plan.actions.iter().map(|a| a.describe()).count();
+            for action in &finding.plan.actions {
+                let _ = action.describe();
+            }
         }
     }
 }
