@@ -25,6 +25,11 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Alert tools.
+    Alert {
+        #[command(subcommand)]
+        command: AlertCommand,
+    },
     /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
     Replay {
         /// One JSON object per finding per line on stdout.
@@ -42,6 +47,21 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AlertCommand {
+    /// Print the Slack payload and the email text of a sample alert for RULE.
+    Preview {
+        /// A rule id (see `snapback rules`).
+        rule: String,
+        /// remediated, would-remediate, exempt or failed.
+        #[arg(long, default_value = "remediated")]
+        outcome: String,
+        /// Base URL of RULES.md, for the Slack message's documentation link.
+        #[arg(long)]
+        docs_url: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Rules { json, markdown } => {
@@ -51,6 +71,23 @@ fn main() -> ExitCode {
                 _ => rules_table::render_table(),
             };
             print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Command::Alert { command: AlertCommand::Preview { rule, outcome, docs_url } } => {
+            let Some(meta) = snapback_rules::rule(&rule) else {
+                eprintln!("snapback: unknown rule {rule:?}; `snapback rules` lists them");
+                return ExitCode::from(2);
+            };
+            let Some(outcome) = snapback_notify::Outcome::parse(&outcome) else {
+                eprintln!("snapback: --outcome {outcome:?} is not one of remediated, would-remediate, exempt, failed");
+                return ExitCode::from(2);
+            };
+            let alert = snapback_notify::sample_alert(meta, outcome);
+            let slack = snapback_notify::slack_payload(&alert, docs_url.as_deref());
+            println!("== Slack (incoming webhook payload) ==");
+            println!("{}", serde_json::to_string_pretty(&slack).expect("payloads serialize"));
+            println!("\n== Email (subject: {}) ==", alert.subject());
+            print!("{}", alert.email_text());
             ExitCode::SUCCESS
         }
         Command::Replay { json, config, fail_on_findings, paths } => {

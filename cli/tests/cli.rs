@@ -98,3 +98,21 @@ fn rules_lists_every_rule() {
         assert!(stdout.contains(id), "{stdout}");
     }
 }
+
+#[test]
+fn alert_preview_prints_the_slack_payload_and_the_email_text() {
+    let (status, stdout, _) = snapback(&["alert", "preview", "eks-public-endpoint", "--outcome", "would-remediate"]);
+    assert_eq!(status, 0);
+    let (slack, email) = stdout.split_once("== Email").unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_str(slack.trim_start_matches("== Slack (incoming webhook payload) ==")).unwrap();
+    assert_eq!(payload["text"], "[HIGH] Detected (notify mode): EKS API endpoint public");
+    assert!(email.contains("Outcome:   Detected (notify mode) (would-remediate)"), "{email}");
+
+    let (status, _, stderr) = snapback(&["alert", "preview", "sg-open-ssh"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("unknown rule \"sg-open-ssh\""), "{stderr}");
+    let (status, _, stderr) = snapback(&["alert", "preview", "sg-open-kubelet", "--outcome", "fixed"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("--outcome \"fixed\""), "{stderr}");
+}

@@ -410,6 +410,27 @@ impl World {
     }
 }
 
+/// What moto recorded as published to `topic_arn`: (subject, message) per publish, from its
+/// `/moto-api/data.json` backdoor.
+pub fn published_to(topic_arn: &str) -> Vec<(String, String)> {
+    use std::io::{Read, Write};
+    let address = moto_url().trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+    let data: Value = serde_json::from_str(body).expect("moto's data.json is JSON");
+    let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
+    let topic = topics.iter().find(|topic| topic["arn"] == topic_arn).expect("the topic is in moto's data");
+    topic["sent_notifications"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|sent| (sent[2].as_str().unwrap_or_default().to_owned(), sent[1].as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
 /// A tcp permission on one port from IPv4 and IPv6 CIDRs.
 pub fn tcp_from(port: i32, cidrs: &[&str]) -> IpPermission {
     let (v6, v4): (Vec<&str>, Vec<&str>) = cidrs.iter().partition(|cidr| cidr.contains(':'));

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 use snapback_tests::fault_proxy::{Fault, FaultProxy};
-use snapback_tests::{authorize_record, deadline_in, envelope, moto_url, record, tcp_from, Clients, World};
+use snapback_tests::{
+    authorize_record, deadline_in, envelope, moto_url, published_to, record, tcp_from, Clients, World,
+};
 
 fn rule(port: i32, cidr: &str) -> (String, i32, i32, String) {
     ("tcp".into(), port, port, cidr.into())
@@ -369,4 +371,38 @@ async fn throttling_that_never_ends_gives_up_after_four_attempts_and_asks_lambda
     assert!(error.to_string().contains("RequestLimitExceeded"), "{error}");
     assert_eq!(world.ingress(&group).await, vec![rule(22, "0.0.0.0/0")], "nothing changed");
     assert!(world.alerts().await.is_empty(), "no alert until the restore is done");
+}
+
+#[tokio::test]
+async fn email_subscribers_get_readable_text_and_queues_get_the_json_form() {
+    let (world, _group, event) = ssh_opened(NODE_TAGS, None).await;
+    world
+        .aws
+        .sns
+        .subscribe()
+        .topic_arn(&world.topic_arn)
+        .protocol("email")
+        .endpoint("oncall@example.com")
+        .send()
+        .await
+        .unwrap();
+
+    world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+
+    let published = published_to(&world.topic_arn);
+    assert_eq!(published.len(), 1);
+    let (subject, message) = &published[0];
+    assert!(subject.starts_with("[snapback] Reverted: sg-open-remote-admin on sg-"), "{subject}");
+    assert!(subject.chars().count() < 100);
+    let structure: Value = serde_json::from_str(message).unwrap();
+    let email = structure["email"].as_str().unwrap();
+    assert!(email.starts_with("[HIGH] Reverted: Remote administration (SSH/RDP) open to the internet\n"), "{email}");
+    assert!(email.contains("What changed:\n  - tcp 22 from 0.0.0.0/0"), "{email}");
+    assert!(serde_json::from_str::<Value>(email).is_err(), "the email body is text, not JSON");
+    assert_eq!(structure["default"], structure["email"]);
+    let queued = world.alerts().await;
+    assert_eq!(queued.len(), 1);
+    let machine: Value = serde_json::from_str(structure["sqs"].as_str().unwrap()).unwrap();
+    assert_eq!(queued[0].message, machine, "the queue got exactly the JSON form");
+    assert_eq!(queued[0].message["source"], "custom");
 }

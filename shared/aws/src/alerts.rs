@@ -4,7 +4,8 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::error::AwsError;
 
-/// Publishes one alert.
+/// Publishes one alert. `message` is an SNS message structure: a JSON object with one body per
+/// protocol (`default`, `email`, `sqs`, ...).
 pub trait AlertPublisher: Send + Sync {
     fn publish(
         &self,
@@ -29,7 +30,13 @@ impl SnsPublisher {
 
 impl AlertPublisher for SnsPublisher {
     async fn publish(&self, subject: &str, message: &str, attributes: &[(&str, &str)]) -> Result<(), AwsError> {
-        let mut request = self.client.publish().topic_arn(&self.topic_arn).subject(subject).message(message);
+        let mut request = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(subject)
+            .message(message)
+            .message_structure("json");
         for (name, value) in attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")

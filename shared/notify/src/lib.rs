@@ -1,13 +1,18 @@
-//! Alerts: what happened, who did it, what snapback did about it, rendered for SNS as the
-//! custom-notification JSON of Amazon Q Developer in chat applications (AWS Chatbot) with
-//! snapback's own fields beside it. Pure: no I/O.
+//! Alerts: what happened, who did it, what snapback did about it. Rendered three ways from one
+//! model, with severity and outcome worded the same in each: the JSON message for machines (the
+//! custom-notification schema of Amazon Q Developer in chat applications, with snapback's own
+//! fields beside it), plain text for email, and Slack Block Kit. Pure: no I/O.
 
-use serde::Serialize;
+mod slack;
+
+pub use slack::{slack_payload, SLACK_TEXT_LIMIT};
+
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use snapback_rules::{Event, Finding, Severity};
 
 /// What became of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Remediated,
@@ -26,7 +31,14 @@ impl Outcome {
         }
     }
 
-    fn headline(self) -> &'static str {
+    pub const ALL: [Outcome; 4] = [Outcome::Remediated, Outcome::WouldRemediate, Outcome::Exempt, Outcome::Failed];
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|outcome| outcome.as_str() == text)
+    }
+
+    /// How every alert form words it.
+    pub fn headline(self) -> &'static str {
         match self {
             Outcome::Remediated => "Reverted",
             Outcome::WouldRemediate => "Detected (notify mode)",
@@ -36,11 +48,12 @@ impl Outcome {
     }
 }
 
-/// One alert per finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One alert per finding. It reads back from its own JSON message, which is how the Slack relay
+/// receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    pub rule: &'static str,
-    pub rule_title: &'static str,
+    pub rule: String,
+    pub rule_title: String,
     pub severity: Severity,
     pub outcome: Outcome,
     pub resource: String,
@@ -59,9 +72,10 @@ pub struct Alert {
     /// What snapback restored (remediated), or would restore (notify mode).
     pub restored: Vec<String>,
     /// Things the reader should know: an expired exemption, a config fallback, an error.
+    #[serde(default)]
     pub notes: Vec<String>,
-    pub rationale: &'static str,
-    pub manual_fix: &'static str,
+    pub rationale: String,
+    pub manual_fix: String,
     /// The tag that exempts this resource from this rule.
     pub exemption: String,
 }
@@ -69,8 +83,8 @@ pub struct Alert {
 impl Alert {
     pub fn new(event: &Event, finding: &Finding, outcome: Outcome, exemption_tag: &str) -> Alert {
         Alert {
-            rule: finding.rule.id,
-            rule_title: finding.rule.title,
+            rule: finding.rule.id.to_owned(),
+            rule_title: finding.rule.title.to_owned(),
             severity: finding.rule.severity,
             outcome,
             resource: finding.resource.clone(),
@@ -86,8 +100,8 @@ impl Alert {
             changed: finding.changed.clone(),
             restored: finding.plan.actions.iter().map(|action| action.describe()).collect(),
             notes: Vec::new(),
-            rationale: finding.rule.rationale,
-            manual_fix: finding.rule.manual_fix,
+            rationale: finding.rule.rationale.to_owned(),
+            manual_fix: finding.rule.manual_fix.to_owned(),
             exemption: format!("{exemption_tag}={}", finding.rule.id),
         }
     }
@@ -100,12 +114,92 @@ impl Alert {
         truncate(&ascii, 99)
     }
 
-    fn title(&self) -> String {
-        format!("{} {}: {}", severity_marker(self.severity), self.outcome.headline(), self.rule_title)
+    /// `[HIGH] Reverted: <rule title>`, the same in every form.
+    pub fn title(&self) -> String {
+        format!("[{}] {}: {}", self.severity.label(), self.outcome.headline(), self.rule_title)
+    }
+
+    /// The verb for `restored`, by outcome.
+    pub fn restored_label(&self) -> &'static str {
+        match self.outcome {
+            Outcome::Remediated => "Restored",
+            Outcome::Failed => "Tried to restore",
+            _ => "Would restore",
+        }
+    }
+
+    /// The exemption tag key (`snapback:exempt`).
+    pub fn exemption_key(&self) -> &str {
+        self.exemption.split('=').next().unwrap_or_default()
+    }
+
+    /// The event in the CloudTrail console of its region.
+    pub fn cloudtrail_url(&self) -> Option<String> {
+        let region = self.region.as_deref()?;
+        Some(format!(
+            "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{}",
+            self.event_id
+        ))
+    }
+
+    /// The email (and SNS `default`) form: readable text, no JSON.
+    pub fn email_text(&self) -> String {
+        let mut text = format!("{}\n\n", self.title());
+        let mut field = |name: &str, value: String| text.push_str(&format!("{name:<11}{value}\n"));
+        field("Severity:", self.severity.label().to_owned());
+        field("Outcome:", format!("{} ({})", self.outcome.headline(), self.outcome.as_str()));
+        field("Rule:", self.rule.clone());
+        let cluster = self.cluster.as_ref().map(|c| format!(" (cluster {c})")).unwrap_or_default();
+        field("Resource:", format!("{}{cluster}", self.resource));
+        field(
+            "Account:",
+            format!(
+                "{}, {}",
+                self.account.as_deref().unwrap_or("unknown"),
+                self.region.as_deref().unwrap_or("unknown region")
+            ),
+        );
+        field("Actor:", self.actor.clone());
+        let agent = self.user_agent.as_ref().map(|ua| format!(" ({ua})")).unwrap_or_default();
+        field("Source IP:", format!("{}{agent}", self.source_ip.as_deref().unwrap_or("unknown")));
+        field(
+            "When:",
+            format!("{} ({} {})", self.event_time.as_deref().unwrap_or("unknown"), self.event_name, self.event_id),
+        );
+        text.push_str("\nWhat changed:\n");
+        text.extend(self.changed.iter().map(|line| format!("  - {line}\n")));
+        if !self.restored.is_empty() {
+            text.push_str(&format!("{}:\n", self.restored_label()));
+            text.extend(self.restored.iter().map(|line| format!("  - {line}\n")));
+        }
+        if !self.notes.is_empty() {
+            text.push_str("Notes:\n");
+            text.extend(self.notes.iter().map(|line| format!("  - {line}\n")));
+        }
+        text.push_str(&format!("\nWhy it matters:\n  {}\n\nNext steps:\n", self.rationale));
+        text.push_str(&format!("  - Fix by hand: {}\n", self.manual_fix));
+        text.push_str(&format!(
+            "  - If the change was intended, tag the resource {} (optionally {}-until=<RFC 3339 time>).\n",
+            self.exemption,
+            self.exemption_key()
+        ));
+        if let Some(url) = self.cloudtrail_url() {
+            text.push_str(&format!("  - The event in CloudTrail: {url}\n"));
+        }
+        text
+    }
+
+    /// What to publish: SNS `MessageStructure=json`, text for email (and `default`), the JSON
+    /// message for machines (`sqs`, `lambda`, `https`).
+    pub fn sns_message(&self) -> String {
+        let json = self.to_json().to_string();
+        let text = self.email_text();
+        serde_json::json!({"default": text, "email": text, "sqs": json, "lambda": json, "https": json}).to_string()
     }
 
     fn description(&self) -> String {
-        let mut lines = vec![format!(
+        let mut lines = vec![format!("Severity {}, outcome {}.", self.severity.label(), self.outcome.as_str())];
+        lines.push(format!(
             "*{}* by `{}` on `{}`{} in {} / {}.",
             self.event_name,
             self.actor,
@@ -113,15 +207,10 @@ impl Alert {
             self.cluster.as_ref().map(|c| format!(" (cluster `{c}`)")).unwrap_or_default(),
             self.account.as_deref().unwrap_or("unknown account"),
             self.region.as_deref().unwrap_or("unknown region"),
-        )];
+        ));
         lines.push(format!("Changed: {}", self.changed.join("; ")));
         if !self.restored.is_empty() {
-            let verb = match self.outcome {
-                Outcome::Remediated => "Restored",
-                Outcome::Failed => "Tried to restore",
-                _ => "Would restore",
-            };
-            lines.push(format!("{verb}: {}", self.restored.join("; ")));
+            lines.push(format!("{}: {}", self.restored_label(), self.restored.join("; ")));
         }
         lines.extend(self.notes.iter().map(|note| format!("Note: {note}")));
         lines.push(format!("Why it matters: {}", self.rationale));
@@ -141,9 +230,9 @@ impl Alert {
                 "nextSteps": [
                     format!("Fix by hand: {}", self.manual_fix),
                     format!("If the change was intended, tag the resource `{}` (optionally with `{}-until` set to an RFC 3339 time).",
-                        self.exemption, self.exemption.split('=').next().unwrap_or_default()),
+                        self.exemption, self.exemption_key()),
                 ],
-                "keywords": [self.rule, self.severity.as_str(), self.outcome.as_str()],
+                "keywords": [self.rule, self.severity.label(), self.outcome.as_str()],
             },
             "metadata": {
                 "threadId": format!("snapback/{}", self.resource),
@@ -161,27 +250,78 @@ impl Alert {
     }
 
     /// Message attributes for SNS subscription filter policies.
-    pub fn attributes(&self) -> [(&'static str, &'static str); 3] {
-        [("rule", self.rule), ("severity", self.severity.as_str()), ("outcome", self.outcome.as_str())]
+    pub fn attributes(&self) -> [(&'static str, &str); 3] {
+        [("rule", &self.rule), ("severity", self.severity.as_str()), ("outcome", self.outcome.as_str())]
     }
 }
 
-fn severity_marker(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Critical => "[CRITICAL]",
-        Severity::High => "[HIGH]",
-        Severity::Medium => "[MEDIUM]",
-        Severity::Low => "[LOW]",
-    }
-}
-
-fn truncate(text: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
     }
     let mut cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// A sample alert for `snapback alert preview` and the golden tests: the rule's own texts, a
+/// real-shaped event and resource for its kind.
+pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert {
+    let security_group = rule.id.starts_with("sg-");
+    let port = rule.options.iter().find_map(|spec| match spec.default {
+        snapback_rules::registry::OptionDefault::Ports(ports) => ports.first().copied(),
+        _ => None,
+    });
+    let opened = match port {
+        Some(port) => format!("tcp {port}"),
+        None => "all traffic".to_owned(),
+    };
+    let (resource, changed, restored) = if security_group {
+        (
+            "sg-0123456789abcdef0".to_owned(),
+            format!("{opened} from 0.0.0.0/0 (sgr-0a1b2c3d4e5f60718)"),
+            "revoke ingress rule sgr-0a1b2c3d4e5f60718 on sg-0123456789abcdef0".to_owned(),
+        )
+    } else {
+        (
+            "prod".to_owned(),
+            format!("(sample) {}", rule.title.to_lowercase()),
+            "set private endpoint on, public endpoint off for cluster prod".to_owned(),
+        )
+    };
+    let mut notes = Vec::new();
+    if outcome == Outcome::Failed {
+        notes.push("the restore failed: ec2:RevokeSecurityGroupIngress failed: UnauthorizedOperation".to_owned());
+    }
+    if outcome == Outcome::Exempt {
+        notes.push("exempt by tag snapback:exempt until 2026-12-31T23:59:59Z".to_owned());
+    }
+    Alert {
+        rule: rule.id.to_owned(),
+        rule_title: rule.title.to_owned(),
+        severity: rule.severity,
+        outcome,
+        resource,
+        cluster: Some("prod".to_owned()),
+        account: Some("111122223333".to_owned()),
+        region: Some("eu-west-1".to_owned()),
+        actor: "arn:aws:sts::111122223333:assumed-role/Admin/alice".to_owned(),
+        source_ip: Some("198.51.100.7".to_owned()),
+        user_agent: Some("aws-cli/2.15.0".to_owned()),
+        event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
+        event_name: if security_group { "AuthorizeSecurityGroupIngress" } else { "UpdateClusterConfig" }.to_owned(),
+        event_time: Some("2026-11-27T10:00:00Z".to_owned()),
+        changed: vec![changed],
+        restored: if rule_restores(rule) { vec![restored] } else { Vec::new() },
+        notes,
+        rationale: rule.rationale.to_owned(),
+        manual_fix: rule.manual_fix.to_owned(),
+        exemption: format!("snapback:exempt={}", rule.id),
+    }
+}
+
+fn rule_restores(rule: &snapback_rules::RuleMeta) -> bool {
+    !matches!(rule.id, "eks-nodegroup-ssh-open" | "eks-secrets-encryption-missing")
 }
 
 #[cfg(test)]
@@ -208,6 +348,8 @@ mod tests {
     #[test]
     fn the_message_follows_the_chatbot_schema_and_carries_snapbacks_fields() {
         let message = alert(Outcome::Remediated).to_json();
+        let back: Alert = serde_json::from_value(message.clone()).unwrap();
+        assert_eq!(back, alert(Outcome::Remediated), "the JSON message reads back into the alert");
         assert_eq!(message["version"], "1.0");
         assert_eq!(message["source"], "custom");
         assert_eq!(
@@ -248,5 +390,45 @@ mod tests {
         );
         alert.resource = "sg-".to_owned() + &"x".repeat(200);
         assert!(alert.subject().chars().count() < 100);
+    }
+
+    #[test]
+    fn sns_gets_text_for_email_and_json_for_machines() {
+        let alert = alert(Outcome::Remediated);
+        let structure: Value = serde_json::from_str(&alert.sns_message()).unwrap();
+        assert_eq!(structure["default"], structure["email"]);
+        assert!(structure["email"].as_str().unwrap().starts_with("[HIGH] Reverted: Remote administration"));
+        for protocol in ["sqs", "lambda", "https"] {
+            let message: Value = serde_json::from_str(structure[protocol].as_str().unwrap()).unwrap();
+            assert_eq!(message, alert.to_json(), "{protocol}");
+        }
+    }
+
+    /// Golden files: the email text and the Slack payload of a sample alert for every outcome.
+    #[test]
+    fn golden_email_and_slack_forms_for_every_outcome() {
+        let rule = snapback_rules::rule("sg-open-remote-admin").unwrap();
+        for outcome in Outcome::ALL {
+            let alert = sample_alert(rule, outcome);
+            insta::assert_snapshot!(format!("email-{}", outcome.as_str()), alert.email_text());
+            insta::assert_json_snapshot!(
+                format!("slack-{}", outcome.as_str()),
+                slack_payload(&alert, Some("https://github.com/example/snapback/blob/main/RULES.md"))
+            );
+        }
+    }
+
+    #[test]
+    fn severity_and_outcome_read_the_same_in_all_three_forms() {
+        for outcome in Outcome::ALL {
+            let alert = sample_alert(snapback_rules::rule("eks-public-endpoint").unwrap(), outcome);
+            let title = alert.title();
+            assert!(alert.email_text().starts_with(&title));
+            assert_eq!(alert.to_json()["content"]["title"], title);
+            assert_eq!(slack_payload(&alert, None)["text"], title);
+            for form in [alert.email_text(), alert.to_json().to_string(), slack_payload(&alert, None).to_string()] {
+                assert!(form.contains("HIGH") && form.contains(outcome.as_str()), "{form}");
+            }
+        }
     }
 }

@@ -279,8 +279,7 @@ where
     }
 
     async fn publish(&self, alert: &Alert) -> Result<(), AwsError> {
-        let message = alert.to_json().to_string();
-        self.publisher.publish(&alert.subject(), &message, &alert.attributes()).await
+        self.publisher.publish(&alert.subject(), &alert.sns_message(), &alert.attributes()).await
     }
 }
 

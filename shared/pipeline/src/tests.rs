@@ -78,7 +78,9 @@ struct Outbox(Mutex<Vec<Value>>);
 
 impl AlertPublisher for Outbox {
     async fn publish(&self, _subject: &str, message: &str, _attributes: &[(&str, &str)]) -> Result<(), AwsError> {
-        self.0.lock().unwrap().push(serde_json::from_str(message).unwrap());
+        // The machine form, as an SQS or Lambda subscriber receives it.
+        let structure: Value = serde_json::from_str(message).unwrap();
+        self.0.lock().unwrap().push(serde_json::from_str(structure["sqs"].as_str().unwrap()).unwrap());
         Ok(())
     }
 }
