@@ -62,10 +62,25 @@ pub struct LocalLambda {
 impl LocalLambda {
     /// Starts the emulator, then the binary with `env` (plus the Runtime API variables).
     pub fn start(binary: &Path, env: &[(&str, String)]) -> LocalLambda {
+        LocalLambda::start_logging(binary, env, None)
+    }
+
+    /// As [`LocalLambda::start`], with the function's output written to `log`.
+    pub fn start_logging(binary: &Path, env: &[(&str, String)], log: Option<&Path>) -> LocalLambda {
         let port = free_port();
         let emulator = Running(
             Command::new(cargo_lambda())
-                .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                .args([
+                    "lambda",
+                    "watch",
+                    "--only-lambda-apis",
+                    "--timeout",
+                    "30",
+                    "-A",
+                    "127.0.0.1",
+                    "-P",
+                    &port.to_string(),
+                ])
                 .current_dir(workspace_root())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -78,8 +93,16 @@ impl LocalLambda {
             .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .stdout(Stdio::null());
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128");
+        match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).unwrap();
+                command.stdout(file.try_clone().unwrap()).stderr(file);
+            }
+            None => {
+                command.stdout(Stdio::null());
+            }
+        }
         for (key, value) in env {
             command.env(key, value);
         }
@@ -89,6 +112,15 @@ impl LocalLambda {
 
     /// Invokes the function with `event` through `cargo lambda invoke`; returns its JSON answer.
     pub fn invoke(&self, event: &serde_json::Value) -> serde_json::Value {
+        let (ok, output) = self.invoke_result(event);
+        assert!(ok, "invoke failed: {output}");
+        let output = output.trim();
+        serde_json::from_str(output).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {output}"))
+    }
+
+    /// Invokes and returns whether the function succeeded, with everything `cargo lambda invoke`
+    /// printed (the answer, or the function's error).
+    pub fn invoke_result(&self, event: &serde_json::Value) -> (bool, String) {
         let file = std::env::temp_dir().join(format!("snapback-event-{}-{}.json", std::process::id(), self.port));
         std::fs::write(&file, event.to_string()).unwrap();
         let output = Command::new(cargo_lambda())
@@ -106,8 +138,7 @@ impl LocalLambda {
             .output()
             .expect("cargo lambda invoke runs");
         let _ = std::fs::remove_file(&file);
-        assert!(output.status.success(), "invoke failed: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), printed)
     }
 }

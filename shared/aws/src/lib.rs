@@ -6,7 +6,9 @@ mod config_source;
 mod eks;
 mod error;
 mod executor;
+mod secrets;
 mod security_groups;
+mod webhook;
 
 use std::time::Duration;
 
@@ -20,7 +22,9 @@ pub use config_source::{ConfigSource, ConfiguredSource, FileConfigSource, SsmCon
 pub use eks::{AccessEntries, ClusterFacts, EksApi, EksClusters, EndpointState, UpdateOutcome};
 pub use error::AwsError;
 pub use executor::{ActionResult, BusyPolicy, Executor};
+pub use secrets::{SecretSource, SecretsManager};
 pub use security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups};
+pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 
 /// Shared SDK configuration from the environment (`AWS_ENDPOINT_URL` included): standard retry
 /// mode with a bounded number of attempts (throttling backs off), and timeouts well inside a

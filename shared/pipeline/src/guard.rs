@@ -27,10 +27,16 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The invocation's deadline as an [`Instant`], from the Lambda context (epoch milliseconds).
+/// The invocation's deadline as an [`Instant`], from the Lambda context: epoch milliseconds on
+/// AWS. cargo-lambda's emulator sends the timeout itself (`600000`) instead; a value too small to
+/// be an epoch time is read as that duration.
 pub fn deadline(context: &lambda_runtime::Context) -> Instant {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
-    Instant::now() + Duration::from_millis(context.deadline.saturating_sub(now_ms))
+    let remaining_ms =
+        if context.deadline >= YEAR_2001_MS { context.deadline.saturating_sub(now_ms) } else { context.deadline };
+    tracing::debug!(deadline_ms = context.deadline, remaining_ms, "invocation deadline");
+    Instant::now() + Duration::from_millis(remaining_ms)
 }
 
 /// What the handler decided, returned as the invocation's result and logged line by line.

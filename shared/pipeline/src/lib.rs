@@ -4,10 +4,12 @@
 pub mod config_cache;
 mod guard;
 mod settings;
+mod slack_relay;
 
 pub use config_cache::ConfigCache;
 pub use guard::{deadline, AwsGuard, DecisionRecord, Guard, HandlerError, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};
+pub use slack_relay::{RelayError, RelayReport, SlackRelay};
 
 /// JSON logs, one object per line, level from `RUST_LOG` (default info). CloudWatch Logs
 /// Insights can then answer "what did snapback do today" from the decision lines.

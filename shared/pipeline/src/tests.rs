@@ -202,3 +202,15 @@ async fn unreadable_payloads_are_ignored_with_their_reason() {
     }
     assert!(guard.publisher.0.lock().unwrap().is_empty());
 }
+
+#[test]
+fn the_deadline_reads_an_epoch_time_or_the_emulators_duration() {
+    let mut context = lambda_runtime::Context::default();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    context.deadline = now_ms + 20_000;
+    let remaining = crate::deadline(&context).saturating_duration_since(std::time::Instant::now());
+    assert!(remaining > Duration::from_secs(19) && remaining <= Duration::from_secs(20), "{remaining:?}");
+    context.deadline = 600_000;
+    let remaining = crate::deadline(&context).saturating_duration_since(std::time::Instant::now());
+    assert!(remaining > Duration::from_secs(599), "{remaining:?}");
+}
