@@ -173,6 +173,66 @@ fn payload_of(sns: &Value, docs_url: Option<&str>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use snapback_aws::WebhookUnreachable;
+    use std::sync::Mutex;
+
+    struct Secret;
+
+    impl SecretSource for Secret {
+        async fn secret_string(&self, _secret_id: &str) -> Result<String, AwsError> {
+            Ok("https://hooks.slack.com/services/T/B/token".into())
+        }
+    }
+
+    /// Answers in order: Some(status) or None for a network failure; then 200.
+    struct Scripted(Mutex<Vec<Option<u16>>>, Mutex<usize>);
+
+    impl Webhook for Scripted {
+        async fn post(&self, _url: &str, _json: &str) -> Result<WebhookAnswer, WebhookUnreachable> {
+            *self.1.lock().unwrap() += 1;
+            let next = {
+                let mut script = self.0.lock().unwrap();
+                if script.is_empty() {
+                    Some(200)
+                } else {
+                    script.remove(0)
+                }
+            };
+            match next {
+                Some(status) => Ok(WebhookAnswer { status, retry_after: None }),
+                None => Err(WebhookUnreachable("connection refused".into())),
+            }
+        }
+    }
+
+    fn relay(script: Vec<Option<u16>>) -> SlackRelay<Secret, Scripted> {
+        let mut relay = SlackRelay::new(Secret, Scripted(Mutex::new(script), Mutex::new(0)), "arn:secret".into(), None);
+        relay.first_wait = Duration::from_millis(10);
+        relay
+    }
+
+    fn one_alert() -> Value {
+        let alert = snapback_notify::sample_alert(
+            snapback_rules::rule("sg-open-kubelet").unwrap(),
+            snapback_notify::Outcome::Remediated,
+        );
+        json!({"Records": [{"Sns": {"MessageId": "m1", "Message": alert.to_json().to_string()}}]})
+    }
+
+    #[tokio::test]
+    async fn server_errors_and_network_failures_are_retried_with_backoff() {
+        let relay = relay(vec![Some(503), None, Some(500)]);
+        let report = relay.handle(&one_alert(), Instant::now() + Duration::from_secs(10)).await.unwrap();
+        assert_eq!((report.posted, report.attempts), (1, 4));
+    }
+
+    #[tokio::test]
+    async fn slack_down_until_the_deadline_is_a_retryable_error() {
+        let relay = relay(vec![Some(503); 100]);
+        let error = relay.handle(&one_alert(), Instant::now() + Duration::from_millis(1100)).await.unwrap_err();
+        assert!(matches!(error, RelayError::Unavailable { .. }), "{error}");
+        assert!(error.to_string().contains("HTTP 503") && !error.to_string().contains("hooks.slack.com"), "{error}");
+    }
 
     #[test]
     fn the_secret_may_be_a_url_or_json() {
