@@ -10,7 +10,7 @@ CARGO_LAMBDA_VERSION := 1.9.2
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools build-dev test demo bench rules-doc lint clean
+.PHONY: help tools build-dev test demo bench rules-doc manifest lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ bench: tools ## cold start, decision time, warm revoke + alert, peak RSS (see do
 
 rules-doc: ## regenerate RULES.md from the rule registry
 	cargo run -q -p snapback-cli -- rules --markdown > RULES.md
+
+manifest: ## regenerate infra/modules/snapback/manifest.json from the rule registry
+	cargo run -q -p snapback-cli -- manifest > infra/modules/snapback/manifest.json
 
 lint: ## clippy and rustfmt
 	cargo fmt --all -- --check

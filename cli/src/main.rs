@@ -25,6 +25,9 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// The deployment manifest (EventBridge patterns, IAM actions, rules per function) as JSON;
+    /// Terraform reads the committed copy in infra/modules/snapback/manifest.json.
+    Manifest,
     /// Alert tools.
     Alert {
         #[command(subcommand)]
@@ -71,6 +74,13 @@ fn main() -> ExitCode {
                 _ => rules_table::render_table(),
             };
             print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Command::Manifest => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&snapback_rules::manifest::manifest()).expect("manifest serializes")
+            );
             ExitCode::SUCCESS
         }
         Command::Alert { command: AlertCommand::Preview { rule, outcome, docs_url } } => {

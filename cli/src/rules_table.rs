@@ -79,6 +79,17 @@ mod tests {
     }
 
     #[test]
+    fn the_committed_manifest_is_what_the_registry_generates() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/modules/snapback/manifest.json");
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let generated = serde_json::to_string_pretty(&snapback_rules::manifest::manifest()).unwrap() + "\n";
+        assert!(
+            committed == generated,
+            "infra/modules/snapback/manifest.json is stale: run `make manifest` and commit it"
+        );
+    }
+
+    #[test]
     fn the_committed_rules_md_is_what_the_registry_generates() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../RULES.md");
         let committed = std::fs::read_to_string(&path).unwrap_or_default();

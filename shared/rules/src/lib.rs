@@ -8,6 +8,7 @@ pub mod event;
 pub mod finding;
 pub mod guards;
 mod json;
+pub mod manifest;
 pub mod policy;
 pub mod registry;
 pub mod rules;

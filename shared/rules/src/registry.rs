@@ -76,6 +76,8 @@ pub struct RuleMeta {
     pub events: &'static [EventKey],
     /// The IAM actions the plan and the lookups before it need, and nothing else.
     pub iam_actions: &'static [&'static str],
+    /// The function that handles this rule's events (`sg-guard`, `eks-guard`).
+    pub function: &'static str,
     pub options: &'static [OptionSpec],
     pub evaluate: fn(&'static RuleMeta, &Subject, &Config) -> Option<Finding>,
 }

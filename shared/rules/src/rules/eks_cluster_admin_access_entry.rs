@@ -25,6 +25,7 @@ pub static RULE: RuleMeta = RuleMeta {
         "eks:ListAssociatedAccessPolicies",
         "eks:DisassociateAccessPolicy",
     ],
+    function: "eks-guard",
     options: &[OptionSpec {
         name: "allowed_principals",
         description: "IAM principal ARNs that may hold cluster-admin access policies",

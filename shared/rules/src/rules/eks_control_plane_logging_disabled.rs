@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  '{\"clusterLogging\":[{\"types\":[\"api\",\"audit\",\"authenticator\",\"controllerManager\",\"scheduler\"],\"enabled\":true}]}'",
     events: super::EKS_CLUSTER_CONFIG_EVENTS,
     iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
+    function: "eks-guard",
     options: &[OptionSpec {
         name: "required_types",
         description: "control-plane log types that must stay on",

@@ -17,6 +17,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup.",
     events: &[EventKey { source: crate::eks::EKS_SOURCE, name: "CreateNodegroup" }],
     iam_actions: &["eks:DescribeCluster"],
+    function: "eks-guard",
     options: &[],
     evaluate,
 };

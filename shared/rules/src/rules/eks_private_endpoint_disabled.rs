@@ -14,6 +14,7 @@ pub static RULE: RuleMeta = RuleMeta {
     manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config endpointPrivateAccess=true",
     events: super::EKS_CLUSTER_CONFIG_EVENTS,
     iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
+    function: "eks-guard",
     options: &[],
     evaluate,
 };

@@ -18,6 +18,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  endpointPrivateAccess=true,endpointPublicAccess=false (or publicAccessCidrs limited to your ranges)",
     events: super::EKS_CLUSTER_CONFIG_EVENTS,
     iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
+    function: "eks-guard",
     options: &[OptionSpec {
         name: "public_access_cidrs",
         description: "CIDRs the public endpoint may serve; empty means the posture is private only",

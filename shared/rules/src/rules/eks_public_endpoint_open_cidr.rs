@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  endpointPublicAccess=false,endpointPrivateAccess=true, or publicAccessCidrs=<your ranges>",
     events: super::EKS_CLUSTER_CONFIG_EVENTS,
     iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
+    function: "eks-guard",
     options: &[],
     evaluate,
 };

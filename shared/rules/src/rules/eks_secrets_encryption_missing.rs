@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)",
     events: &[crate::registry::EventKey { source: crate::eks::EKS_SOURCE, name: "CreateCluster" }],
     iam_actions: &["eks:DescribeCluster", "eks:AssociateEncryptionConfig", "kms:DescribeKey", "kms:CreateGrant"],
+    function: "eks-guard",
     options: &[OptionSpec {
         name: "kms_key_arn",
         description:

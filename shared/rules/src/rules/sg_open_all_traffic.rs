@@ -14,6 +14,7 @@ pub static RULE: RuleMeta = RuleMeta {
     manual_fix: "Remove the rule and allow only the ports and source ranges the workload needs.",
     events: super::SG_INGRESS_EVENTS,
     iam_actions: super::SG_REVOKE_ACTIONS,
+    function: "sg-guard",
     options: &[],
     evaluate,
 };

@@ -16,6 +16,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  `snapback:exempt=sg-open-k8s-api` when a public load balancer needs it.",
     events: super::SG_INGRESS_EVENTS,
     iam_actions: super::SG_REVOKE_ACTIONS,
+    function: "sg-guard",
     options: &[OptionSpec {
         name: "ports",
         description: "tcp ports of the Kubernetes API server",

@@ -14,6 +14,7 @@ pub static RULE: RuleMeta = RuleMeta {
     manual_fix: "Remove the world-open rule; only the cluster security group needs to reach 10250.",
     events: super::SG_INGRESS_EVENTS,
     iam_actions: super::SG_REVOKE_ACTIONS,
+    function: "sg-guard",
     options: &[OptionSpec {
         name: "ports",
         description: "tcp ports of the kubelet",

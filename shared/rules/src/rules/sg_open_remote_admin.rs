@@ -15,6 +15,7 @@ pub static RULE: RuleMeta = RuleMeta {
                  or a bastion whose address range you allow instead.",
     events: super::SG_INGRESS_EVENTS,
     iam_actions: super::SG_REVOKE_ACTIONS,
+    function: "sg-guard",
     options: &[OptionSpec {
         name: "ports",
         description: "tcp ports treated as remote administration",
