@@ -28,6 +28,14 @@ enum Command {
     /// The deployment manifest (EventBridge patterns, IAM actions, rules per function) as JSON;
     /// Terraform reads the committed copy in infra/modules/snapback/manifest.json.
     Manifest,
+    /// The configuration document in SSM Parameter Store (effective at the next refresh, ≤ 60 s).
+    Config {
+        /// The SSM parameter holding the document.
+        #[arg(long, global = true, default_value = snapback_cli::config_cmd::DEFAULT_PARAMETER)]
+        parameter: String,
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Alert tools.
     Alert {
         #[command(subcommand)]
@@ -48,6 +56,16 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (the stored document over the defaults).
+    Show,
+    /// Set one rule's mode: off, notify or remediate.
+    SetMode { rule: String, mode: String },
+    /// Validate a configuration document file.
+    Check { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -76,6 +94,7 @@ fn main() -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
+        Command::Config { parameter, command } => config(&parameter, command),
         Command::Manifest => {
             println!(
                 "{}",
@@ -131,4 +150,46 @@ fn main() -> ExitCode {
 fn load_config(path: &std::path::Path) -> Result<Config, String> {
     let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
     Config::from_json(&text).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+fn config(parameter: &str, command: ConfigCommand) -> ExitCode {
+    use snapback_cli::config_cmd::{self, ConfigCommandError};
+    let result: Result<String, ConfigCommandError> = match command {
+        ConfigCommand::Check { file } => std::fs::read_to_string(&file)
+            .map_err(|error| ConfigCommandError::Refused(format!("{}: {error}", file.display())))
+            .and_then(|text| config_cmd::check(&text))
+            .map(|_| format!("{}: valid", file.display())),
+        command => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime");
+            runtime.block_on(async {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let ssm = aws_sdk_ssm::Client::new(&sdk);
+                match command {
+                    ConfigCommand::Show => config_cmd::show(&ssm, parameter)
+                        .await
+                        .map(|value| serde_json::to_string_pretty(&value).expect("config serializes")),
+                    ConfigCommand::SetMode { rule, mode } => {
+                        config_cmd::set_mode(&ssm, parameter, &rule, &mode).await.map(|_| {
+                            format!("{rule} is now {mode} in {parameter}; the functions pick it up within a minute")
+                        })
+                    }
+                    ConfigCommand::Check { .. } => unreachable!("handled above"),
+                }
+            })
+        }
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error @ ConfigCommandError::Refused(_)) => {
+            eprintln!("snapback: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("snapback: {error}");
+            ExitCode::from(1)
+        }
+    }
 }

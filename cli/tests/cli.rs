@@ -116,3 +116,22 @@ fn alert_preview_prints_the_slack_payload_and_the_email_text() {
     assert_eq!(status, 2);
     assert!(stderr.contains("--outcome \"fixed\""), "{stderr}");
 }
+
+#[test]
+fn config_check_validates_a_file_naming_the_bad_field() {
+    let dir = scratch("check");
+    let good = dir.join("good.json");
+    let bad = dir.join("bad.json");
+    std::fs::write(&good, r#"{"rules": {"eks-public-endpoint": {"public_access_cidrs": ["203.0.113.0/24"]}}}"#)
+        .unwrap();
+    std::fs::write(&bad, r#"{"rules": {"eks-public-endpoint": {"public_access_cidrs": ["0.0.0.0/0"]}}}"#).unwrap();
+    let (status, stdout, _) = snapback(&["config", "check", good.to_str().unwrap()]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("valid"));
+    let (status, _, stderr) = snapback(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("rules.eks-public-endpoint.public_access_cidrs[0]") && stderr.contains("whole internet"),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,81 @@
+//! `snapback config` against moto's SSM: a mode set by the CLI is what the pipeline loads next;
+//! an invalid request is refused by name and leaves the parameter as it was.
+
+use std::process::Command;
+
+use snapback_tests::lambda::function_binary;
+use snapback_tests::{
+    authorize_record, deadline_in, moto_url, tcp_from, World, CONFIG_PARAMETER, DEFAULT_ACCOUNT, REGION,
+};
+
+fn snapback(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(function_binary("snapback"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+async fn stored(world: &World, parameter: &str) -> String {
+    world.aws.ssm.get_parameter().name(parameter).send().await.unwrap().parameter.unwrap().value.unwrap()
+}
+
+#[tokio::test]
+async fn set_mode_writes_a_document_the_pipeline_loads_and_bad_requests_change_nothing() {
+    // The CLI works in moto's default account, like the deployed functions.
+    let world = World::in_default_account().await;
+    let parameter = format!("{CONFIG_PARAMETER}-{}", std::process::id());
+    world
+        .aws
+        .ssm
+        .put_parameter()
+        .name(&parameter)
+        .value(r#"{"scope": "all"}"#)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+
+    let (status, stdout, stderr) =
+        snapback(&["config", "set-mode", "sg-open-remote-admin", "notify", "--parameter", &parameter]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.contains("sg-open-remote-admin is now notify"), "{stdout}");
+    let document = stored(&world, &parameter).await;
+    assert!(document.contains("\"scope\": \"all\""), "the rest is kept: {document}");
+
+    let (status, stdout, _) = snapback(&["config", "show", "--parameter", &parameter]);
+    assert_eq!(status, 0);
+    let effective: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(effective["rules"]["sg-open-remote-admin"]["mode"], "notify");
+    assert_eq!(effective["rules"]["sg-open-kubelet"]["mode"], "remediate");
+
+    // The pipeline, reading the same parameter, now only notifies.
+    world.put_config(&document).await;
+    let group = world.group(&format!("config-cli-{}", std::process::id()), &[]).await;
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
+    let created = world.authorize(&group, opened.clone()).await;
+    let event = authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created);
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    assert_eq!(report.decisions[0].outcome, "would-remediate", "{report:?}");
+
+    for (args, names) in [
+        (vec!["config", "set-mode", "sg-open-remote-admin", "loud"], "invalid mode \"loud\""),
+        (vec!["config", "set-mode", "sg-open-ssh", "off"], "unknown rule \"sg-open-ssh\""),
+    ] {
+        let mut args = args;
+        args.extend(["--parameter", parameter.as_str()]);
+        let (status, _, stderr) = snapback(&args);
+        assert_eq!(status, 2, "{stderr}");
+        assert!(stderr.contains(names), "{stderr}");
+        assert_eq!(stored(&world, &parameter).await, document, "the parameter is unchanged");
+    }
+}
