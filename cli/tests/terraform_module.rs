@@ -1,0 +1,112 @@
+//! The Terraform module, parsed as HCL: every function under `functions/` is in the manifest the
+//! module reads, and the module gives each a role, a Lambda, a log group, EventBridge rules and
+//! targets with a dead-letter queue; the role allows exactly the manifest's actions, each mapped
+//! to a resource on purpose.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use hcl::{Block, Body};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn module() -> Body {
+    let text = std::fs::read_to_string(root().join("infra/modules/snapback/main.tf")).unwrap();
+    hcl::from_str(&text).expect("main.tf is valid HCL")
+}
+
+fn resource<'a>(body: &'a Body, kind: &str, name: &str) -> &'a Block {
+    body.blocks()
+        .find(|block| {
+            block.identifier() == "resource"
+                && block.labels().iter().map(|label| label.as_str()).collect::<Vec<_>>() == [kind, name]
+        })
+        .unwrap_or_else(|| panic!("resource {kind}.{name} is missing"))
+}
+
+fn attribute(block: &Block, key: &str) -> String {
+    block
+        .body()
+        .attributes()
+        .find(|attribute| attribute.key() == key)
+        .map(|attribute| attribute.expr().to_string())
+        .unwrap_or_else(|| {
+            panic!("{} lacks {key}", block.labels().iter().map(|l| l.as_str()).collect::<Vec<_>>().join("."))
+        })
+}
+
+#[test]
+fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
+    let functions: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let manifest = snapback_rules::manifest::manifest();
+    let in_manifest: BTreeSet<String> = manifest["functions"].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(functions, in_manifest, "functions/ and the manifest list the same functions");
+
+    let body = module();
+    let locals = body.blocks().find(|block| block.identifier() == "locals").expect("a locals block");
+    let manifest_source = locals.body().attributes().find(|a| a.key() == "manifest").unwrap().expr().to_string();
+    assert!(manifest_source.contains("manifest.json"), "{manifest_source}");
+    let functions_source = locals.body().attributes().find(|a| a.key() == "functions").unwrap().expr().to_string();
+    assert!(functions_source.contains("local.manifest.functions"), "{functions_source}");
+
+    for (kind, name) in [
+        ("aws_iam_role", "this"),
+        ("aws_iam_role_policy", "this"),
+        ("aws_lambda_function", "this"),
+        ("aws_cloudwatch_log_group", "this"),
+        ("aws_lambda_function_event_invoke_config", "this"),
+        ("aws_cloudwatch_metric_alarm", "function_errors"),
+    ] {
+        assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.functions", "{kind}.{name}");
+    }
+    for (kind, name) in [("aws_cloudwatch_event_rule", "this"), ("aws_cloudwatch_event_target", "this")] {
+        assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.patterns", "{kind}.{name}");
+    }
+    let target = resource(&body, "aws_cloudwatch_event_target", "this");
+    for nested in ["dead_letter_config", "retry_policy"] {
+        assert!(target.body().blocks().any(|b| b.identifier() == nested), "the EventBridge target has {nested}");
+    }
+    let lambda = resource(&body, "aws_lambda_function", "this");
+    assert!(lambda.body().blocks().any(|b| b.identifier() == "dead_letter_config"));
+    assert_eq!(attribute(lambda, "runtime"), "\"provided.al2023\"");
+    assert_eq!(attribute(lambda, "architectures").split_whitespace().collect::<String>(), "[var.architecture]");
+    let event_pattern = attribute(resource(&body, "aws_cloudwatch_event_rule", "this"), "event_pattern");
+    assert!(event_pattern.contains("each.value.pattern"), "{event_pattern}");
+}
+
+#[test]
+fn each_role_allows_exactly_the_manifests_actions_each_scoped_on_purpose() {
+    let body = module();
+    let policy = body
+        .blocks()
+        .find(|block| {
+            block.identifier() == "data"
+                && block.labels().iter().map(|l| l.as_str()).collect::<Vec<_>>()
+                    == ["aws_iam_policy_document", "function"]
+        })
+        .expect("the function policy document");
+    let dynamic = policy.body().blocks().find(|b| b.identifier() == "dynamic").expect("a dynamic statement");
+    let actions_source = dynamic.body().attributes().find(|a| a.key() == "for_each").unwrap().expr().to_string();
+    assert!(
+        actions_source.contains("each.value.iam_actions"),
+        "statements come from the manifest's actions: {actions_source}"
+    );
+
+    let locals = body.blocks().find(|block| block.identifier() == "locals").unwrap();
+    let scoped = locals.body().attributes().find(|a| a.key() == "action_resources").unwrap().expr().to_string();
+    let manifest = snapback_rules::manifest::manifest();
+    for (function, entry) in manifest["functions"].as_object().unwrap() {
+        for action in entry["iam_actions"].as_array().unwrap() {
+            let action = action.as_str().unwrap();
+            assert!(
+                scoped.contains(&format!("\"{action}\"")),
+                "{function}: {action} has no deliberate resource in action_resources"
+            );
+        }
+    }
+}

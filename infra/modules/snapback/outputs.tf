@@ -1,0 +1,24 @@
+output "alert_topic_arn" {
+  description = "SNS topic carrying snapback's alerts (subscribe Chatbot, email or queues here)."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "config_parameter_name" {
+  description = "SSM parameter holding the configuration document (`snapback config ... --parameter`)."
+  value       = local.parameter_name
+}
+
+output "dead_letter_queue_url" {
+  description = "Queue of events and invocations snapback could not handle."
+  value       = aws_sqs_queue.dead_letters.url
+}
+
+output "function_names" {
+  description = "Lambda function names by snapback function."
+  value       = { for name, function in aws_lambda_function.this : name => function.function_name }
+}
+
+output "role_arns" {
+  description = "Execution role ARNs by function (snapback's own principals)."
+  value       = { for name, role in aws_iam_role.this : name => role.arn }
+}

@@ -1,0 +1,122 @@
+variable "name_prefix" {
+  description = "Prefix of every resource name. Roles are named <prefix><function>; the EventBridge patterns leave out calls by roles whose name starts with \"snapback-\", so the prefix must start with it."
+  type        = string
+  default     = "snapback-"
+
+  validation {
+    condition     = startswith(var.name_prefix, "snapback-") && can(regex("^[a-zA-Z0-9-]+$", var.name_prefix))
+    error_message = "name_prefix must start with \"snapback-\" and hold only letters, digits and hyphens."
+  }
+}
+
+variable "architecture" {
+  description = "Lambda architecture; must match the zips `make build ARCH=...` produced."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "artifacts_dir" {
+  description = "Directory holding <function>/bootstrap.zip as `make build` writes them (target/lambda)."
+  type        = string
+}
+
+variable "rule_modes" {
+  description = "Mode per rule id (off, notify, remediate) for the configuration document; rules not listed keep their default."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for mode in values(var.rule_modes) : contains(["off", "notify", "remediate"], mode)])
+    error_message = "Every rule mode must be one of off, notify, remediate."
+  }
+}
+
+variable "config_overrides" {
+  description = "More of the configuration document (scope, trusted_principals, rule options) as an object; merged under rule_modes."
+  type        = any
+  default     = {}
+}
+
+variable "config_managed_by_terraform" {
+  description = "When false (the default), Terraform writes the configuration parameter once and then leaves its value to `snapback config set-mode`; when true, every apply resets it to rule_modes and config_overrides."
+  type        = bool
+  default     = false
+}
+
+variable "alert_emails" {
+  description = "Email addresses subscribed to the alert topic (each must confirm)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.alert_emails : can(regex("^[^@\\s]+@[^@\\s]+$", email))])
+    error_message = "alert_emails must hold email addresses."
+  }
+}
+
+variable "slack_webhook_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the Slack incoming-webhook URL; when set, the slack-notifier relay is deployed and subscribed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.slack_webhook_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.slack_webhook_secret_arn))
+    error_message = "slack_webhook_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "docs_url" {
+  description = "URL of RULES.md, linked from Slack messages."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "KMS key for the topic, queue, logs, parameter and function environments; when null, one is created."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' log groups."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency of each function: a storm of events cannot starve the account."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be at least 1."
+  }
+}
+
+variable "create_trail" {
+  description = "Create a multi-region CloudTrail trail (management write events) for accounts without one; EventBridge only sees API calls in regions a trail logs."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
