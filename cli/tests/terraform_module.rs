@@ -60,7 +60,6 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
         ("aws_lambda_function", "this"),
         ("aws_cloudwatch_log_group", "this"),
         ("aws_lambda_function_event_invoke_config", "this"),
-        ("aws_cloudwatch_metric_alarm", "function_errors"),
     ] {
         assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.functions", "{kind}.{name}");
     }
@@ -75,6 +74,18 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
     assert!(lambda.body().blocks().any(|b| b.identifier() == "dead_letter_config"));
     assert_eq!(attribute(lambda, "runtime"), "\"provided.al2023\"");
     assert_eq!(attribute(lambda, "architectures").split_whitespace().collect::<String>(), "[var.architecture]");
+    assert_eq!(attribute(resource(&body, "aws_cloudwatch_metric_alarm", "this"), "for_each"), "local.alarms");
+    let alarms = body
+        .blocks()
+        .filter(|block| block.identifier() == "locals")
+        .flat_map(|block| block.body().attributes())
+        .find(|attribute| attribute.key() == "alarms")
+        .expect("local.alarms")
+        .expr()
+        .to_string();
+    for metric in ["\"Errors\"", "\"ApproximateNumberOfMessagesVisible\"", "\"FailedInvocations\""] {
+        assert!(alarms.contains(metric), "an alarm on {metric}");
+    }
     let event_pattern = attribute(resource(&body, "aws_cloudwatch_event_rule", "this"), "event_pattern");
     assert!(event_pattern.contains("each.value.pattern"), "{event_pattern}");
 }

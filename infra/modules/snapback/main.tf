@@ -340,47 +340,46 @@ resource "aws_lambda_permission" "from_eventbridge" {
 
 # --- Alarms, to the alert topic --------------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each            = local.functions
-  alarm_name          = "${var.name_prefix}${each.key}-errors"
-  alarm_description   = "${each.key} failed an invocation: Lambda retries, then the dead-letter queue."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this[each.key].function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  tags                = local.tags
+locals {
+  alarms = merge(
+    {
+      for name in keys(local.functions) : "${name}-errors" => {
+        description = "${name} failed an invocation: Lambda retries, then the dead-letter queue."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
+      }
+    },
+    {
+      "dead-letters" = {
+        description = "Events or invocations snapback could not handle are waiting in the dead-letter queue."
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
+      }
+    },
+    {
+      for key, pattern in local.patterns : "${key}-failed-invocations" => {
+        description = "EventBridge could not deliver events of ${key} to ${pattern.function}."
+        namespace   = "AWS/Events"
+        metric      = "FailedInvocations"
+        statistic   = "Sum"
+        dimensions  = { RuleName = aws_cloudwatch_event_rule.this[key].name }
+      }
+    },
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  alarm_name          = "${var.name_prefix}dead-letters"
-  alarm_description   = "Events or invocations snapback could not handle are waiting in the dead-letter queue."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  tags                = local.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
-  for_each            = local.patterns
-  alarm_name          = "${var.name_prefix}${each.key}-failed-invocations"
-  alarm_description   = "EventBridge could not deliver events of ${each.key} to ${each.value.function}."
-  namespace           = "AWS/Events"
-  metric_name         = "FailedInvocations"
-  dimensions          = { RuleName = aws_cloudwatch_event_rule.this[each.key].name }
-  statistic           = "Sum"
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name_prefix}${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 1
