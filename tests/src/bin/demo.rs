@@ -51,8 +51,7 @@ fn invoke(function: &LocalLambda, event: &Value, name: &str) {
 fn show_alert_summaries(alerts: &[Delivered]) {
     for alert in alerts {
         println!(
-            "      alert: [{}] {} -> {} ({})",
-            alert.attributes.get("severity").map(String::as_str).unwrap_or_default(),
+            "      alert: {}\n        restored: {}; actor: {}",
             alert.message["content"]["title"].as_str().unwrap_or_default(),
             alert.message["restored"],
             alert.message["actor"].as_str().unwrap_or_default(),
