@@ -165,7 +165,7 @@ async fn a_busy_cluster_answering_409_is_retried_until_the_update_goes_through()
 #[tokio::test]
 async fn a_cluster_reported_updating_is_waited_for() {
     let (world, event) = opened_cluster(None).await;
-    // Describe answers UPDATING twice (first the scope lookup, then the executor), then ACTIVE.
+    // DescribeCluster answers UPDATING three times (the lookup, then the executor after each wait), then ACTIVE.
     let proxy = FaultProxy::start(&moto_url(), Fault::eks_cluster_updating(3));
     let busy = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
@@ -204,4 +204,16 @@ async fn a_cluster_already_in_the_safe_state_needs_no_call() {
     assert_eq!(counter.matched(), 0);
     assert!(report.decisions.iter().all(|d| d.outcome == "already-safe"), "{report:?}");
     assert!(world.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_cluster_is_described_once_per_event() {
+    let (world, event) = opened_cluster(None).await;
+    let counter = FaultProxy::start(&moto_url(), Fault::count("/clusters/prod ", Some("GET")));
+    let counted = Clients::for_account_at(&world.aws.account, &counter.url).await;
+
+    let report = world.guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
+
+    assert!(report.decisions.iter().all(|d| d.outcome == "remediated"), "{report:?}");
+    assert_eq!(counter.matched(), 1, "tags and state come from one DescribeCluster");
 }

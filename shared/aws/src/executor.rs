@@ -56,12 +56,26 @@ pub struct Executor<G, E, A> {
 
 impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
     pub async fn execute(&self, action: &Action, deadline: Instant) -> Result<ActionResult, AwsError> {
+        self.execute_knowing(action, deadline, None).await
+    }
+
+    /// As [`Executor::execute`], starting from `described`: the cluster as the caller just
+    /// described it, which saves the first DescribeCluster. Later attempts describe afresh.
+    pub async fn execute_knowing(
+        &self,
+        action: &Action,
+        deadline: Instant,
+        described: Option<ClusterFacts>,
+    ) -> Result<ActionResult, AwsError> {
+        let first = described;
         match action {
             Action::RevokeIngress { group_id, target } => self.revoke(group_id, target).await,
-            Action::UpdateEndpointAccess { cluster, access } => self.restore_endpoint(cluster, access, deadline).await,
-            Action::EnableLogging { cluster, types } => self.enable_logging(cluster, types, deadline).await,
+            Action::UpdateEndpointAccess { cluster, access } => {
+                self.restore_endpoint(cluster, access, deadline, first).await
+            }
+            Action::EnableLogging { cluster, types } => self.enable_logging(cluster, types, deadline, first).await,
             Action::AssociateEncryptionConfig { cluster, key_arn } => {
-                self.encrypt_secrets(cluster, key_arn, deadline).await
+                self.encrypt_secrets(cluster, key_arn, deadline, first).await
             }
             Action::DisassociateAccessPolicy { cluster, principal_arn, policy_arn } => {
                 self.remove_admin(cluster, principal_arn, policy_arn).await
@@ -99,10 +113,11 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         cluster: &str,
         access: &EndpointTarget,
         deadline: Instant,
+        mut described: Option<ClusterFacts>,
     ) -> Result<ActionResult, AwsError> {
         let mut wait = self.busy.first_wait;
         loop {
-            let Some(facts) = self.eks.describe_cluster(cluster).await? else { return Ok(gone(cluster)) };
+            let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
             let target = endpoint_target(&facts.endpoint, access);
             if target == facts.endpoint {
                 return Ok(ActionResult::AlreadySafe);
@@ -124,10 +139,11 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         cluster: &str,
         types: &[String],
         deadline: Instant,
+        mut described: Option<ClusterFacts>,
     ) -> Result<ActionResult, AwsError> {
         let mut wait = self.busy.first_wait;
         loop {
-            let Some(facts) = self.eks.describe_cluster(cluster).await? else { return Ok(gone(cluster)) };
+            let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
             let off: Vec<String> =
                 types.iter().filter(|kind| !facts.logging_enabled.contains(*kind)).cloned().collect();
             if off.is_empty() {
@@ -142,10 +158,16 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         }
     }
 
-    async fn encrypt_secrets(&self, cluster: &str, key_arn: &str, deadline: Instant) -> Result<ActionResult, AwsError> {
+    async fn encrypt_secrets(
+        &self,
+        cluster: &str,
+        key_arn: &str,
+        deadline: Instant,
+        mut described: Option<ClusterFacts>,
+    ) -> Result<ActionResult, AwsError> {
         let mut wait = self.busy.first_wait;
         loop {
-            let Some(facts) = self.eks.describe_cluster(cluster).await? else { return Ok(gone(cluster)) };
+            let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
             if facts.secrets_encrypted {
                 return Ok(ActionResult::AlreadySafe);
             }
@@ -180,6 +202,18 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
             true => ActionResult::Restored,
             false => ActionResult::AlreadySafe,
         })
+    }
+
+    /// The caller's description once, then fresh ones.
+    async fn describe(
+        &self,
+        cluster: &str,
+        described: &mut Option<ClusterFacts>,
+    ) -> Result<Option<ClusterFacts>, AwsError> {
+        match described.take() {
+            Some(facts) => Ok(Some(facts)),
+            None => self.eks.describe_cluster(cluster).await,
+        }
     }
 
     /// Sleeps before the next attempt, or gives up with a retryable error when the deadline is near.

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::Value;
 use snapback_aws::{
-    AccessEntries, ActionResult, AlertPublisher, AwsError, ConfigSource, EksClusters, Executor, SecurityGroups,
+    AccessEntries, ActionResult, AlertPublisher, AwsError, ClusterFacts, ConfigSource, EksClusters, Executor,
+    SecurityGroups,
 };
 use snapback_notify::{Alert, Outcome};
 use snapback_rules::policy::{decide, eks_cluster_from_tags, Decision};
@@ -73,6 +74,8 @@ pub struct Guard<G, E, A, P, S> {
 struct Context {
     tags: std::collections::BTreeMap<String, String>,
     cluster: Option<String>,
+    /// The cluster as just described, handed to the first action on it (saves a DescribeCluster).
+    described: Option<ClusterFacts>,
 }
 
 /// One finding's way through policy and execution, before it is logged and alerted.
@@ -151,9 +154,16 @@ where
             };
             steps.push(step);
         }
+        let mut described: HashMap<String, ClusterFacts> = contexts
+            .into_iter()
+            .filter_map(|((kind, name), context)| {
+                Some((name, context?.described.filter(|_| kind == ResourceKind::EksCluster)?))
+            })
+            .collect();
         let mut results: Vec<Result<ActionResult, String>> = Vec::new();
         for action in &merged {
-            let result = match self.executor.execute(action, deadline).await {
+            let known = action.cluster().and_then(|cluster| described.remove(cluster));
+            let result = match self.executor.execute_knowing(action, deadline, known).await {
                 Ok(result) => Ok(result),
                 Err(error) if error.is_retryable() => {
                     tracing::error!(event_id = %event.event_id, action = %action.describe(), %error, "will retry the event");
@@ -222,7 +232,7 @@ where
             let context = self.context(finding.kind, &finding.resource, config).await?;
             contexts.insert(key.clone(), context);
         }
-        let Some(Context { tags, cluster }) = contexts[&key].clone() else {
+        let Some(Context { tags, cluster, .. }) = contexts[&key].clone() else {
             return Ok(Err(Verdict::quiet("resource-gone", format!("{} no longer exists", finding.resource))));
         };
         if finding.kind == ResourceKind::SecurityGroup && cluster.is_none() && config.scope == Scope::Eks {
@@ -256,11 +266,15 @@ where
                 if cluster.is_none() && config.scope == Scope::Eks {
                     cluster = self.executor.eks.cluster_using_group(&facts.group_id).await?;
                 }
-                Ok(Some(Context { tags: facts.tags, cluster }))
+                Ok(Some(Context { tags: facts.tags, cluster, described: None }))
             }
             ResourceKind::EksCluster => {
                 let facts = self.executor.eks.describe_cluster(resource).await?;
-                Ok(facts.map(|facts| Context { tags: facts.tags, cluster: Some(facts.name) }))
+                Ok(facts.map(|facts| Context {
+                    tags: facts.tags.clone(),
+                    cluster: Some(facts.name.clone()),
+                    described: Some(facts),
+                }))
             }
         }
     }

@@ -147,6 +147,17 @@ impl Action {
         }
     }
 
+    /// The EKS cluster the action changes, if any.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Action::RevokeIngress { .. } => None,
+            Action::UpdateEndpointAccess { cluster, .. }
+            | Action::EnableLogging { cluster, .. }
+            | Action::AssociateEncryptionConfig { cluster, .. }
+            | Action::DisassociateAccessPolicy { cluster, .. } => Some(cluster),
+        }
+    }
+
     /// Folds `other` into this action when both change the same setting of the same cluster,
     /// so one event yields one UpdateClusterConfig per update type. Returns false otherwise.
     pub fn absorb(&mut self, other: &Action) -> bool {
