@@ -67,15 +67,28 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         deadline: Instant,
         described: Option<ClusterFacts>,
     ) -> Result<ActionResult, AwsError> {
-        let first = described;
         match action {
             Action::RevokeIngress { group_id, target } => self.revoke(group_id, target).await,
             Action::UpdateEndpointAccess { cluster, access } => {
-                self.restore_endpoint(cluster, access, deadline, first).await
+                self.restore_cluster(cluster, deadline, described, |facts| {
+                    let target = endpoint_target(&facts.endpoint, access);
+                    (target != facts.endpoint).then_some(ClusterUpdate::Endpoint(target))
+                })
+                .await
             }
-            Action::EnableLogging { cluster, types } => self.enable_logging(cluster, types, deadline, first).await,
+            Action::EnableLogging { cluster, types } => {
+                self.restore_cluster(cluster, deadline, described, |facts| {
+                    let off: Vec<String> =
+                        types.iter().filter(|kind| !facts.logging_enabled.contains(*kind)).cloned().collect();
+                    (!off.is_empty()).then_some(ClusterUpdate::Logging(off))
+                })
+                .await
+            }
             Action::AssociateEncryptionConfig { cluster, key_arn } => {
-                self.encrypt_secrets(cluster, key_arn, deadline, first).await
+                self.restore_cluster(cluster, deadline, described, |facts| {
+                    (!facts.secrets_encrypted).then(|| ClusterUpdate::Encryption(key_arn.clone()))
+                })
+                .await
             }
             Action::DisassociateAccessPolicy { cluster, principal_arn, policy_arn } => {
                 self.remove_admin(cluster, principal_arn, policy_arn).await
@@ -107,74 +120,27 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         })
     }
 
-    /// Describe, compare, update; a busy cluster is waited for until shortly before `deadline`.
-    async fn restore_endpoint(
+    /// Describe, work out what is still needed, update; a busy cluster (CREATING, UPDATING, a
+    /// 409) is waited for until shortly before `deadline`.
+    async fn restore_cluster(
         &self,
         cluster: &str,
-        access: &EndpointTarget,
         deadline: Instant,
         mut described: Option<ClusterFacts>,
+        needed: impl Fn(&ClusterFacts) -> Option<ClusterUpdate>,
     ) -> Result<ActionResult, AwsError> {
         let mut wait = self.busy.first_wait;
         loop {
             let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
-            let target = endpoint_target(&facts.endpoint, access);
-            if target == facts.endpoint {
-                return Ok(ActionResult::AlreadySafe);
-            }
+            let Some(update) = needed(&facts) else { return Ok(ActionResult::AlreadySafe) };
             let attempt = if facts.is_busy() {
                 Err(busy(&facts))
             } else {
-                self.eks.update_endpoint_access(cluster, &target).await
-            };
-            match settle(attempt)? {
-                Some(result) => return Ok(result),
-                None => self.wait_for(cluster, &mut wait, deadline).await?,
-            }
-        }
-    }
-
-    async fn enable_logging(
-        &self,
-        cluster: &str,
-        types: &[String],
-        deadline: Instant,
-        mut described: Option<ClusterFacts>,
-    ) -> Result<ActionResult, AwsError> {
-        let mut wait = self.busy.first_wait;
-        loop {
-            let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
-            let off: Vec<String> =
-                types.iter().filter(|kind| !facts.logging_enabled.contains(*kind)).cloned().collect();
-            if off.is_empty() {
-                return Ok(ActionResult::AlreadySafe);
-            }
-            let attempt =
-                if facts.is_busy() { Err(busy(&facts)) } else { self.eks.enable_logging(cluster, &off).await };
-            match settle(attempt)? {
-                Some(result) => return Ok(result),
-                None => self.wait_for(cluster, &mut wait, deadline).await?,
-            }
-        }
-    }
-
-    async fn encrypt_secrets(
-        &self,
-        cluster: &str,
-        key_arn: &str,
-        deadline: Instant,
-        mut described: Option<ClusterFacts>,
-    ) -> Result<ActionResult, AwsError> {
-        let mut wait = self.busy.first_wait;
-        loop {
-            let Some(facts) = self.describe(cluster, &mut described).await? else { return Ok(gone(cluster)) };
-            if facts.secrets_encrypted {
-                return Ok(ActionResult::AlreadySafe);
-            }
-            let attempt = if facts.is_busy() {
-                Err(busy(&facts))
-            } else {
-                self.eks.associate_encryption_config(cluster, key_arn).await
+                match &update {
+                    ClusterUpdate::Endpoint(target) => self.eks.update_endpoint_access(cluster, target).await,
+                    ClusterUpdate::Logging(types) => self.eks.enable_logging(cluster, types).await,
+                    ClusterUpdate::Encryption(key_arn) => self.eks.associate_encryption_config(cluster, key_arn).await,
+                }
             };
             match settle(attempt)? {
                 Some(result) => return Ok(result),
@@ -229,6 +195,14 @@ impl<G: SecurityGroups, E: EksClusters, A: AccessEntries> Executor<G, E, A> {
         *wait = (*wait * 2).min(self.busy.max_wait);
         Ok(())
     }
+}
+
+/// What a cluster still needs, worked out from the cluster as it is now.
+enum ClusterUpdate {
+    Endpoint(EndpointState),
+    /// The log types still off.
+    Logging(Vec<String>),
+    Encryption(String),
 }
 
 /// The endpoint state to ask for: the current one with the target's fields applied, never with
