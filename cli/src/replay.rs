@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use snapback_rules::{check_guards, evaluate, Config, Event, Finding, Mode};
+use snapback_rules::{evaluate, listens_to, screen, Config, Event, Finding, Mode};
 
 /// One record, with where it came from.
 pub struct Record {
@@ -123,7 +123,7 @@ fn judge(record: Record, config: &Config, summary: &mut Summary) {
             return;
         }
     };
-    if let Some(ignored) = check_guards(&event, config, &[]) {
+    if let Some(ignored) = screen(&event, config, &[], listens_to) {
         *summary.skipped.entry(ignored.label().to_owned()).or_default() += 1;
         return;
     }

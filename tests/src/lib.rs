@@ -15,9 +15,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::{json, Value};
-use snapback_aws::{BusyPolicy, ConfiguredSource, Ec2SecurityGroups, EksApi, Executor, SnsPublisher, SsmConfigSource};
+use snapback_aws::{BusyPolicy, Ec2SecurityGroups, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource};
 use snapback_pipeline::config_cache::ConfigCache;
-use snapback_pipeline::{AwsGuard, Guard};
+use snapback_pipeline::Guard;
 
 pub const REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -84,6 +84,25 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The adapter of one slice on these clients, as `snapback_aws::adapter` builds it in a
+    /// function, with short busy-cluster waits (the shape is production's).
+    pub fn adapter(&self, service: &str, protected: &[String]) -> Box<dyn ServiceAdapter> {
+        use snapback_rules::services::{eks, security_groups};
+        match service {
+            security_groups::SERVICE => Box::new(Ec2SecurityGroups::new(self.ec2.clone(), self.eks.clone())),
+            eks::SERVICE => Box::new(
+                EksApi::new(self.eks.clone())
+                    .with_busy_policy(BusyPolicy {
+                        first_wait: std::time::Duration::from_millis(200),
+                        max_wait: std::time::Duration::from_secs(1),
+                        margin: std::time::Duration::from_millis(500),
+                    })
+                    .protecting(protected),
+            ),
+            other => panic!("no test adapter for slice {other}"),
+        }
+    }
+
     pub async fn for_account(account: &str) -> Clients {
         Clients::for_account_at(account, &moto_url()).await
     }
@@ -208,30 +227,36 @@ impl World {
             .unwrap();
     }
 
-    /// The guard as deployed, on this account's clients, reading config from SSM.
-    pub fn guard(&self, own_principals: &[&str]) -> AwsGuard {
-        self.guard_with(&self.aws, own_principals)
+    /// sg-guard as deployed, on this account's clients, reading config from SSM.
+    pub fn guard(&self, own_principals: &[&str]) -> Guard {
+        self.function_guard("sg-guard", &self.aws, own_principals)
     }
 
-    /// The guard on other clients of this account (through a fault proxy, say).
-    pub fn guard_with(&self, aws: &Clients, own_principals: &[&str]) -> AwsGuard {
+    /// sg-guard on other clients of this account (through a fault proxy, say).
+    pub fn guard_with(&self, aws: &Clients, own_principals: &[&str]) -> Guard {
+        self.function_guard("sg-guard", aws, own_principals)
+    }
+
+    /// eks-guard as deployed, on this account's clients, reading config from SSM.
+    pub fn eks_guard(&self, own_principals: &[&str]) -> Guard {
+        self.function_guard("eks-guard", &self.aws, own_principals)
+    }
+
+    /// eks-guard on other clients of this account (through a fault proxy, say).
+    pub fn eks_guard_with(&self, aws: &Clients, own_principals: &[&str]) -> Guard {
+        self.function_guard("eks-guard", aws, own_principals)
+    }
+
+    /// The registry's function `name` with its slices' adapters over `aws`.
+    pub fn function_guard(&self, name: &str, aws: &Clients, own_principals: &[&str]) -> Guard {
         let own: Vec<String> = own_principals.iter().map(|arn| (*arn).to_owned()).collect();
+        let function = snapback_rules::function(name).expect("a registered function");
         Guard {
-            executor: Executor {
-                groups: Ec2SecurityGroups::new(aws.ec2.clone()),
-                eks: EksApi::new(aws.eks.clone()),
-                access: EksApi::new(aws.eks.clone()),
-                // Short waits keep the busy-cluster tests quick; the shape is production's.
-                busy: BusyPolicy {
-                    first_wait: std::time::Duration::from_millis(200),
-                    max_wait: std::time::Duration::from_secs(1),
-                    margin: std::time::Duration::from_millis(500),
-                },
-                protected_principals: own.clone(),
-            },
-            publisher: SnsPublisher::new(aws.sns.clone(), &self.topic_arn),
+            function,
+            adapters: function.services.iter().map(|service| aws.adapter(service.name(), &own)).collect(),
+            publisher: Box::new(SnsPublisher::new(aws.sns.clone(), &self.topic_arn)),
             config: ConfigCache::new(
-                Some(ConfiguredSource::Ssm(SsmConfigSource::new(aws.ssm.clone(), CONFIG_PARAMETER))),
+                Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), CONFIG_PARAMETER))),
                 std::time::Duration::from_secs(60),
             ),
             own_principals: own,
@@ -318,7 +343,6 @@ impl World {
 
     /// The cluster's endpoint access and enabled log types now, read through snapback's own adapter.
     pub async fn cluster_state(&self, name: &str) -> (bool, bool, Vec<String>, Vec<String>) {
-        use snapback_aws::EksClusters;
         let facts =
             EksApi::new(self.aws.eks.clone()).describe_cluster(name).await.unwrap().expect("the cluster exists");
         let endpoint = facts.endpoint;

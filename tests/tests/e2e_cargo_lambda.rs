@@ -62,5 +62,5 @@ async fn the_eks_guard_bootstrap_makes_a_public_endpoint_private_again_under_the
     assert_eq!(outcomes, ["remediated", "remediated", "remediated"], "{answer}");
     let (public, private, _, _) = world.cluster_state(&cluster).await;
     assert_eq!((public, private), (false, true));
-    assert_eq!(world.alerts().await.len(), 3);
+    assert_eq!(world.alerts().await.len(), 1, "one change, one cluster: one alert");
 }

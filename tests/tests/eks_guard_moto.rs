@@ -48,7 +48,7 @@ async fn a_public_open_endpoint_is_restored_to_private_only_in_one_update() {
     let counter = FaultProxy::start(&moto_url(), Fault::count("/update-config", Some("POST")));
     let counted = Clients::for_account_at(&world.aws.account, &counter.url).await;
 
-    let report = world.guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     let outcomes: Vec<(&str, &str)> = report.decisions.iter().map(|d| (d.rule.as_str(), d.outcome.as_str())).collect();
     assert_eq!(
@@ -63,12 +63,19 @@ async fn a_public_open_endpoint_is_restored_to_private_only_in_one_update() {
     let (public, private, _, _) = world.cluster_state("prod").await;
     assert_eq!((public, private), (false, true));
     let alerts = world.alerts().await;
-    assert_eq!(alerts.len(), 3);
-    for alert in &alerts {
-        assert_eq!(alert.message["outcome"], "remediated");
-        assert_eq!(alert.message["resource"], "prod");
-        assert_eq!(alert.message["restored"], json!(["set private endpoint on, public endpoint off for cluster prod"]));
-    }
+    assert_eq!(alerts.len(), 1, "one change, one cluster: one alert for the three rules");
+    let alert = &alerts[0];
+    assert_eq!(alert.message["outcome"], "remediated");
+    assert_eq!(alert.message["resource"], "prod");
+    assert_eq!(alert.message["restored"], json!(["set private endpoint on, public endpoint off for cluster prod"]));
+    let mut rules: Vec<&str> =
+        alert.message["rules"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    rules.sort();
+    assert_eq!(rules, ["eks-private-endpoint-disabled", "eks-public-endpoint", "eks-public-endpoint-open-cidr"]);
+    assert!(alert.message["rules"].as_array().unwrap().iter().all(|r| r["outcome"] == "remediated"));
+    let mut attribute: Vec<String> = serde_json::from_str(&alert.attributes["rule"]).expect("a String.Array attribute");
+    attribute.sort();
+    assert_eq!(attribute, rules);
 }
 
 #[tokio::test]
@@ -77,7 +84,7 @@ async fn with_allowed_cidrs_the_public_endpoint_is_limited_to_them() {
         opened_cluster(Some(r#"{"rules": {"eks-public-endpoint": {"public_access_cidrs": ["203.0.113.0/24"]}}}"#))
             .await;
 
-    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.decisions.iter().all(|d| d.outcome == "remediated"), "{report:?}");
     let (public, private, cidrs, _) = world.cluster_state("prod").await;
@@ -90,7 +97,7 @@ async fn audit_logging_turned_off_is_turned_back_on() {
     world.cluster("prod", false, true, &[], &["api"], &[]).await;
     let event = logging_turned_off(&world.aws.account, "prod", &["audit", "authenticator"]);
 
-    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(report.decisions[0].rule, "eks-control-plane-logging-disabled");
     assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
@@ -111,14 +118,16 @@ async fn notify_mode_leaves_the_cluster_alone_and_alerts() {
     ))
     .await;
 
-    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.decisions.iter().all(|d| d.outcome == "would-remediate"), "{report:?}");
     let (public, private, cidrs, _) = world.cluster_state("prod").await;
     assert_eq!((public, private, cidrs), (true, false, vec!["0.0.0.0/0".to_owned()]));
     let alerts = world.alerts().await;
-    assert_eq!(alerts.len(), 3);
-    assert!(alerts.iter().all(|a| a.message["outcome"] == "would-remediate"));
+    assert_eq!(alerts.len(), 1, "one change, one cluster: one alert for the three rules");
+    assert_eq!(alerts[0].message["outcome"], "would-remediate");
+    assert_eq!(alerts[0].message["rules"].as_array().unwrap().len(), 3);
+    assert!(alerts[0].message["rules"].as_array().unwrap().iter().all(|r| r["outcome"] == "would-remediate"));
 }
 
 #[tokio::test]
@@ -127,7 +136,7 @@ async fn an_exempt_cluster_keeps_its_endpoint() {
     world.cluster("prod", true, false, &["0.0.0.0/0"], ALL_LOGS, &[("snapback:exempt", "all")]).await;
     let event = endpoint_opened(&world.aws.account, "prod");
 
-    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.decisions.iter().all(|d| d.outcome == "exempt"), "{report:?}");
     assert!(world.cluster_state("prod").await.0, "still public");
@@ -141,7 +150,7 @@ async fn an_event_by_snapbacks_own_role_is_ignored() {
         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{account}:role/snapback-eks-guard")}}});
     let own = format!("arn:aws:iam::{account}:role/snapback-eks-guard");
 
-    let report = world.guard(&[own.as_str()]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard(&[own.as_str()]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.ignored.unwrap().contains("snapback's own role"));
     assert!(world.cluster_state("prod").await.0, "left as it was");
@@ -154,7 +163,7 @@ async fn a_busy_cluster_answering_409_is_retried_until_the_update_goes_through()
     let proxy = FaultProxy::start(&moto_url(), Fault::eks_resource_in_use(2));
     let busy = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
-    let report = world.guard_with(&busy, &[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard_with(&busy, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(proxy.failed(), 2);
     assert_eq!(proxy.matched(), 3);
@@ -169,7 +178,7 @@ async fn a_cluster_reported_updating_is_waited_for() {
     let proxy = FaultProxy::start(&moto_url(), Fault::eks_cluster_updating(3));
     let busy = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
-    let report = world.guard_with(&busy, &[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard_with(&busy, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(proxy.failed(), 3);
     assert!(report.decisions.iter().all(|d| d.outcome == "remediated"), "{report:?}");
@@ -182,7 +191,7 @@ async fn a_cluster_busy_past_the_deadline_returns_a_retryable_error_and_changes_
     let proxy = FaultProxy::start(&moto_url(), Fault::eks_resource_in_use(usize::MAX));
     let busy = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 
-    let error = world.guard_with(&busy, &[]).handle(&event, deadline_in(3)).await.unwrap_err();
+    let error = world.eks_guard_with(&busy, &[]).handle(&event, deadline_in(3)).await.unwrap_err();
 
     assert!(error.to_string().contains("busy"), "{error}");
     assert!(proxy.failed() >= 2, "it tried more than once before giving up ({} attempts)", proxy.failed());
@@ -199,7 +208,7 @@ async fn a_cluster_already_in_the_safe_state_needs_no_call() {
     let counter = FaultProxy::start(&moto_url(), Fault::count("/update-config", Some("POST")));
     let counted = Clients::for_account_at(&world.aws.account, &counter.url).await;
 
-    let report = world.guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert_eq!(counter.matched(), 0);
     assert!(report.decisions.iter().all(|d| d.outcome == "already-safe"), "{report:?}");
@@ -212,7 +221,7 @@ async fn the_cluster_is_described_once_per_event() {
     let counter = FaultProxy::start(&moto_url(), Fault::count("/clusters/prod ", Some("GET")));
     let counted = Clients::for_account_at(&world.aws.account, &counter.url).await;
 
-    let report = world.guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
+    let report = world.eks_guard_with(&counted, &[]).handle(&event, deadline_in(30)).await.unwrap();
 
     assert!(report.decisions.iter().all(|d| d.outcome == "remediated"), "{report:?}");
     assert_eq!(counter.matched(), 1, "tags and state come from one DescribeCluster");

@@ -49,9 +49,9 @@ async fn world_ssh_is_reverted(world_cidr: &str) {
     assert_eq!(alert["event_time"], "2026-11-27T10:00:00Z");
     assert_eq!(alert["changed"], json!([format!("tcp 22 from {world_cidr} ({rule_id})")]));
     assert_eq!(alert["restored"], json!([format!("revoke ingress rule {rule_id} on {group}")]));
-    assert_eq!(alerts[0].attributes["rule"], "sg-open-remote-admin");
+    assert_eq!(alerts[0].attributes["rule"], r#"["sg-open-remote-admin"]"#);
     assert_eq!(alerts[0].attributes["severity"], "high");
-    assert_eq!(alerts[0].attributes["outcome"], "remediated");
+    assert_eq!(alerts[0].attributes["outcome"], r#"["remediated"]"#);
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn notify_mode_leaves_the_rule_and_alerts_would_remediate() {
     let alerts = world.alerts().await;
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].message["outcome"], "would-remediate");
-    assert_eq!(alerts[0].attributes["outcome"], "would-remediate");
+    assert_eq!(alerts[0].attributes["outcome"], r#"["would-remediate"]"#);
 }
 
 #[tokio::test]
@@ -255,7 +255,7 @@ async fn the_same_event_delivered_twice_at_once_revokes_once_and_alerts_once() {
 
     let (a, b) = tokio::join!(first.handle(&delivery, deadline_in(30)), second.handle(&delivery, deadline_in(30)));
 
-    let mut outcomes = vec![a.unwrap().decisions[0].outcome.clone(), b.unwrap().decisions[0].outcome.clone()];
+    let mut outcomes = vec![a.unwrap().decisions[0].outcome.as_str(), b.unwrap().decisions[0].outcome.as_str()];
     outcomes.sort();
     assert_eq!(outcomes, ["already-safe", "remediated"]);
     assert!(world.ingress(&group).await.is_empty());

@@ -1,11 +1,11 @@
-use std::future::Future;
 use std::path::PathBuf;
 
+use crate::adapter::BoxFuture;
 use crate::error::{error_code, AwsError};
 
 /// Where the configuration document comes from.
 pub trait ConfigSource: Send + Sync {
-    fn fetch(&self) -> impl Future<Output = Result<String, AwsError>> + Send;
+    fn fetch(&self) -> BoxFuture<'_, Result<String, AwsError>>;
     /// Names the source in logs and alerts.
     fn describe(&self) -> String;
 }
@@ -23,10 +23,12 @@ impl FileConfigSource {
 }
 
 impl ConfigSource for FileConfigSource {
-    async fn fetch(&self) -> Result<String, AwsError> {
-        tokio::fs::read_to_string(&self.path)
-            .await
-            .map_err(|error| AwsError::permanent("read config file", format!("{}: {error}", self.path.display())))
+    fn fetch(&self) -> BoxFuture<'_, Result<String, AwsError>> {
+        Box::pin(async move {
+            tokio::fs::read_to_string(&self.path)
+                .await
+                .map_err(|error| AwsError::permanent("read config file", format!("{}: {error}", self.path.display())))
+        })
     }
 
     fn describe(&self) -> String {
@@ -48,7 +50,17 @@ impl SsmConfigSource {
 }
 
 impl ConfigSource for SsmConfigSource {
-    async fn fetch(&self) -> Result<String, AwsError> {
+    fn fetch(&self) -> BoxFuture<'_, Result<String, AwsError>> {
+        Box::pin(self.get())
+    }
+
+    fn describe(&self) -> String {
+        format!("SSM parameter {}", self.name)
+    }
+}
+
+impl SsmConfigSource {
+    async fn get(&self) -> Result<String, AwsError> {
         match self.client.get_parameter().name(&self.name).with_decryption(true).send().await {
             Ok(output) => {
                 output.parameter().and_then(|parameter| parameter.value()).map(str::to_owned).ok_or_else(|| {
@@ -59,33 +71,6 @@ impl ConfigSource for SsmConfigSource {
                 Err(AwsError::permanent("ssm:GetParameter", format!("parameter {} does not exist", self.name)))
             }
             Err(error) => Err(AwsError::from_sdk("ssm:GetParameter", error)),
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!("SSM parameter {}", self.name)
-    }
-}
-
-/// The source a function's settings name, chosen once per cold start.
-#[derive(Clone, Debug)]
-pub enum ConfiguredSource {
-    File(FileConfigSource),
-    Ssm(SsmConfigSource),
-}
-
-impl ConfigSource for ConfiguredSource {
-    async fn fetch(&self) -> Result<String, AwsError> {
-        match self {
-            ConfiguredSource::File(source) => source.fetch().await,
-            ConfiguredSource::Ssm(source) => source.fetch().await,
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            ConfiguredSource::File(source) => source.describe(),
-            ConfiguredSource::Ssm(source) => source.describe(),
         }
     }
 }

@@ -1,13 +1,13 @@
-//! I/O for snapback: one small trait per AWS capability, the AWS SDK adapters beside each, and
-//! the executor that runs a plan's actions. Errors keep their kind and say whether a retry helps.
+//! I/O for snapback: one adapter per service slice behind the object-safe [`ServiceAdapter`]
+//! (look up what policy needs, run the service's restore actions), the alert publisher, the
+//! config source, the Slack webhook. Errors keep their kind and say whether a retry helps.
 
+mod adapter;
 mod alerts;
 mod config_source;
-mod eks;
 mod error;
-mod executor;
 mod secrets;
-mod security_groups;
+pub mod services;
 mod webhook;
 
 use std::time::Duration;
@@ -16,15 +16,41 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
+use snapback_rules::Function;
 
+pub use adapter::{ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
 pub use alerts::{AlertPublisher, SnsPublisher};
-pub use config_source::{ConfigSource, ConfiguredSource, FileConfigSource, SsmConfigSource};
-pub use eks::{AccessEntries, ClusterFacts, EksApi, EksClusters, EndpointState, UpdateOutcome};
+pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
-pub use executor::{ActionResult, BusyPolicy, Executor};
 pub use secrets::{SecretSource, SecretsManager};
-pub use security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups};
+pub use services::eks::{BusyPolicy, ClusterFacts, EksApi, EndpointState, UpdateOutcome};
+pub use services::security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
+
+/// The adapter of one slice over the SDK, or None for a slice with no adapter (a test keeps
+/// every registered slice covered). `protected` are principals snapback never removes.
+pub fn adapter(service: &str, sdk: &SdkConfig, protected: &[String]) -> Option<Box<dyn ServiceAdapter>> {
+    use snapback_rules::services::{eks, security_groups};
+    Some(match service {
+        security_groups::SERVICE => {
+            Box::new(Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk)))
+        }
+        eks::SERVICE => Box::new(EksApi::new(aws_sdk_eks::Client::new(sdk)).protecting(protected)),
+        _ => return None,
+    })
+}
+
+/// The adapters of a function's slices, built once per cold start.
+pub fn adapters(function: &Function, sdk: &SdkConfig, protected: &[String]) -> Vec<Box<dyn ServiceAdapter>> {
+    function
+        .services
+        .iter()
+        .map(|service| {
+            adapter(service.name(), sdk, protected)
+                .unwrap_or_else(|| panic!("no adapter for slice {}; add it to snapback_aws::adapter", service.name()))
+        })
+        .collect()
+}
 
 /// Shared SDK configuration from the environment (`AWS_ENDPOINT_URL` included): standard retry
 /// mode with a bounded number of attempts (throttling backs off), and timeouts well inside a
@@ -44,4 +70,18 @@ pub fn sdk_config_loader() -> aws_config::ConfigLoader {
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_slice_has_an_adapter_serving_it() {
+        let sdk = SdkConfig::builder().behavior_version(BehaviorVersion::latest()).build();
+        for service in snapback_rules::registry::services() {
+            let adapter = adapter(service.name(), &sdk, &[]).unwrap_or_else(|| panic!("{}", service.name()));
+            assert_eq!(adapter.service(), service.name());
+        }
+    }
 }

@@ -17,11 +17,8 @@ use aws_sdk_eks::types::error::{InvalidParameterException, ResourceNotFoundExcep
 use aws_sdk_eks::types::{AccessScope, AccessScopeType, AssociatedAccessPolicy, Cluster, ClusterStatus};
 use aws_sdk_eks::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use snapback_aws::{
-    AccessEntries, ActionResult, AwsError, BusyPolicy, EksApi, Executor, GroupFacts, RevokeOutcome, RuleFacts,
-    SecurityGroups,
-};
-use snapback_rules::finding::Permission;
+use snapback_aws::{ActionResult, AwsError, BusyPolicy, EksApi, ServiceAdapter};
+use snapback_rules::services::eks::EksAction;
 use snapback_rules::Action;
 
 const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
@@ -35,24 +32,28 @@ fn admin_policy() -> AssociatedAccessPolicy {
         .build()
 }
 
-/// The executor over one mocked EKS client; security groups are never touched here.
-fn executor(client: Client, protected: &[&str]) -> Executor<NoGroups, EksApi, EksApi> {
-    let eks = EksApi::new(client);
-    Executor {
-        groups: NoGroups,
-        eks: eks.clone(),
-        access: eks,
-        busy: BusyPolicy::default(),
-        protected_principals: protected.iter().map(|p| (*p).to_owned()).collect(),
+/// The EKS adapter over one mocked EKS client.
+fn executor(client: Client, protected: &[&str]) -> Executor {
+    let protected: Vec<String> = protected.iter().map(|p| (*p).to_owned()).collect();
+    Executor(EksApi::new(client).with_busy_policy(BusyPolicy::default()).protecting(&protected))
+}
+
+/// Runs actions through the adapter as the handler does.
+struct Executor(EksApi);
+
+impl Executor {
+    async fn execute(&self, action: &Action, deadline: Instant) -> Result<ActionResult, AwsError> {
+        self.0.run(action, None, deadline).await
     }
 }
 
 fn remove_intruder() -> Action {
-    Action::DisassociateAccessPolicy {
+    EksAction::DisassociateAccessPolicy {
         cluster: "prod".into(),
         principal_arn: INTRUDER.into(),
         policy_arn: ADMIN.into(),
     }
+    .into()
 }
 
 fn soon() -> Instant {
@@ -145,10 +146,11 @@ async fn secrets_encryption_is_associated_with_the_configured_key() {
         })
         .then_output(|| AssociateEncryptionConfigOutput::builder().build());
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe, &associate]);
-    let action = Action::AssociateEncryptionConfig {
+    let action: Action = EksAction::AssociateEncryptionConfig {
         cluster: "prod".into(),
         key_arn: "arn:aws:kms:us-east-1:111122223333:key/k".into(),
-    };
+    }
+    .into();
 
     let result = executor(client, &[]).execute(&action, soon()).await.unwrap();
 
@@ -165,7 +167,7 @@ async fn an_already_encrypted_answer_counts_as_safe_and_a_bad_key_fails_clearly(
         )
     });
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&describe, &already]);
-    let action = Action::AssociateEncryptionConfig { cluster: "prod".into(), key_arn: "k".into() };
+    let action: Action = EksAction::AssociateEncryptionConfig { cluster: "prod".into(), key_arn: "k".into() }.into();
     assert_eq!(executor(client, &[]).execute(&action, soon()).await.unwrap(), ActionResult::AlreadySafe);
 
     let describe = mock!(Client::describe_cluster).then_output(unencrypted_cluster);
@@ -178,22 +180,4 @@ async fn an_already_encrypted_answer_counts_as_safe_and_a_bad_key_fails_clearly(
     let error = executor(client, &[]).execute(&action, soon()).await.unwrap_err();
     assert!(!error.is_retryable());
     assert!(error.to_string().contains("not a valid KMS key"), "{error}");
-}
-
-/// Security groups are not part of these tests.
-struct NoGroups;
-
-impl SecurityGroups for NoGroups {
-    async fn describe_group(&self, _: &str) -> Result<Option<GroupFacts>, AwsError> {
-        unreachable!("no security groups here")
-    }
-    async fn describe_rules(&self, _: &str, _: &[String]) -> Result<Vec<RuleFacts>, AwsError> {
-        unreachable!("no security groups here")
-    }
-    async fn revoke_ingress_rules(&self, _: &str, _: &[String]) -> Result<RevokeOutcome, AwsError> {
-        unreachable!("no security groups here")
-    }
-    async fn revoke_ingress_permissions(&self, _: &str, _: &[Permission]) -> Result<RevokeOutcome, AwsError> {
-        unreachable!("no security groups here")
-    }
 }

@@ -9,7 +9,7 @@ pub use slack::{slack_payload, SLACK_TEXT_LIMIT};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use snapback_rules::{Event, Finding, Severity};
+use snapback_rules::{Finding, Origin, Severity};
 
 /// What became of a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,13 +48,76 @@ impl Outcome {
     }
 }
 
-/// One alert per finding. It reads back from its own JSON message, which is how the Slack relay
-/// receives it.
+/// One rule's part in an alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleVerdict {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub outcome: Outcome,
+    /// What the change did that this rule judges dangerous.
+    pub changed: Vec<String>,
+    /// What snapback restored (remediated), tried to (failed), or would restore (notify mode).
+    pub restored: Vec<String>,
+    pub rationale: String,
+    pub manual_fix: String,
+}
+
+impl RuleVerdict {
+    pub fn new(finding: &Finding, outcome: Outcome) -> RuleVerdict {
+        RuleVerdict {
+            rule: finding.rule.id.to_owned(),
+            title: finding.rule.title.to_owned(),
+            severity: finding.rule.severity,
+            outcome,
+            changed: finding.changed.clone(),
+            restored: finding.plan.actions.iter().map(|action| action.describe()).collect(),
+            rationale: finding.rule.rationale.to_owned(),
+            manual_fix: finding.rule.manual_fix.to_owned(),
+        }
+    }
+
+    /// The verb for `restored`, by outcome.
+    pub fn restored_label(&self) -> &'static str {
+        restored_label(self.outcome)
+    }
+}
+
+fn restored_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Remediated => "Restored",
+        Outcome::Failed => "Tried to restore",
+        _ => "Would restore",
+    }
+}
+
+/// How pressing an outcome is for the reader: a failure first, then a change left in place.
+fn urgency(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Failed => 3,
+        Outcome::WouldRemediate => 2,
+        Outcome::Remediated => 1,
+        Outcome::Exempt => 0,
+    }
+}
+
+/// A value for an SNS message attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribute {
+    /// `String`
+    Text(String),
+    /// `String.Array`: filter policies match it element by element.
+    List(Vec<String>),
+}
+
+/// One alert per change and resource: every rule the change tripped on the resource, each with its
+/// outcome, under the highest severity among them. It reads back from its own JSON message, which
+/// is how the Slack relay receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    pub rule: String,
-    pub rule_title: String,
+    /// The highest among the rules.
     pub severity: Severity,
+    /// The most pressing among the rules: failed, then would-remediate, remediated, exempt.
     pub outcome: Outcome,
     pub resource: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,70 +130,99 @@ pub struct Alert {
     pub event_id: String,
     pub event_name: String,
     pub event_time: Option<String>,
-    /// What the event changed.
-    pub changed: Vec<String>,
-    /// What snapback restored (remediated), or would restore (notify mode).
-    pub restored: Vec<String>,
+    /// Most severe first.
+    pub rules: Vec<RuleVerdict>,
     /// Things the reader should know: an expired exemption, a config fallback, an error.
     #[serde(default)]
     pub notes: Vec<String>,
-    pub rationale: String,
-    pub manual_fix: String,
-    /// The tag that exempts this resource from this rule.
-    pub exemption: String,
+    /// The tag key that exempts a resource (`snapback:exempt`).
+    pub exemption_tag: String,
 }
 
 impl Alert {
-    pub fn new(event: &Event, finding: &Finding, outcome: Outcome, exemption_tag: &str) -> Alert {
+    /// An alert about `resource` with no rules yet; [`Alert::add`] adds them.
+    pub fn new(origin: &Origin, resource: &str, exemption_tag: &str) -> Alert {
         Alert {
-            rule: finding.rule.id.to_owned(),
-            rule_title: finding.rule.title.to_owned(),
-            severity: finding.rule.severity,
-            outcome,
-            resource: finding.resource.clone(),
+            severity: Severity::Low,
+            outcome: Outcome::Exempt,
+            resource: resource.to_owned(),
             cluster: None,
-            account: event.account.clone(),
-            region: event.region.clone(),
-            actor: event.actor.display().to_owned(),
-            source_ip: event.source_ip.clone(),
-            user_agent: event.user_agent.clone(),
-            event_id: event.event_id.clone(),
-            event_name: event.event_name.clone(),
-            event_time: event.event_time.clone(),
-            changed: finding.changed.clone(),
-            restored: finding.plan.actions.iter().map(|action| action.describe()).collect(),
+            account: origin.account.clone(),
+            region: origin.region.clone(),
+            actor: origin.actor.clone(),
+            source_ip: origin.source_ip.clone(),
+            user_agent: origin.user_agent.clone(),
+            event_id: origin.event_id.clone(),
+            event_name: origin.event_name.clone(),
+            event_time: origin.event_time.clone(),
+            rules: Vec::new(),
             notes: Vec::new(),
-            rationale: finding.rule.rationale.to_owned(),
-            manual_fix: finding.rule.manual_fix.to_owned(),
-            exemption: format!("{exemption_tag}={}", finding.rule.id),
+            exemption_tag: exemption_tag.to_owned(),
         }
+    }
+
+    /// Adds a rule's verdict, keeping the rules most severe first and the headline current.
+    pub fn add(&mut self, verdict: RuleVerdict) {
+        let at = self.rules.iter().position(|rule| rule.severity < verdict.severity).unwrap_or(self.rules.len());
+        self.rules.insert(at, verdict);
+        self.severity = self.rules[0].severity;
+        self.outcome = self.rules.iter().map(|rule| rule.outcome).max_by_key(|o| urgency(*o)).unwrap_or(self.outcome);
+    }
+
+    /// Adds notes not already there.
+    pub fn note(&mut self, notes: impl IntoIterator<Item = String>) {
+        for note in notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+    }
+
+    /// The most severe rule, which names the alert.
+    pub fn headline(&self) -> &RuleVerdict {
+        &self.rules[0]
+    }
+
+    pub fn rule_ids(&self) -> Vec<String> {
+        self.rules.iter().map(|rule| rule.rule.clone()).collect()
+    }
+
+    /// Every rule's changes, each once.
+    pub fn changed(&self) -> Vec<String> {
+        union(self.rules.iter().map(|rule| &rule.changed))
+    }
+
+    /// Every rule's restores, each once.
+    pub fn restored(&self) -> Vec<String> {
+        union(self.rules.iter().map(|rule| &rule.restored))
+    }
+
+    /// The tag that exempts this resource from these rules: `snapback:exempt=<rule>[,<rule>…]`.
+    pub fn exemption(&self) -> String {
+        format!("{}={}", self.exemption_tag, self.rule_ids().join(","))
     }
 
     /// The SNS subject: under SNS's 100-character limit, ASCII only.
     pub fn subject(&self) -> String {
-        let subject = format!("[snapback] {}: {} on {}", self.outcome.headline(), self.rule, self.resource);
+        let subject =
+            format!("[snapback] {}: {} on {}", self.outcome.headline(), self.rule_ids().join(", "), self.resource);
         let ascii: String =
             subject.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
         truncate(&ascii, 99)
     }
 
-    /// `[HIGH] Reverted: <rule title>`, the same in every form.
+    /// `[HIGH] Reverted: <rule title>`, the same in every form; `(+N more)` when several rules.
     pub fn title(&self) -> String {
-        format!("[{}] {}: {}", self.severity.label(), self.outcome.headline(), self.rule_title)
+        let more = match self.rules.len() {
+            0 | 1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        format!("[{}] {}: {}{more}", self.severity.label(), self.outcome.headline(), self.headline().title)
     }
 
-    /// The verb for `restored`, by outcome.
+    /// The verb for the restores of a one-rule alert, by outcome.
     pub fn restored_label(&self) -> &'static str {
-        match self.outcome {
-            Outcome::Remediated => "Restored",
-            Outcome::Failed => "Tried to restore",
-            _ => "Would restore",
-        }
-    }
-
-    /// The exemption tag key (`snapback:exempt`).
-    pub fn exemption_key(&self) -> &str {
-        self.exemption.split('=').next().unwrap_or_default()
+        restored_label(self.outcome)
     }
 
     /// The event in the CloudTrail console of its region.
@@ -144,11 +236,18 @@ impl Alert {
 
     /// The email (and SNS `default`) form: readable text, no JSON.
     pub fn email_text(&self) -> String {
+        let single = self.rules.len() == 1;
         let mut text = format!("{}\n\n", self.title());
         let mut field = |name: &str, value: String| text.push_str(&format!("{name:<11}{value}\n"));
         field("Severity:", self.severity.label().to_owned());
         field("Outcome:", format!("{} ({})", self.outcome.headline(), self.outcome.as_str()));
-        field("Rule:", self.rule.clone());
+        if single {
+            field("Rule:", self.headline().rule.clone());
+        } else {
+            let rules: Vec<String> =
+                self.rules.iter().map(|rule| format!("{} ({})", rule.rule, rule.outcome.as_str())).collect();
+            field("Rules:", rules.join(", "));
+        }
         let cluster = self.cluster.as_ref().map(|c| format!(" (cluster {c})")).unwrap_or_default();
         field("Resource:", format!("{}{cluster}", self.resource));
         field(
@@ -167,26 +266,60 @@ impl Alert {
             format!("{} ({} {})", self.event_time.as_deref().unwrap_or("unknown"), self.event_name, self.event_id),
         );
         text.push_str("\nWhat changed:\n");
-        text.extend(self.changed.iter().map(|line| format!("  - {line}\n")));
-        if !self.restored.is_empty() {
-            text.push_str(&format!("{}:\n", self.restored_label()));
-            text.extend(self.restored.iter().map(|line| format!("  - {line}\n")));
+        text.extend(self.changed().iter().map(|line| format!("  - {line}\n")));
+        for (label, lines) in self.restores_by_label() {
+            text.push_str(&format!("{label}:\n"));
+            text.extend(lines.iter().map(|line| format!("  - {line}\n")));
         }
         if !self.notes.is_empty() {
             text.push_str("Notes:\n");
             text.extend(self.notes.iter().map(|line| format!("  - {line}\n")));
         }
-        text.push_str(&format!("\nWhy it matters:\n  {}\n\nNext steps:\n", self.rationale));
-        text.push_str(&format!("  - Fix by hand: {}\n", self.manual_fix));
+        text.push_str("\nWhy it matters:\n");
+        if single {
+            text.push_str(&format!("  {}\n", self.headline().rationale));
+        } else {
+            text.extend(self.rules.iter().map(|rule| format!("  - {}: {}\n", rule.rule, rule.rationale)));
+        }
+        text.push_str("\nNext steps:\n");
+        for rule in &self.rules {
+            match single {
+                true => text.push_str(&format!("  - Fix by hand: {}\n", rule.manual_fix)),
+                false => text.push_str(&format!("  - Fix {} by hand: {}\n", rule.rule, rule.manual_fix)),
+            }
+        }
         text.push_str(&format!(
             "  - If the change was intended, tag the resource {} (optionally {}-until=<RFC 3339 time>).\n",
-            self.exemption,
-            self.exemption_key()
+            self.exemption(),
+            self.exemption_tag
         ));
         if let Some(url) = self.cloudtrail_url() {
             text.push_str(&format!("  - The event in CloudTrail: {url}\n"));
         }
         text
+    }
+
+    /// The restores grouped under their verb (Restored, Would restore, Tried to restore), in
+    /// the order the rules come.
+    pub fn restores_by_label(&self) -> Vec<(&'static str, Vec<String>)> {
+        let mut groups: Vec<(&'static str, Vec<String>)> = Vec::new();
+        for rule in &self.rules {
+            let label = rule.restored_label();
+            let at = match groups.iter().position(|(existing, _)| *existing == label) {
+                Some(at) => at,
+                None => {
+                    groups.push((label, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            for line in &rule.restored {
+                if !groups[at].1.contains(line) {
+                    groups[at].1.push(line.clone());
+                }
+            }
+        }
+        groups.retain(|(_, lines)| !lines.is_empty());
+        groups
     }
 
     /// What to publish: SNS `MessageStructure=json`, text for email (and `default`), the JSON
@@ -208,17 +341,39 @@ impl Alert {
             self.account.as_deref().unwrap_or("unknown account"),
             self.region.as_deref().unwrap_or("unknown region"),
         ));
-        lines.push(format!("Changed: {}", self.changed.join("; ")));
-        if !self.restored.is_empty() {
-            lines.push(format!("{}: {}", self.restored_label(), self.restored.join("; ")));
+        if self.rules.len() > 1 {
+            let rules: Vec<String> =
+                self.rules.iter().map(|rule| format!("`{}` ({})", rule.rule, rule.outcome.as_str())).collect();
+            lines.push(format!("Rules: {}", rules.join(", ")));
+        }
+        lines.push(format!("Changed: {}", self.changed().join("; ")));
+        for (label, restored) in self.restores_by_label() {
+            lines.push(format!("{label}: {}", restored.join("; ")));
         }
         lines.extend(self.notes.iter().map(|note| format!("Note: {note}")));
-        lines.push(format!("Why it matters: {}", self.rationale));
+        for rule in &self.rules {
+            lines.push(format!("Why it matters: {}", rule.rationale));
+        }
         lines.join("\n")
     }
 
-    /// The JSON message: Chatbot custom-notification fields plus snapback's own.
+    /// The JSON message: Chatbot custom-notification fields, snapback's own, and for readers of
+    /// one-rule alerts the headline rule's fields at the top (`rule`, `changed`, `restored`, …).
     pub fn to_json(&self) -> Value {
+        let headline = self.headline();
+        let mut next_steps: Vec<String> =
+            self.rules.iter().map(|rule| format!("Fix {} by hand: {}", rule.rule, rule.manual_fix)).collect();
+        if self.rules.len() == 1 {
+            next_steps = vec![format!("Fix by hand: {}", headline.manual_fix)];
+        }
+        next_steps.push(format!(
+            "If the change was intended, tag the resource `{}` (optionally with `{}-until` set to an RFC 3339 time).",
+            self.exemption(),
+            self.exemption_tag
+        ));
+        let mut keywords = self.rule_ids();
+        keywords.push(self.severity.label().to_owned());
+        keywords.push(self.outcome.as_str().to_owned());
         let mut message = json!({
             "version": "1.0",
             "source": "custom",
@@ -227,19 +382,22 @@ impl Alert {
                 "textType": "client-markdown",
                 "title": self.title(),
                 "description": self.description(),
-                "nextSteps": [
-                    format!("Fix by hand: {}", self.manual_fix),
-                    format!("If the change was intended, tag the resource `{}` (optionally with `{}-until` set to an RFC 3339 time).",
-                        self.exemption, self.exemption_key()),
-                ],
-                "keywords": [self.rule, self.severity.label(), self.outcome.as_str()],
+                "nextSteps": next_steps,
+                "keywords": keywords,
             },
             "metadata": {
                 "threadId": format!("snapback/{}", self.resource),
                 "summary": self.subject(),
-                "eventType": self.rule,
+                "eventType": headline.rule,
                 "relatedResources": [self.resource],
             },
+            "rule": headline.rule,
+            "rule_title": headline.title,
+            "changed": self.changed(),
+            "restored": self.restored(),
+            "rationale": headline.rationale,
+            "manual_fix": headline.manual_fix,
+            "exemption": self.exemption(),
         });
         let fields = serde_json::to_value(self).expect("alerts serialize");
         let message_fields = message.as_object_mut().expect("message is an object");
@@ -249,10 +407,31 @@ impl Alert {
         message
     }
 
-    /// Message attributes for SNS subscription filter policies.
-    pub fn attributes(&self) -> [(&'static str, &str); 3] {
-        [("rule", &self.rule), ("severity", self.severity.as_str()), ("outcome", self.outcome.as_str())]
+    /// Message attributes for SNS subscription filter policies: the rule ids and outcomes as
+    /// string arrays (filters match any element), the highest severity as a string.
+    pub fn attributes(&self) -> Vec<(&'static str, Attribute)> {
+        let mut outcomes: Vec<String> = Vec::new();
+        for rule in &self.rules {
+            if !outcomes.iter().any(|seen| seen == rule.outcome.as_str()) {
+                outcomes.push(rule.outcome.as_str().to_owned());
+            }
+        }
+        vec![
+            ("rule", Attribute::List(self.rule_ids())),
+            ("severity", Attribute::Text(self.severity.as_str().to_owned())),
+            ("outcome", Attribute::List(outcomes)),
+        ]
     }
+}
+
+fn union<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for line in lists.flatten() {
+        if !all.contains(line) {
+            all.push(line.clone());
+        }
+    }
+    all
 }
 
 pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
@@ -296,13 +475,7 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
     if outcome == Outcome::Exempt {
         notes.push("exempt by tag snapback:exempt until 2026-12-31T23:59:59Z".to_owned());
     }
-    Alert {
-        rule: rule.id.to_owned(),
-        rule_title: rule.title.to_owned(),
-        severity: rule.severity,
-        outcome,
-        resource,
-        cluster: Some("prod".to_owned()),
+    let origin = Origin {
         account: Some("111122223333".to_owned()),
         region: Some("eu-west-1".to_owned()),
         actor: "arn:aws:sts::111122223333:assumed-role/Admin/alice".to_owned(),
@@ -311,13 +484,21 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
         event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
         event_name: if security_group { "AuthorizeSecurityGroupIngress" } else { "UpdateClusterConfig" }.to_owned(),
         event_time: Some("2026-11-27T10:00:00Z".to_owned()),
+    };
+    let mut alert = Alert::new(&origin, &resource, "snapback:exempt");
+    alert.cluster = Some("prod".to_owned());
+    alert.add(RuleVerdict {
+        rule: rule.id.to_owned(),
+        title: rule.title.to_owned(),
+        severity: rule.severity,
+        outcome,
         changed: vec![changed],
         restored: if rule_restores(rule) { vec![restored] } else { Vec::new() },
-        notes,
         rationale: rule.rationale.to_owned(),
         manual_fix: rule.manual_fix.to_owned(),
-        exemption: format!("snapback:exempt={}", rule.id),
-    }
+    });
+    alert.note(notes);
+    alert
 }
 
 fn rule_restores(rule: &snapback_rules::RuleMeta) -> bool {
@@ -327,7 +508,7 @@ fn rule_restores(rule: &snapback_rules::RuleMeta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapback_rules::{evaluate, Config};
+    use snapback_rules::{evaluate, Config, Event};
 
     fn alert(outcome: Outcome) -> Alert {
         let record = json!({
@@ -342,7 +523,9 @@ mod tests {
         });
         let event = Event::from_value(&record).unwrap();
         let finding = evaluate(&event, &Config::default()).remove(0);
-        Alert::new(&event, &finding, outcome, "snapback:exempt")
+        let mut alert = Alert::new(&Origin::of(&event), &finding.resource, "snapback:exempt");
+        alert.add(RuleVerdict::new(&finding, outcome));
+        alert
     }
 
     #[test]
@@ -386,7 +569,11 @@ mod tests {
         assert!(alert.to_json()["content"]["description"].as_str().unwrap().contains("Would restore: revoke"));
         assert_eq!(
             alert.attributes(),
-            [("rule", "sg-open-remote-admin"), ("severity", "high"), ("outcome", "would-remediate")]
+            [
+                ("rule", Attribute::List(vec!["sg-open-remote-admin".into()])),
+                ("severity", Attribute::Text("high".into())),
+                ("outcome", Attribute::List(vec!["would-remediate".into()]))
+            ]
         );
         alert.resource = "sg-".to_owned() + &"x".repeat(200);
         assert!(alert.subject().chars().count() < 100);
@@ -433,5 +620,45 @@ mod tests {
                 assert!(form.contains("HIGH") && form.contains(outcome.as_str()), "{form}");
             }
         }
+    }
+
+    /// GIVEN one change that trips three EKS rules on one cluster, with different outcomes,
+    /// WHEN they are added to one alert, THEN it lists each rule with its outcome, carries the
+    /// highest severity and the most pressing outcome, and its attributes hold every rule id.
+    #[test]
+    fn one_alert_lists_every_rule_a_change_tripped_on_a_resource() {
+        let rule = |id: &str, outcome: Outcome| {
+            let mut verdict = sample_alert(snapback_rules::rule(id).unwrap(), outcome).rules.remove(0);
+            verdict.restored = vec![format!("restore of {id}")];
+            verdict
+        };
+        let mut alert =
+            sample_alert(snapback_rules::rule("eks-private-endpoint-disabled").unwrap(), Outcome::Remediated);
+        alert.add(rule("eks-public-endpoint-open-cidr", Outcome::WouldRemediate));
+        alert.add(rule("eks-public-endpoint", Outcome::Remediated));
+
+        let severities: Vec<Severity> = alert.rules.iter().map(|rule| rule.severity).collect();
+        assert!(severities.windows(2).all(|pair| pair[0] >= pair[1]), "most severe first: {severities:?}");
+        assert_eq!(alert.severity, severities[0]);
+        assert_eq!(alert.outcome, Outcome::WouldRemediate, "a change left in place outranks a restore");
+        assert!(alert.title().ends_with("(+2 more)"), "{}", alert.title());
+        let ids = alert.rule_ids();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(alert.attributes()[0], ("rule", Attribute::List(ids.clone())));
+        let ("outcome", Attribute::List(mut outcomes)) = alert.attributes().remove(2) else { panic!("outcome list") };
+        outcomes.sort();
+        assert_eq!(outcomes, ["remediated", "would-remediate"]);
+        let email = alert.email_text();
+        for id in &ids {
+            assert!(email.contains(id.as_str()), "{id} in {email}");
+        }
+        assert!(email.contains("Would restore:\n  - restore of eks-public-endpoint-open-cidr"), "{email}");
+        assert_eq!(alert.exemption(), format!("snapback:exempt={}", ids.join(",")));
+        let back: Alert = serde_json::from_value(alert.to_json()).unwrap();
+        assert_eq!(back, alert, "the grouped alert reads back from its JSON message");
+        insta::assert_snapshot!("email-grouped", email);
+        insta::with_settings!({sort_maps => true}, {
+            insta::assert_json_snapshot!("slack-grouped", slack_payload(&alert, None));
+        });
     }
 }

@@ -68,32 +68,49 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
             field("Time", alert.event_time.as_deref().unwrap_or("unknown")),
             field("Severity / outcome", &format!("{} / {}", alert.severity.label(), alert.outcome.as_str())),
         ]}),
-        section(&format!("*What changed* ({})\n{}", alert.event_name, bullets(&alert.changed))),
     ];
-    if !alert.restored.is_empty() {
-        blocks.push(section(&format!("*{}*\n{}", alert.restored_label(), bullets(&alert.restored))));
+    if alert.rules.len() > 1 {
+        let rules: Vec<String> = alert
+            .rules
+            .iter()
+            .map(|rule| format!("`{}` {} ({})", rule.rule, rule.title, rule.outcome.as_str()))
+            .collect();
+        blocks.push(section(&format!("*Rules*\n{}", bullets(&rules))));
+    }
+    blocks.push(section(&format!("*What changed* ({})\n{}", alert.event_name, bullets(&alert.changed()))));
+    for (label, restored) in alert.restores_by_label() {
+        blocks.push(section(&format!("*{label}*\n{}", bullets(&restored))));
     }
     if !alert.notes.is_empty() {
         blocks.push(section(&format!("*Notes*\n{}", bullets(&alert.notes))));
     }
-    blocks.push(section(&format!("*Why it matters*\n{}", alert.rationale)));
-    let mut next = vec![
-        format!("Fix by hand: {}", alert.manual_fix),
-        format!(
-            "Intended? Tag the resource `{}` (optionally `{}-until=<RFC 3339 time>`)",
-            alert.exemption,
-            alert.exemption_key()
-        ),
-    ];
+    let single = alert.rules.len() == 1;
+    let why: Vec<String> = alert.rules.iter().map(|rule| rule.rationale.clone()).collect();
+    blocks.push(section(&format!("*Why it matters*\n{}", if single { why.join("") } else { bullets(&why) })));
+    let mut next: Vec<String> = alert
+        .rules
+        .iter()
+        .map(|rule| match single {
+            true => format!("Fix by hand: {}", rule.manual_fix),
+            false => format!("Fix `{}` by hand: {}", rule.rule, rule.manual_fix),
+        })
+        .collect();
+    next.push(format!(
+        "Intended? Tag the resource `{}` (optionally `{}-until=<RFC 3339 time>`)",
+        alert.exemption(),
+        alert.exemption_tag
+    ));
     if let Some(url) = alert.cloudtrail_url() {
         next.push(format!("<{url}|The event in CloudTrail>"));
     }
     if let Some(docs) = docs_url {
-        next.push(format!("<{}#{}|Rule documentation: {}>", docs.trim_end_matches('/'), alert.rule, alert.rule));
+        for rule in &alert.rules {
+            next.push(format!("<{}#{}|Rule documentation: {}>", docs.trim_end_matches('/'), rule.rule, rule.rule));
+        }
     }
     blocks.push(section(&format!("*Next steps*\n{}", bullets(&next))));
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
-        "text": cut(&format!("snapback · rule `{}` · event `{}`", alert.rule, alert.event_id), SLACK_TEXT_LIMIT)}]}));
+        "text": cut(&format!("snapback · rule `{}` · event `{}`", alert.rule_ids().join("`, `"), alert.event_id), SLACK_TEXT_LIMIT)}]}));
     blocks.truncate(MAX_BLOCKS);
     json!({
         "text": alert.title(),

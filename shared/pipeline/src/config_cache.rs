@@ -1,15 +1,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use snapback_aws::{AwsError, ConfigSource};
+use snapback_aws::{AwsError, ConfigSource, FileConfigSource, SsmConfigSource};
+
+use crate::settings::ConfigLocation;
 use snapback_rules::Config;
 use tokio::sync::Mutex;
 
 /// The configuration, fetched at most once per TTL. A bad document never replaces a good one:
 /// the last good config (or the built-in defaults, before any) stays in force and every alert
 /// carries a note saying so until the document is fixed.
-pub struct ConfigCache<S> {
-    source: Option<S>,
+pub struct ConfigCache {
+    source: Option<Box<dyn ConfigSource>>,
     ttl: Duration,
     state: Mutex<State>,
 }
@@ -28,9 +30,9 @@ pub struct CurrentConfig {
     pub note: Option<String>,
 }
 
-impl<S: ConfigSource> ConfigCache<S> {
+impl ConfigCache {
     /// `source` None means the built-in defaults, always.
-    pub fn new(source: Option<S>, ttl: Duration) -> Self {
+    pub fn new(source: Option<Box<dyn ConfigSource>>, ttl: Duration) -> Self {
         ConfigCache {
             source,
             ttl,
@@ -41,6 +43,16 @@ impl<S: ConfigSource> ConfigCache<S> {
                 ever_loaded: false,
             }),
         }
+    }
+
+    /// The source the function's settings name: a file, an SSM parameter, or the built-in defaults.
+    pub fn from_settings(sdk: &snapback_aws::SdkConfig, settings: &crate::Settings) -> Self {
+        let source: Option<Box<dyn ConfigSource>> = match &settings.config {
+            ConfigLocation::BuiltIn => None,
+            ConfigLocation::File(path) => Some(Box::new(FileConfigSource::new(path))),
+            ConfigLocation::Ssm(name) => Some(Box::new(SsmConfigSource::new(aws_sdk_ssm::Client::new(sdk), name))),
+        };
+        ConfigCache::new(source, settings.config_ttl)
     }
 
     pub async fn current(&self) -> Result<CurrentConfig, AwsError> {

@@ -4,84 +4,67 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use snapback_aws::{
-    AccessEntries, AlertPublisher, AwsError, ClusterFacts, ConfigSource, EksClusters, EndpointState, Executor,
-    GroupFacts, RevokeOutcome, RuleFacts, SecurityGroups, UpdateOutcome,
+    ActionResult, AlertPublisher, AwsError, BoxFuture, ConfigSource, Described, LookedUp, ServiceAdapter,
 };
-use snapback_rules::finding::Permission;
+use snapback_notify::Alert;
+use snapback_rules::services::security_groups::SERVICE;
+use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::config_cache::ConfigCache;
 use crate::Guard;
 
+/// A security-groups adapter whose groups all belong to cluster `prod` and whose every action
+/// answers `run` (success when None).
 #[derive(Default)]
 struct FakeGroups {
-    /// What every revoke answers: Ok(outcome) or an error made by `error`.
-    revoke: Option<fn() -> AwsError>,
-    revokes: Mutex<Vec<String>>,
+    run: Option<fn() -> AwsError>,
+    ran: Mutex<Vec<String>>,
 }
 
-impl SecurityGroups for FakeGroups {
-    async fn describe_group(&self, group_id: &str) -> Result<Option<GroupFacts>, AwsError> {
+impl ServiceAdapter for FakeGroups {
+    fn service(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn look_up<'a>(
+        &'a self,
+        _kind: &'static ResourceKind,
+        _resource: &'a str,
+        _find_cluster: bool,
+    ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
         let tags = BTreeMap::from([("aws:eks:cluster-name".to_owned(), "prod".to_owned())]);
-        Ok(Some(GroupFacts { group_id: group_id.to_owned(), vpc_id: None, tags }))
+        let facts = ResourceFacts { tags, cluster: Some("prod".to_owned()) };
+        Box::pin(async move { Ok(Some(LookedUp { facts, described: None })) })
     }
-    async fn describe_rules(&self, _group_id: &str, _ids: &[String]) -> Result<Vec<RuleFacts>, AwsError> {
-        Ok(Vec::new())
-    }
-    async fn revoke_ingress_rules(&self, _group_id: &str, ids: &[String]) -> Result<RevokeOutcome, AwsError> {
-        self.revokes.lock().unwrap().extend(ids.iter().cloned());
-        match self.revoke {
+
+    fn run<'a>(
+        &'a self,
+        action: &'a Action,
+        _described: Option<Described>,
+        _deadline: Instant,
+    ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
+        self.ran.lock().unwrap().push(action.describe());
+        let answer = match self.run {
             Some(error) => Err(error()),
-            None => Ok(RevokeOutcome::Revoked),
-        }
-    }
-    async fn revoke_ingress_permissions(&self, _group_id: &str, _p: &[Permission]) -> Result<RevokeOutcome, AwsError> {
-        Ok(RevokeOutcome::Revoked)
+            None => Ok(ActionResult::Restored),
+        };
+        Box::pin(async move { answer })
     }
 }
 
-/// No EKS clusters: the security-group tests never reach them.
-struct NoClusters;
-
-impl EksClusters for NoClusters {
-    async fn describe_cluster(&self, _name: &str) -> Result<Option<ClusterFacts>, AwsError> {
-        Ok(None)
-    }
-    async fn update_endpoint_access(&self, _name: &str, _endpoint: &EndpointState) -> Result<UpdateOutcome, AwsError> {
-        unreachable!("no cluster to update")
-    }
-    async fn enable_logging(&self, _name: &str, _types: &[String]) -> Result<UpdateOutcome, AwsError> {
-        unreachable!("no cluster to update")
-    }
-    async fn associate_encryption_config(&self, _name: &str, _key_arn: &str) -> Result<UpdateOutcome, AwsError> {
-        unreachable!("no cluster to update")
-    }
-    async fn cluster_using_group(&self, _group_id: &str) -> Result<Option<String>, AwsError> {
-        Ok(None)
-    }
-}
-
-impl AccessEntries for NoClusters {
-    async fn principals_with_policies(&self, _cluster: &str, _policies: &[&str]) -> Result<Vec<String>, AwsError> {
-        Ok(Vec::new())
-    }
-    async fn disassociate_access_policy(&self, _c: &str, _p: &str, _a: &str) -> Result<bool, AwsError> {
-        unreachable!("no access entries")
-    }
-}
-
+/// The alerts published, in their machine form, as an SQS or Lambda subscriber receives them.
 #[derive(Default)]
 struct Outbox(Mutex<Vec<Value>>);
 
 impl AlertPublisher for Outbox {
-    async fn publish(&self, _subject: &str, message: &str, _attributes: &[(&str, &str)]) -> Result<(), AwsError> {
-        // The machine form, as an SQS or Lambda subscriber receives it.
-        let structure: Value = serde_json::from_str(message).unwrap();
+    fn publish<'a>(&'a self, alert: &'a Alert) -> BoxFuture<'a, Result<(), AwsError>> {
+        let structure: Value = serde_json::from_str(&alert.sns_message()).unwrap();
         self.0.lock().unwrap().push(serde_json::from_str(structure["sqs"].as_str().unwrap()).unwrap());
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -89,32 +72,32 @@ impl AlertPublisher for Outbox {
 struct Documents(Mutex<Vec<&'static str>>);
 
 impl ConfigSource for Documents {
-    async fn fetch(&self) -> Result<String, AwsError> {
+    fn fetch(&self) -> BoxFuture<'_, Result<String, AwsError>> {
         let mut documents = self.0.lock().unwrap();
         let next = if documents.len() > 1 { documents.remove(0) } else { documents[0] };
-        Ok(next.to_owned())
+        let next = next.to_owned();
+        Box::pin(async move { Ok(next) })
     }
     fn describe(&self) -> String {
         "test documents".into()
     }
 }
 
+/// sg-guard over the fake groups; the alerts it publishes land in the returned outbox.
 fn guard(
     groups: FakeGroups,
     documents: Vec<&'static str>,
-) -> Guard<FakeGroups, NoClusters, NoClusters, Outbox, Documents> {
-    Guard {
-        executor: Executor {
-            groups,
-            eks: NoClusters,
-            access: NoClusters,
-            busy: Default::default(),
-            protected_principals: Vec::new(),
-        },
-        publisher: Outbox::default(),
-        config: ConfigCache::new(Some(Documents(Mutex::new(documents))), Duration::ZERO),
+) -> (Guard, std::sync::Arc<Outbox>, std::sync::Arc<FakeGroups>) {
+    let outbox = std::sync::Arc::new(Outbox::default());
+    let groups = std::sync::Arc::new(groups);
+    let guard = Guard {
+        function: snapback_rules::function("sg-guard").unwrap(),
+        adapters: vec![Box::new(groups.clone())],
+        publisher: Box::new(outbox.clone()),
+        config: ConfigCache::new(Some(Box::new(Documents(Mutex::new(documents)))), Duration::ZERO),
         own_principals: Vec::new(),
-    }
+    };
+    (guard, outbox, groups)
 }
 
 fn soon() -> std::time::Instant {
@@ -132,15 +115,15 @@ fn ssh_opened(port: u16) -> Value {
 #[tokio::test]
 async fn a_restore_that_is_refused_alerts_failed_and_does_not_ask_for_a_retry() {
     let groups = FakeGroups {
-        revoke: Some(|| AwsError::permanent("ec2:RevokeSecurityGroupIngress", "UnauthorizedOperation: not allowed")),
+        run: Some(|| AwsError::permanent("ec2:RevokeSecurityGroupIngress", "UnauthorizedOperation: not allowed")),
         ..FakeGroups::default()
     };
-    let guard = guard(groups, vec!["{}"]);
+    let (guard, outbox, _) = guard(groups, vec!["{}"]);
 
     let report = guard.handle(&ssh_opened(22), soon()).await.unwrap();
 
     assert_eq!(report.decisions[0].outcome, "failed");
-    let alerts = guard.publisher.0.lock().unwrap();
+    let alerts = outbox.0.lock().unwrap();
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["outcome"], "failed");
     assert!(alerts[0]["notes"][0].as_str().unwrap().contains("UnauthorizedOperation"), "{}", alerts[0]);
@@ -149,24 +132,24 @@ async fn a_restore_that_is_refused_alerts_failed_and_does_not_ask_for_a_retry() 
 #[tokio::test]
 async fn throttling_that_outlasts_the_sdk_retries_returns_a_retryable_error_without_an_alert() {
     let groups = FakeGroups {
-        revoke: Some(|| AwsError::Retryable {
+        run: Some(|| AwsError::Retryable {
             operation: "ec2:RevokeSecurityGroupIngress",
             message: "RequestLimitExceeded".into(),
             source: None,
         }),
         ..FakeGroups::default()
     };
-    let guard = guard(groups, vec!["{}"]);
+    let (guard, outbox, _) = guard(groups, vec!["{}"]);
 
     let error = guard.handle(&ssh_opened(22), soon()).await.unwrap_err();
 
     assert!(error.to_string().contains("a retry may help"), "{error}");
-    assert!(guard.publisher.0.lock().unwrap().is_empty());
+    assert!(outbox.0.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() {
-    let guard = guard(
+    let (guard, outbox, groups) = guard(
         FakeGroups::default(),
         vec![
             r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#,
@@ -179,19 +162,19 @@ async fn a_bad_document_after_a_good_one_keeps_the_good_one_and_alerts_say_so() 
 
     assert_eq!(first.decisions[0].outcome, "would-remediate");
     assert_eq!(second.decisions[0].outcome, "would-remediate", "the last good config (notify) stays in force");
-    let alerts = guard.publisher.0.lock().unwrap();
+    let alerts = outbox.0.lock().unwrap();
     assert_eq!(alerts[0]["notes"], json!([]));
     let note = alerts[1]["notes"][0].as_str().unwrap();
     assert!(
         note.contains("rules.sg-open-remote-admin.mode") && note.contains("keeping the last good config"),
         "{note}"
     );
-    assert!(guard.executor.groups.revokes.lock().unwrap().is_empty());
+    assert!(groups.ran.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn unreadable_payloads_are_ignored_with_their_reason() {
-    let guard = guard(FakeGroups::default(), vec!["{}"]);
+    let (guard, outbox, _) = guard(FakeGroups::default(), vec!["{}"]);
     for (payload, reason) in [
         (json!("text"), "expected a JSON object, got a string"),
         (json!({"detail-type": "EKS Fargate Pod Scheduled Termination", "detail": {}}), "is not a CloudTrail API call"),
@@ -200,7 +183,60 @@ async fn unreadable_payloads_are_ignored_with_their_reason() {
         let report = guard.handle(&payload, soon()).await.unwrap();
         assert!(report.ignored.as_deref().unwrap().contains(reason), "{report:?}");
     }
-    assert!(guard.publisher.0.lock().unwrap().is_empty());
+    assert!(outbox.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_function_ignores_events_of_services_it_does_not_host() {
+    let (guard, outbox, groups) = guard(FakeGroups::default(), vec!["{}"]);
+    let public_endpoint = json!({"eventID": "e-eks", "eventSource": "eks.amazonaws.com", "eventName": "UpdateClusterConfig",
+        "requestParameters": {"name": "prod", "resourcesVpcConfig": {"endpointPublicAccess": true, "endpointPrivateAccess": false}}});
+
+    let report = guard.handle(&public_endpoint, soon()).await.unwrap();
+
+    assert_eq!(report.ignored.as_deref(), Some("no rule listens to eks.amazonaws.com UpdateClusterConfig"));
+    assert!(report.decisions.is_empty());
+    assert!(groups.ran.lock().unwrap().is_empty());
+    assert!(outbox.0.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn ports_that_are_not_integers_in_range_are_ignored_without_a_call_an_alert_or_a_retry() {
+    let (guard, outbox, groups) = guard(FakeGroups::default(), vec!["{}"]);
+    for (from, to) in [(json!("-22"), json!("-22")), (json!(1e308), json!(1e308))] {
+        let mut event = ssh_opened(22);
+        event["requestParameters"]["ipPermissions"]["items"][0]["fromPort"] = from;
+        event["requestParameters"]["ipPermissions"]["items"][0]["toPort"] = to;
+
+        let report = guard.handle(&event, soon()).await.expect("bad input is never retried");
+
+        assert!(report.ignored.as_deref().unwrap().contains("is not a port 0-65535"), "{report:?}");
+        assert!(report.decisions.is_empty());
+    }
+    assert!(groups.ran.lock().unwrap().is_empty());
+    assert!(outbox.0.lock().unwrap().is_empty());
+}
+
+/// GIVEN one call that opens SSH and the kubelet to the world on one group, WHEN handled, THEN
+/// both rules restore and one alert names both, with the rule ids in its attributes.
+#[tokio::test]
+async fn one_change_tripping_two_rules_on_one_group_sends_one_alert() {
+    let (guard, outbox, groups) = guard(FakeGroups::default(), vec!["{}"]);
+    let mut event = ssh_opened(22);
+    let kubelet = json!({"ipProtocol": "tcp", "fromPort": 10250, "toPort": 10250, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}});
+    event["requestParameters"]["ipPermissions"]["items"].as_array_mut().unwrap().push(kubelet);
+
+    let report = guard.handle(&event, soon()).await.unwrap();
+
+    let outcomes: Vec<(&str, &str)> = report.decisions.iter().map(|d| (d.rule.as_str(), d.outcome.as_str())).collect();
+    assert_eq!(outcomes, [("sg-open-remote-admin", "remediated"), ("sg-open-kubelet", "remediated")]);
+    assert_eq!(groups.ran.lock().unwrap().len(), 2);
+    let alerts = outbox.0.lock().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let rules: Vec<&str> = alerts[0]["rules"].as_array().unwrap().iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["sg-open-kubelet", "sg-open-remote-admin"], "most severe first");
+    assert_eq!(alerts[0]["severity"], "critical");
+    assert_eq!(alerts[0]["restored"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! and build the plans. No I/O; what the function spends before its first AWS call.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use snapback_rules::{check_guards, evaluate, Config, Event};
+use snapback_rules::{evaluate, listens_to, screen, Config, Event};
 
 const DELIVERY: &str = r#"{"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
  "source": "aws.ec2", "account": "111122223333", "time": "2026-11-27T10:00:00Z", "region": "eu-west-1", "resources": [],
@@ -26,7 +26,7 @@ fn decision(c: &mut Criterion) {
     c.bench_function("parse + guards + evaluate + plan (world-open ssh delivery)", |b| {
         b.iter(|| {
             let event = Event::from_slice(black_box(DELIVERY.as_bytes())).unwrap();
-            assert!(check_guards(&event, &config, &own).is_none());
+            assert!(screen(&event, &config, &own, listens_to).is_none());
             let findings = evaluate(&event, &config);
             assert_eq!(findings.len(), 1);
             black_box(findings)

@@ -1,21 +1,25 @@
-//! The pure core of snapback: a tolerant CloudTrail event model, the rule registry, findings with
-//! their restore plans, the configuration document and the policy that turns a finding into a
+//! The pure core of snapback: a tolerant CloudTrail event model, one slice per AWS service (change
+//! parser, rules, typed restore actions), the registry of functions and rules, findings with their
+//! restore plans, the configuration document and the policy that turns a finding into a
 //! decision. No async, no SDK, no environment, no clock: time is passed in.
+//!
+//! The flow, top-down: [`event`] / [`observation`] (input) → [`services`] (parse, rules) →
+//! [`policy`] (screen, decide) → plans of typed actions for `shared/aws` to execute.
 
 pub mod config;
-pub mod eks;
 pub mod event;
 pub mod finding;
-pub mod guards;
 mod json;
 pub mod manifest;
+pub mod observation;
 pub mod policy;
 pub mod registry;
-pub mod rules;
-pub mod security_group;
+pub mod services;
 
 pub use config::{Config, ConfigError, Mode, Scope};
 pub use event::{Actor, Event, EventError};
-pub use finding::{Action, EndpointTarget, Finding, Plan, ResourceKind, RevokeTarget, Severity};
-pub use guards::{check_guards, Ignored};
-pub use registry::{evaluate, listens_to, registry, rule, RuleMeta};
+pub use finding::{Action, Finding, Plan, ResourceKind, ServiceAction, Severity};
+pub use observation::{Observation, Origin};
+pub use policy::{decide, screen, Decision, Ignored, ResourceFacts};
+pub use registry::{function, listens_to, registry, rule, Function, RuleMeta};
+pub use services::{evaluate, Slice, Unreadable};

@@ -1,25 +1,18 @@
-//! The deployment manifest, generated from the registry: per function its EventBridge event
-//! patterns and IAM actions, and every rule's id, severity and default mode. Terraform reads the
-//! committed copy (`infra/modules/snapback/manifest.json`), so code and infrastructure cannot
-//! drift apart.
+//! The deployment manifest, generated from the registry: the function table (per function its
+//! description, timeout, memory, rules, EventBridge event patterns and IAM actions) and every
+//! rule's id, severity and default mode. Terraform reads the committed copy
+//! (`infra/modules/snapback/manifest.json`) and writes no function name, timeout or memory size of
+//! its own, so code and infrastructure cannot drift apart.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
 use crate::event::CLOUDTRAIL_DETAIL_TYPE;
-use crate::registry::registry;
+use crate::registry::{self, function_of, registry};
 
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
 pub const OWN_ROLE_PREFIX: &str = "snapback-";
-
-/// What each function needs beyond its rules' actions: publishing alerts to the (KMS-encrypted)
-/// topic and reading the config parameter; the relay reads its webhook secret.
-const FUNCTION_ACTIONS: &[(&str, &[&str])] = &[
-    ("sg-guard", &["sns:Publish", "ssm:GetParameter", "kms:Decrypt", "kms:GenerateDataKey"]),
-    ("eks-guard", &["sns:Publish", "ssm:GetParameter", "kms:Decrypt", "kms:GenerateDataKey"]),
-    ("slack-notifier", &["secretsmanager:GetSecretValue", "kms:Decrypt"]),
-];
 
 /// The EventBridge `source` of a CloudTrail eventSource: `ec2.amazonaws.com` → `aws.ec2`.
 fn bus_source(event_source: &str) -> String {
@@ -53,10 +46,10 @@ fn patterns(events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
 
 pub fn manifest() -> Value {
     let mut functions = serde_json::Map::new();
-    for (function, base_actions) in FUNCTION_ACTIONS {
-        let rules: Vec<_> = registry().iter().filter(|meta| meta.function == *function).collect();
+    for function in registry::functions() {
+        let rules: Vec<_> = function.rules().collect();
         let mut events: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let mut actions: BTreeSet<&str> = base_actions.iter().copied().collect();
+        let mut actions: BTreeSet<&str> = function.base_actions.iter().copied().collect();
         for meta in &rules {
             for key in meta.events {
                 events.entry(key.source).or_default().insert(key.name);
@@ -64,8 +57,12 @@ pub fn manifest() -> Value {
             actions.extend(meta.iam_actions.iter().copied());
         }
         functions.insert(
-            (*function).to_owned(),
+            function.name.to_owned(),
             json!({
+                "description": function.description,
+                "timeout": function.timeout_seconds,
+                "memory_size": function.memory_mb,
+                "services": function.services.iter().map(|service| service.name()).collect::<Vec<_>>(),
                 "event_patterns": patterns(&events),
                 "iam_actions": actions,
                 "rules": rules.iter().map(|meta| meta.id).collect::<Vec<_>>(),
@@ -76,7 +73,8 @@ pub fn manifest() -> Value {
         "own_role_prefix": OWN_ROLE_PREFIX,
         "functions": functions,
         "rules": registry().iter().map(|meta| json!({
-            "id": meta.id, "severity": meta.severity, "default_mode": meta.default_mode, "function": meta.function,
+            "id": meta.id, "severity": meta.severity, "default_mode": meta.default_mode,
+            "function": function_of(meta.id).map(|function| function.name),
         })).collect::<Vec<_>>(),
     })
 }
@@ -89,8 +87,9 @@ mod tests {
     fn every_rule_belongs_to_a_function_with_a_pattern_and_its_actions() {
         let manifest = manifest();
         for meta in registry() {
-            let function = &manifest["functions"][meta.function];
-            assert!(function.is_object(), "{} names unknown function {}", meta.id, meta.function);
+            let name = function_of(meta.id).expect("every rule has a function").name;
+            let function = &manifest["functions"][name];
+            assert!(function.is_object(), "{} names unknown function {name}", meta.id);
             let actions = function["iam_actions"].to_string();
             for action in meta.iam_actions {
                 assert!(actions.contains(action), "{}: {action}", meta.id);

@@ -1,11 +1,16 @@
-//! From a finding to a decision: scope by EKS ownership tags, exemptions with expiry, mode.
+//! Who and what snapback judges, in two pure steps. `screen` leaves an event alone before any rule
+//! sees it (a failed or read-only call, snapback's own or a trusted principal, nothing listening).
+//! `decide` turns a finding and the facts looked up about its resource (tags, owning cluster)
+//! into a decision: out of scope, exempt (with expiry), notify or remediate.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, Scope};
+use crate::event::{Actor, Event};
 use crate::finding::Finding;
 
 /// Tags AWS and Kubernetes put on groups that belong to a cluster.
@@ -23,18 +28,37 @@ pub fn eks_cluster_from_tags(tags: &BTreeMap<String, String>) -> Option<String> 
         .map(str::to_owned)
 }
 
-/// What to do about a finding that is in scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Tagged exempt: alert, leave the change alone.
-    Exempt { until: Option<String> },
-    /// Notify, or restore and notify. `notes` explain anything the reader should know (an
-    /// expired exemption, a plan that cannot run).
-    Act { mode: Mode, notes: Vec<String> },
+/// What policy needs to know about a finding's resource, as its service's adapter looked it up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceFacts {
+    pub tags: BTreeMap<String, String>,
+    /// The EKS cluster it belongs to, if any.
+    pub cluster: Option<String>,
 }
 
-/// Decides for an enabled rule's finding on a resource with `tags`, at `now`.
-pub fn decide(finding: &Finding, config: &Config, tags: &BTreeMap<String, String>, now: OffsetDateTime) -> Decision {
+/// What to do about a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Not snapback's business under the configured scope: logged, no alert.
+    OutOfScope(String),
+    /// Tagged exempt: alert, leave the change alone.
+    Exempt { until: Option<String> },
+    /// Alert only. `notes` explain anything the reader should know (an expired exemption, a plan
+    /// that cannot run).
+    Notify { notes: Vec<String> },
+    /// Restore, then alert.
+    Remediate { notes: Vec<String> },
+}
+
+/// Decides for an enabled rule's finding on a resource with these facts, at `now`.
+pub fn decide(finding: &Finding, facts: &ResourceFacts, config: &Config, now: OffsetDateTime) -> Decision {
+    if finding.kind.scoped_by_cluster && facts.cluster.is_none() && config.scope == Scope::Eks {
+        return Decision::OutOfScope(format!(
+            "the {} belongs to no EKS cluster and scope is eks",
+            finding.kind.name.replace('-', " ")
+        ));
+    }
+    let tags = &facts.tags;
     let mut notes = Vec::new();
     if let Some(exempted) = tags.get(&config.exemption_tag) {
         let covers =
@@ -53,14 +77,111 @@ pub fn decide(finding: &Finding, config: &Config, tags: &BTreeMap<String, String
             }
         }
     }
-    let mut mode = config.mode(finding.rule.id);
-    if mode == Mode::Remediate && finding.plan.actions.is_empty() {
-        mode = Mode::Notify;
-        if let Some(manual) = &finding.plan.manual {
-            notes.push(format!("cannot be restored automatically: {manual}"));
+    match config.mode(finding.rule.id) {
+        Mode::Remediate if !finding.plan.actions.is_empty() => Decision::Remediate { notes },
+        Mode::Remediate => {
+            if let Some(manual) = &finding.plan.manual {
+                notes.push(format!("cannot be restored automatically: {manual}"));
+            }
+            Decision::Notify { notes }
+        }
+        Mode::Notify | Mode::Off => Decision::Notify { notes },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    /// The call failed (or was a dry run): nothing changed.
+    CallFailed(String),
+    ReadOnly,
+    /// snapback's own restore, which would otherwise loop.
+    OwnPrincipal(String),
+    TrustedPrincipal(String),
+    NotListened {
+        event_source: String,
+        event_name: String,
+    },
+}
+
+impl Ignored {
+    /// Short stable label for logs and summaries.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Ignored::CallFailed(_) => "call-failed",
+            Ignored::ReadOnly => "read-only",
+            Ignored::OwnPrincipal(_) => "own-principal",
+            Ignored::TrustedPrincipal(_) => "trusted-principal",
+            Ignored::NotListened { .. } => "not-listened",
         }
     }
-    Decision::Act { mode, notes }
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ignored::CallFailed(code) => write!(f, "the call failed with {code}, so nothing changed"),
+            Ignored::ReadOnly => f.write_str("a read-only call changes nothing"),
+            Ignored::OwnPrincipal(arn) => write!(f, "made by snapback's own role {arn}"),
+            Ignored::TrustedPrincipal(arn) => write!(f, "made by trusted principal {arn}"),
+            Ignored::NotListened { event_source, event_name } => {
+                write!(f, "no rule listens to {event_source} {event_name}")
+            }
+        }
+    }
+}
+
+/// The first reason to leave this event alone before any rule looks at it, or None when the
+/// rules should see it. `listens` says whether the judging function hosts a rule for the event.
+pub fn screen(
+    event: &Event,
+    config: &Config,
+    own_principals: &[String],
+    listens: impl Fn(&str, &str) -> bool,
+) -> Option<Ignored> {
+    if let Some(code) = &event.error_code {
+        return Some(Ignored::CallFailed(code.clone()));
+    }
+    if event.read_only {
+        return Some(Ignored::ReadOnly);
+    }
+    if !listens(&event.event_source, &event.event_name) {
+        return Some(Ignored::NotListened {
+            event_source: event.event_source.clone(),
+            event_name: event.event_name.clone(),
+        });
+    }
+    if let Some(arn) = matching_principal(&event.actor, own_principals) {
+        return Some(Ignored::OwnPrincipal(arn));
+    }
+    if let Some(arn) = matching_principal(&event.actor, &config.trusted_principals) {
+        return Some(Ignored::TrustedPrincipal(arn));
+    }
+    None
+}
+
+/// The configured principal that names this actor: its ARN, its session's role, or the role
+/// of its assumed-role ARN (role paths are ignored: session ARNs do not carry them).
+fn matching_principal(actor: &Actor, principals: &[String]) -> Option<String> {
+    let candidates: Vec<String> =
+        [actor.arn.clone(), actor.issuer_arn.clone(), actor.role_arn()].into_iter().flatten().collect();
+    principals.iter().find(|principal| candidates.iter().any(|candidate| same_principal(candidate, principal))).cloned()
+}
+
+/// The same principal: equal ARNs, or the same IAM role whatever its path.
+pub fn same_principal(a: &str, b: &str) -> bool {
+    a == b || matches!((role_key(a), role_key(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// (partition, account, role name) of an IAM role ARN, with any path dropped.
+fn role_key(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, partition, service, _, account, resource) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if service != "iam" {
+        return None;
+    }
+    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+    Some((partition, account, name))
 }
 
 #[cfg(test)]
@@ -68,18 +189,20 @@ mod tests {
     use super::*;
     use crate::finding::Plan;
     use crate::registry::rule;
+    use crate::services::security_groups::{RevokeTarget, SecurityGroupAction, SECURITY_GROUP};
 
     fn finding() -> Finding {
         Finding {
             rule: rule("sg-open-remote-admin").unwrap(),
-            kind: crate::finding::ResourceKind::SecurityGroup,
+            kind: &SECURITY_GROUP,
             resource: "sg-1".into(),
             changed: vec![],
             plan: Plan {
-                actions: vec![crate::Action::RevokeIngress {
+                actions: vec![SecurityGroupAction::RevokeIngress {
                     group_id: "sg-1".into(),
-                    target: crate::RevokeTarget::RuleId("sgr-1".into()),
-                }],
+                    target: RevokeTarget::RuleId("sgr-1".into()),
+                }
+                .into()],
                 manual: None,
             },
         }
@@ -87,6 +210,22 @@ mod tests {
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// Facts of a group of cluster `prod` with these tags.
+    fn facts(pairs: &[(&str, &str)]) -> ResourceFacts {
+        ResourceFacts { tags: tags(pairs), cluster: Some("prod".into()) }
+    }
+
+    #[test]
+    fn a_group_of_no_cluster_is_out_of_scope_unless_scope_is_all() {
+        let orphan = ResourceFacts::default();
+        assert_eq!(
+            decide(&finding(), &orphan, &Config::default(), now()),
+            Decision::OutOfScope("the security group belongs to no EKS cluster and scope is eks".into())
+        );
+        let all = Config::from_json(r#"{"scope": "all"}"#).unwrap();
+        assert_eq!(decide(&finding(), &orphan, &all, now()), Decision::Remediate { notes: vec![] });
     }
 
     fn now() -> OffsetDateTime {
@@ -103,40 +242,39 @@ mod tests {
     #[test]
     fn exemptions_apply_by_rule_or_all_until_they_expire() {
         let config = Config::default();
-        let act = Decision::Act { mode: Mode::Remediate, notes: vec![] };
-        assert_eq!(decide(&finding(), &config, &tags(&[]), now()), act);
+        let act = Decision::Remediate { notes: vec![] };
+        assert_eq!(decide(&finding(), &facts(&[]), &config, now()), act);
         assert_eq!(
-            decide(&finding(), &config, &tags(&[("snapback:exempt", "all")]), now()),
+            decide(&finding(), &facts(&[("snapback:exempt", "all")]), &config, now()),
             Decision::Exempt { until: None }
         );
         assert_eq!(
-            decide(&finding(), &config, &tags(&[("snapback:exempt", "sg-open-kubelet, sg-open-remote-admin")]), now()),
+            decide(&finding(), &facts(&[("snapback:exempt", "sg-open-kubelet, sg-open-remote-admin")]), &config, now()),
             Decision::Exempt { until: None }
         );
-        assert_eq!(decide(&finding(), &config, &tags(&[("snapback:exempt", "sg-open-kubelet")]), now()), act);
+        assert_eq!(decide(&finding(), &facts(&[("snapback:exempt", "sg-open-kubelet")]), &config, now()), act);
         assert_eq!(
             decide(
                 &finding(),
+                &facts(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2027-01-01T00:00:00Z")]),
                 &config,
-                &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2027-01-01T00:00:00Z")]),
                 now()
             ),
             Decision::Exempt { until: Some("2027-01-01T00:00:00Z".into()) }
         );
-        let Decision::Act { mode, notes } = decide(
+        let Decision::Remediate { notes } = decide(
             &finding(),
+            &facts(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2026-11-01T00:00:00Z")]),
             &config,
-            &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "2026-11-01T00:00:00Z")]),
             now(),
         ) else {
             panic!("an expired exemption must not exempt")
         };
-        assert_eq!(mode, Mode::Remediate);
         assert!(notes[0].contains("expired at 2026-11-01T00:00:00Z"), "{notes:?}");
-        let Decision::Act { notes, .. } = decide(
+        let Decision::Remediate { notes } = decide(
             &finding(),
+            &facts(&[("snapback:exempt", "all"), ("snapback:exempt-until", "next week")]),
             &config,
-            &tags(&[("snapback:exempt", "all"), ("snapback:exempt-until", "next week")]),
             now(),
         ) else {
             panic!("an unreadable expiry must not exempt")
@@ -149,8 +287,68 @@ mod tests {
         let mut finding = finding();
         finding.plan = Plan { actions: vec![], manual: Some("do it by hand".into()) };
         assert_eq!(
-            decide(&finding, &Config::default(), &tags(&[]), now()),
-            Decision::Act { mode: Mode::Notify, notes: vec!["cannot be restored automatically: do it by hand".into()] }
+            decide(&finding, &facts(&[]), &Config::default(), now()),
+            Decision::Notify { notes: vec!["cannot be restored automatically: do it by hand".into()] }
         );
+    }
+}
+
+#[cfg(test)]
+mod screen_tests {
+    use super::*;
+    use crate::config::Config;
+    use serde_json::json;
+
+    fn event(extra: serde_json::Value) -> Event {
+        let mut record = json!({
+            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+            "userIdentity": {"type": "AssumedRole",
+                "arn": "arn:aws:sts::111122223333:assumed-role/snapback-sg-guard/1700000000",
+                "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::111122223333:role/service/snapback-sg-guard"}}}
+        });
+        for (key, value) in extra.as_object().unwrap() {
+            record[key] = value.clone();
+        }
+        Event::from_value(&record).unwrap()
+    }
+
+    #[test]
+    fn each_guard_names_its_reason() {
+        let config = Config::default();
+        let none: Vec<String> = Vec::new();
+        let own = vec!["arn:aws:iam::111122223333:role/snapback-sg-guard".to_owned()];
+        assert_eq!(
+            screen(&event(json!({"errorCode": "Client.DryRunOperation"})), &config, &none, crate::registry::listens_to),
+            Some(Ignored::CallFailed("Client.DryRunOperation".into()))
+        );
+        assert_eq!(
+            screen(&event(json!({"readOnly": true})), &config, &none, crate::registry::listens_to),
+            Some(Ignored::ReadOnly)
+        );
+        assert_eq!(
+            screen(&event(json!({"eventName": "CreateSecurityGroup"})), &config, &none, crate::registry::listens_to)
+                .unwrap()
+                .to_string(),
+            "no rule listens to ec2.amazonaws.com CreateSecurityGroup"
+        );
+        assert_eq!(
+            screen(&event(json!({})), &config, &own, crate::registry::listens_to).map(|i| i.label()),
+            Some("own-principal")
+        );
+        let trusted = Config::from_json(
+            r#"{"trusted_principals": ["arn:aws:sts::111122223333:assumed-role/snapback-sg-guard/1700000000"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            screen(&event(json!({})), &trusted, &none, crate::registry::listens_to).map(|i| i.label()),
+            Some("trusted-principal")
+        );
+        assert_eq!(screen(&event(json!({})), &config, &none, crate::registry::listens_to), None);
+    }
+
+    #[test]
+    fn a_role_of_the_same_name_in_another_account_is_not_ours() {
+        let own = vec!["arn:aws:iam::999999999999:role/snapback-sg-guard".to_owned()];
+        assert_eq!(screen(&event(json!({})), &Config::default(), &own, crate::registry::listens_to), None);
     }
 }

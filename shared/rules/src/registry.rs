@@ -1,16 +1,16 @@
-//! The rule registry: the one list every consumer (evaluation, `snapback rules`, RULES.md, the
-//! EventBridge patterns and IAM actions) reads, so they cannot drift apart.
+//! The registry: the functions, the service slices each one hosts, and their rules. It is the one
+//! list every consumer reads (evaluation, `snapback rules`, RULES.md, the EventBridge patterns,
+//! the IAM actions and the function table Terraform deploys), so they cannot drift apart.
 
 use std::fmt;
+use std::ops::Deref;
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
 use crate::config::{Config, Mode, OptionValue};
-use crate::eks::EksChange;
-use crate::event::Event;
 use crate::finding::{Finding, Severity};
-use crate::rules;
-use crate::security_group::SecurityGroupChange;
+use crate::services::{eks, security_groups, Slice};
 
 /// An (eventSource, eventName) pair a rule listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -48,22 +48,7 @@ impl OptionDefault {
     }
 }
 
-/// What an event is about, parsed once and shared by every rule that listens to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
-    SecurityGroup(SecurityGroupChange),
-    Eks(EksChange),
-}
-
-impl Subject {
-    pub fn of(event: &Event) -> Option<Subject> {
-        SecurityGroupChange::from_event(event)
-            .map(Subject::SecurityGroup)
-            .or_else(|| EksChange::from_event(event).map(Subject::Eks))
-    }
-}
-
-/// A rule: its metadata and its evaluation.
+/// What every rule declares about itself, whatever its service.
 pub struct RuleMeta {
     pub id: &'static str,
     pub title: &'static str,
@@ -76,10 +61,7 @@ pub struct RuleMeta {
     pub events: &'static [EventKey],
     /// The IAM actions the plan and the lookups before it need, and nothing else.
     pub iam_actions: &'static [&'static str],
-    /// The function that handles this rule's events (`sg-guard`, `eks-guard`).
-    pub function: &'static str,
     pub options: &'static [OptionSpec],
-    pub evaluate: fn(&'static RuleMeta, &Subject, &Config) -> Option<Finding>,
 }
 
 impl RuleMeta {
@@ -102,42 +84,113 @@ impl PartialEq for RuleMeta {
 
 impl Eq for RuleMeta {}
 
-static REGISTRY: &[&RuleMeta] = &[
-    &rules::sg_open_remote_admin::RULE,
-    &rules::sg_open_kubelet::RULE,
-    &rules::sg_open_k8s_api::RULE,
-    &rules::sg_open_all_traffic::RULE,
-    &rules::eks_public_endpoint::RULE,
-    &rules::eks_public_endpoint_open_cidr::RULE,
-    &rules::eks_private_endpoint_disabled::RULE,
-    &rules::eks_control_plane_logging_disabled::RULE,
-    &rules::eks_secrets_encryption_missing::RULE,
-    &rules::eks_nodegroup_ssh_open::RULE,
-    &rules::eks_cluster_admin_access_entry::RULE,
+/// A rule of a service whose changes read as `C`: its metadata and its change check.
+pub struct Rule<C: 'static> {
+    pub meta: RuleMeta,
+    /// The finding, if the change trips the rule.
+    pub check_change: fn(&'static RuleMeta, &C, &Config) -> Option<Finding>,
+}
+
+impl<C> Deref for Rule<C> {
+    type Target = RuleMeta;
+
+    fn deref(&self) -> &RuleMeta {
+        &self.meta
+    }
+}
+
+/// A Lambda function: the slices it hosts and how it is deployed.
+pub struct Function {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub services: &'static [&'static dyn Slice],
+    /// What the function needs beyond its rules' actions (publishing alerts, reading config).
+    pub base_actions: &'static [&'static str],
+    pub timeout_seconds: u32,
+    pub memory_mb: u32,
+}
+
+impl Function {
+    pub fn rules(&self) -> impl Iterator<Item = &'static RuleMeta> + '_ {
+        self.services.iter().flat_map(|service| service.rules())
+    }
+
+    /// Does any slice of this function listen to this eventSource/eventName?
+    pub fn listens_to(&self, event_source: &str, event_name: &str) -> bool {
+        self.rules().any(|meta| meta.listens_to(event_source, event_name))
+    }
+}
+
+impl fmt::Debug for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Function").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Publishing to the (KMS-encrypted) alert topic and reading the config parameter.
+const GUARD_BASE_ACTIONS: &[&str] = &["sns:Publish", "ssm:GetParameter", "kms:Decrypt", "kms:GenerateDataKey"];
+
+/// Every function. A new service is one slice in one function's `services`.
+pub static FUNCTIONS: &[Function] = &[
+    Function {
+        name: "sg-guard",
+        description: "Reverts world-open ingress on EKS security groups.",
+        services: &[&security_groups::SLICE],
+        base_actions: GUARD_BASE_ACTIONS,
+        timeout_seconds: 30,
+        memory_mb: 128,
+    },
+    Function {
+        name: "eks-guard",
+        description: "Restores EKS endpoint posture, control-plane logging and access policies.",
+        services: &[&eks::SLICE],
+        base_actions: GUARD_BASE_ACTIONS,
+        // A cluster stays CREATING for about ten minutes; the guard waits for it.
+        timeout_seconds: 900,
+        memory_mb: 128,
+    },
+    Function {
+        name: "slack-notifier",
+        description: "Posts alerts from the topic to Slack.",
+        services: &[],
+        base_actions: &["secretsmanager:GetSecretValue", "kms:Decrypt"],
+        timeout_seconds: 60,
+        memory_mb: 128,
+    },
 ];
 
+pub fn functions() -> &'static [Function] {
+    FUNCTIONS
+}
+
+pub fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|function| function.name == name)
+}
+
+/// Every slice, in function order.
+pub fn services() -> impl Iterator<Item = &'static dyn Slice> {
+    FUNCTIONS.iter().flat_map(|function| function.services.iter().copied())
+}
+
+static RULES: LazyLock<Vec<&'static RuleMeta>> = LazyLock::new(|| FUNCTIONS.iter().flat_map(Function::rules).collect());
+
+/// Every rule, in registry order.
 pub fn registry() -> &'static [&'static RuleMeta] {
-    REGISTRY
+    &RULES
 }
 
 pub fn rule(id: &str) -> Option<&'static RuleMeta> {
-    REGISTRY.iter().copied().find(|meta| meta.id == id)
+    registry().iter().copied().find(|meta| meta.id == id)
+}
+
+/// The function that hosts a rule.
+pub fn function_of(rule_id: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|function| function.rules().any(|meta| meta.id == rule_id))
 }
 
 /// Does any rule listen to this eventSource/eventName?
 pub fn listens_to(event_source: &str, event_name: &str) -> bool {
-    REGISTRY.iter().any(|meta| meta.listens_to(event_source, event_name))
-}
-
-/// Every finding the enabled rules report for this event, in registry order.
-pub fn evaluate(event: &Event, config: &Config) -> Vec<Finding> {
-    let Some(subject) = Subject::of(event) else { return Vec::new() };
-    REGISTRY
-        .iter()
-        .filter(|meta| meta.listens_to(&event.event_source, &event.event_name))
-        .filter(|meta| config.mode(meta.id) != Mode::Off)
-        .filter_map(|meta| (meta.evaluate)(meta, &subject, config))
-        .collect()
+    registry().iter().any(|meta| meta.listens_to(event_source, event_name))
 }
 
 /// Registry metadata as JSON, for `snapback rules --json` and generated documents.
@@ -147,6 +200,7 @@ pub fn describe(meta: &RuleMeta) -> Value {
         "title": meta.title,
         "severity": meta.severity,
         "default_mode": meta.default_mode,
+        "function": function_of(meta.id).map(|function| function.name),
         "rationale": meta.rationale,
         "manual_fix": meta.manual_fix,
         "events": meta.events.iter().map(|key| format!("{}:{}", key.source, key.name)).collect::<Vec<_>>(),
@@ -174,5 +228,14 @@ mod tests {
             assert!(!meta.events.is_empty(), "{} listens to nothing", meta.id);
             assert!(meta.iam_actions.iter().all(|action| action.contains(':')), "{}", meta.id);
         }
+    }
+
+    #[test]
+    fn every_slice_is_hosted_by_exactly_one_function() {
+        let mut seen = BTreeSet::new();
+        for service in services() {
+            assert!(seen.insert(service.name()), "{} is hosted twice", service.name());
+        }
+        assert_eq!(seen.len(), 2);
     }
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use snapback_rules::{check_guards, evaluate, Config, Event};
+use snapback_rules::{evaluate, listens_to, screen, Config, Event};
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -46,7 +46,7 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
 fn judge(value: &Value) {
     let config = Config::default();
     if let Ok(event) = Event::from_value(value) {
-        let _ = check_guards(&event, &config, &[]);
+        let _ = screen(&event, &config, &[], listens_to);
         for finding in evaluate(&event, &config) {
             for action in &finding.plan.actions {
                 let _ = action.describe();

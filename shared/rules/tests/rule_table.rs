@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use snapback_rules::{check_guards, evaluate, Config, Event};
+use snapback_rules::{evaluate, listens_to, screen, Config, Event};
 
 /// What a fixture must produce.
 enum Expect {
@@ -129,7 +129,7 @@ fn every_fixture_yields_exactly_its_expected_findings() {
     for (name, expect) in TABLE {
         let bytes = std::fs::read(fixtures().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
         let event = Event::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let ignored = check_guards(&event, &config, &[]);
+        let ignored = screen(&event, &config, &[], listens_to);
         match expect {
             Ignored(label) => assert_eq!(ignored.map(|i| i.label()), Some(*label), "{name}"),
             Findings(expected) => {

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::event::Event;
 use crate::json::str_at;
+use crate::services::Unreadable;
 
 pub const EKS_SOURCE: &str = "eks.amazonaws.com";
 
@@ -67,7 +68,12 @@ impl EksChange {
         }
     }
 
-    pub fn from_event(event: &Event) -> Option<EksChange> {
+    /// Reads a cluster, nodegroup or access-policy record; None for any other event.
+    pub fn from_event(event: &Event) -> Result<Option<EksChange>, Unreadable> {
+        Ok(EksChange::read(event))
+    }
+
+    fn read(event: &Event) -> Option<EksChange> {
         if event.event_source != EKS_SOURCE {
             return None;
         }
@@ -211,7 +217,7 @@ mod tests {
     use serde_json::json;
 
     fn change(record: Value) -> EksChange {
-        EksChange::from_event(&Event::from_value(&record).unwrap()).unwrap()
+        EksChange::read(&Event::from_value(&record).unwrap()).unwrap()
     }
 
     #[test]

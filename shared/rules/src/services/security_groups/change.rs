@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::event::Event;
 use crate::json::{int_at, items, one_or_many, str_at};
+use crate::services::Unreadable;
 
 /// Which side of the group a change touches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,32 +161,34 @@ impl SecurityGroupChange {
         self.group_id.clone().or_else(|| self.group_name.clone()).unwrap_or_else(|| "unknown-group".into())
     }
 
-    /// Reads an Authorize/ModifySecurityGroupRules record; None for any other event.
-    pub fn from_event(event: &Event) -> Option<SecurityGroupChange> {
+    /// Reads an Authorize/ModifySecurityGroupRules record; None for any other event. A port that
+    /// is not an integer in range makes the record unreadable: garbage is not a world-open range.
+    pub fn from_event(event: &Event) -> Result<Option<SecurityGroupChange>, Unreadable> {
         if event.event_source != "ec2.amazonaws.com" {
-            return None;
+            return Ok(None);
         }
         match event.event_name.as_str() {
-            "AuthorizeSecurityGroupIngress" => Some(authorize(event, Direction::Ingress)),
-            "AuthorizeSecurityGroupEgress" => Some(authorize(event, Direction::Egress)),
-            "ModifySecurityGroupRules" => Some(modify(event)),
-            _ => None,
+            "AuthorizeSecurityGroupIngress" => authorize(event, Direction::Ingress).map(Some),
+            "AuthorizeSecurityGroupEgress" => authorize(event, Direction::Egress).map(Some),
+            "ModifySecurityGroupRules" => modify(event).map(Some),
+            _ => Ok(None),
         }
     }
 }
 
-fn authorize(event: &Event, direction: Direction) -> SecurityGroupChange {
+fn authorize(event: &Event, direction: Direction) -> Result<SecurityGroupChange, Unreadable> {
     let request = &event.request;
     let mut entries = Vec::new();
     for permission in items(request.get("ipPermissions")) {
-        entries.extend(permission_entries(permission));
+        entries.extend(permission_entries(permission)?);
     }
     // Legacy flat form: CidrIp/IpProtocol/FromPort/ToPort at the top, `ipPermissions: {}`.
     if let Some(cidr) = str_at(request, "cidrIp") {
+        let protocol = Protocol::parse(str_at(request, "ipProtocol").unwrap_or("-1"));
         entries.push(RuleEntry {
-            protocol: Protocol::parse(str_at(request, "ipProtocol").unwrap_or("-1")),
-            from_port: int_at(request, "fromPort"),
-            to_port: int_at(request, "toPort"),
+            from_port: port_at(request, "fromPort", &protocol)?,
+            to_port: port_at(request, "toPort", &protocol)?,
+            protocol,
             source: Source::cidr(cidr),
             rule_id: None,
         });
@@ -198,19 +201,32 @@ fn authorize(event: &Event, direction: Direction) -> SecurityGroupChange {
             .and_then(|rule| str_at(rule, "securityGroupRuleId"))
             .map(str::to_owned);
     }
-    SecurityGroupChange {
+    Ok(SecurityGroupChange {
         group_id: str_at(request, "groupId").map(str::to_owned),
         group_name: str_at(request, "groupName").map(str::to_owned),
         direction,
         entries,
+    })
+}
+
+/// A port field: absent, or an integer (number or numeric string) in range for the protocol:
+/// 0-65535 for tcp and udp, -1 (any) to 65535 for the rest (ICMP types and codes).
+fn port_at(value: &Value, key: &str, protocol: &Protocol) -> Result<Option<i64>, Unreadable> {
+    let Some(raw) = value.get(key).filter(|raw| !raw.is_null()) else { return Ok(None) };
+    let lowest = if matches!(protocol, Protocol::Tcp | Protocol::Udp) { 0 } else { -1 };
+    match int_at(value, key) {
+        Some(port) if (lowest..=65535).contains(&port) => Ok(Some(port)),
+        _ => {
+            Err(Unreadable(format!("{key} {raw} of a {} permission is not a port {lowest}-65535", protocol.api_name())))
+        }
     }
 }
 
-fn permission_entries(permission: &Value) -> Vec<RuleEntry> {
+fn permission_entries(permission: &Value) -> Result<Vec<RuleEntry>, Unreadable> {
     let protocol = Protocol::parse(str_at(permission, "ipProtocol").unwrap_or("-1"));
     let (from_port, to_port) = match protocol {
         Protocol::All => (None, None),
-        _ => (int_at(permission, "fromPort"), int_at(permission, "toPort")),
+        _ => (port_at(permission, "fromPort", &protocol)?, port_at(permission, "toPort", &protocol)?),
     };
     let mut sources = Vec::new();
     for range in items(permission.get("ipRanges")) {
@@ -225,10 +241,10 @@ fn permission_entries(permission: &Value) -> Vec<RuleEntry> {
     for list in items(permission.get("prefixListIds")) {
         sources.extend(str_at(list, "prefixListId").map(|id| Source::PrefixList(id.to_owned())));
     }
-    sources
+    Ok(sources
         .into_iter()
         .map(|source| RuleEntry { protocol: protocol.clone(), from_port, to_port, source, rule_id: None })
-        .collect()
+        .collect())
 }
 
 /// Matches a requested entry to a rule of `responseElements.securityGroupRuleSet`.
@@ -255,7 +271,7 @@ fn same_rule(entry: &RuleEntry, created: &Value) -> bool {
     }
 }
 
-fn modify(event: &Event) -> SecurityGroupChange {
+fn modify(event: &Event) -> Result<SecurityGroupChange, Unreadable> {
     let request = event.request.get("ModifySecurityGroupRulesRequest").unwrap_or(&event.request);
     let mut entries = Vec::new();
     for update in one_or_many(request.get("SecurityGroupRule")) {
@@ -272,7 +288,7 @@ fn modify(event: &Event) -> SecurityGroupChange {
         let protocol = Protocol::parse(str_at(rule, "IpProtocol").unwrap_or("-1"));
         let (from_port, to_port) = match protocol {
             Protocol::All => (None, None),
-            _ => (int_at(rule, "FromPort"), int_at(rule, "ToPort")),
+            _ => (port_at(rule, "FromPort", &protocol)?, port_at(rule, "ToPort", &protocol)?),
         };
         entries.push(RuleEntry {
             protocol,
@@ -282,12 +298,12 @@ fn modify(event: &Event) -> SecurityGroupChange {
             rule_id: str_at(update, "SecurityGroupRuleId").map(str::to_owned),
         });
     }
-    SecurityGroupChange {
+    Ok(SecurityGroupChange {
         group_id: str_at(request, "GroupId").map(str::to_owned),
         group_name: None,
         direction: Direction::Unknown,
         entries,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -296,7 +312,31 @@ mod tests {
     use serde_json::json;
 
     fn change(record: Value) -> SecurityGroupChange {
-        SecurityGroupChange::from_event(&Event::from_value(&record).unwrap()).unwrap()
+        SecurityGroupChange::from_event(&Event::from_value(&record).unwrap()).unwrap().unwrap()
+    }
+
+    fn ssh_with_ports(from: Value, to: Value) -> Value {
+        json!({
+            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+            "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": [
+                {"ipProtocol": "tcp", "fromPort": from, "toPort": to, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}
+            ]}}
+        })
+    }
+
+    #[test]
+    fn ports_that_are_not_integers_in_range_make_the_record_unreadable() {
+        for (from, to) in [
+            (json!("-22"), json!(22)),
+            (json!(1e308), json!(1e308)),
+            (json!(22), json!(70000)),
+            (json!("ssh"), json!(22)),
+        ] {
+            let event = Event::from_value(&ssh_with_ports(from.clone(), to.clone())).unwrap();
+            let error = SecurityGroupChange::from_event(&event).unwrap_err();
+            assert!(error.0.contains("is not a port 0-65535"), "{from} {to}: {error}");
+        }
+        assert_eq!(change(ssh_with_ports(json!("22"), json!(22))).entries[0].from_port, Some(22));
     }
 
     #[test]

@@ -1,9 +1,17 @@
+//! The security-groups adapter: group tags and owning cluster, ingress revokes by rule id or exact
+//! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group).
+
 use std::collections::BTreeMap;
-use std::future::Future;
+use std::time::Instant;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
-use snapback_rules::finding::Permission;
+use snapback_rules::policy::eks_cluster_from_tags;
+use snapback_rules::services::security_groups::{
+    is_world_cidr, Permission, RevokeTarget, SecurityGroupAction, SERVICE,
+};
+use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
+use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
 use crate::error::{error_code, AwsError};
 
 /// What the policy needs to know about a group.
@@ -30,37 +38,16 @@ pub enum RevokeOutcome {
     AlreadyGone,
 }
 
-/// Security-group reads and ingress revokes.
-pub trait SecurityGroups: Send + Sync {
-    /// The group, or None when it no longer exists.
-    fn describe_group(&self, group_id: &str) -> impl Future<Output = Result<Option<GroupFacts>, AwsError>> + Send;
-    /// The rules of `group_id` among `rule_ids` that still exist.
-    fn describe_rules(
-        &self,
-        group_id: &str,
-        rule_ids: &[String],
-    ) -> impl Future<Output = Result<Vec<RuleFacts>, AwsError>> + Send;
-    fn revoke_ingress_rules(
-        &self,
-        group_id: &str,
-        rule_ids: &[String],
-    ) -> impl Future<Output = Result<RevokeOutcome, AwsError>> + Send;
-    fn revoke_ingress_permissions(
-        &self,
-        group_id: &str,
-        permissions: &[Permission],
-    ) -> impl Future<Output = Result<RevokeOutcome, AwsError>> + Send;
-}
-
-/// [`SecurityGroups`] over the EC2 API.
+/// The security-groups slice over the EC2 API.
 #[derive(Clone, Debug)]
 pub struct Ec2SecurityGroups {
     client: aws_sdk_ec2::Client,
+    eks: aws_sdk_eks::Client,
 }
 
 impl Ec2SecurityGroups {
-    pub fn new(client: aws_sdk_ec2::Client) -> Self {
-        Ec2SecurityGroups { client }
+    pub fn new(client: aws_sdk_ec2::Client, eks: aws_sdk_eks::Client) -> Self {
+        Ec2SecurityGroups { client, eks }
     }
 }
 
@@ -69,8 +56,9 @@ fn is_gone(code: Option<&str>) -> bool {
     matches!(code, Some("InvalidPermission.NotFound" | "InvalidSecurityGroupRuleId.NotFound" | "InvalidGroup.NotFound"))
 }
 
-impl SecurityGroups for Ec2SecurityGroups {
-    async fn describe_group(&self, group_id: &str) -> Result<Option<GroupFacts>, AwsError> {
+impl Ec2SecurityGroups {
+    /// The group, or None when it no longer exists.
+    pub async fn describe_group(&self, group_id: &str) -> Result<Option<GroupFacts>, AwsError> {
         let output = match self.client.describe_security_groups().group_ids(group_id).send().await {
             Ok(output) => output,
             Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => return Ok(None),
@@ -87,7 +75,8 @@ impl SecurityGroups for Ec2SecurityGroups {
         }))
     }
 
-    async fn describe_rules(&self, group_id: &str, rule_ids: &[String]) -> Result<Vec<RuleFacts>, AwsError> {
+    /// The rules of `group_id` among `rule_ids` that still exist.
+    pub async fn describe_rules(&self, group_id: &str, rule_ids: &[String]) -> Result<Vec<RuleFacts>, AwsError> {
         let request = self.client.describe_security_group_rules().set_security_group_rule_ids(Some(rule_ids.to_vec()));
         let output = match request.send().await {
             Ok(output) => output,
@@ -108,7 +97,7 @@ impl SecurityGroups for Ec2SecurityGroups {
             .collect())
     }
 
-    async fn revoke_ingress_rules(&self, group_id: &str, rule_ids: &[String]) -> Result<RevokeOutcome, AwsError> {
+    pub async fn revoke_ingress_rules(&self, group_id: &str, rule_ids: &[String]) -> Result<RevokeOutcome, AwsError> {
         let revoke = |ids: Vec<String>| {
             self.client.revoke_security_group_ingress().group_id(group_id).set_security_group_rule_ids(Some(ids)).send()
         };
@@ -131,7 +120,7 @@ impl SecurityGroups for Ec2SecurityGroups {
         }
     }
 
-    async fn revoke_ingress_permissions(
+    pub async fn revoke_ingress_permissions(
         &self,
         group_id: &str,
         permissions: &[Permission],
@@ -147,6 +136,57 @@ impl SecurityGroups for Ec2SecurityGroups {
             Err(error) => Err(AwsError::from_sdk("ec2:RevokeSecurityGroupIngress", error)),
         }
     }
+
+    /// The cluster whose VPC config lists this security group, if any.
+    pub async fn cluster_using_group(&self, group_id: &str) -> Result<Option<String>, AwsError> {
+        let mut pages = self.eks.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
+            for name in page.clusters() {
+                let described = match self.eks.describe_cluster().name(name).send().await {
+                    Ok(described) => described,
+                    // Deleted between the list and the describe.
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                        continue
+                    }
+                    Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
+                };
+                let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else {
+                    continue;
+                };
+                if vpc.security_group_ids().iter().any(|id| id == group_id)
+                    || vpc.cluster_security_group_id() == Some(group_id)
+                {
+                    return Ok(Some(name.clone()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn revoke(&self, group_id: &str, target: &RevokeTarget) -> Result<ActionResult, AwsError> {
+        let outcome = match target {
+            RevokeTarget::RuleId(id) => self.revoke_ingress_rules(group_id, std::slice::from_ref(id)).await?,
+            RevokeTarget::Permission(permission) => {
+                self.revoke_ingress_permissions(group_id, std::slice::from_ref(permission)).await?
+            }
+            RevokeTarget::ModifiedRuleId(id) => {
+                let current = self.describe_rules(group_id, std::slice::from_ref(id)).await?;
+                let Some(rule) = current.into_iter().next() else { return Ok(ActionResult::AlreadySafe) };
+                if rule.is_egress {
+                    return Ok(ActionResult::NotApplicable(format!("{id} is an egress rule")));
+                }
+                if !rule.cidr.as_deref().is_some_and(is_world_cidr) {
+                    return Ok(ActionResult::AlreadySafe);
+                }
+                self.revoke_ingress_rules(group_id, std::slice::from_ref(id)).await?
+            }
+        };
+        Ok(match outcome {
+            RevokeOutcome::Revoked => ActionResult::Restored,
+            RevokeOutcome::AlreadyGone => ActionResult::AlreadySafe,
+        })
+    }
 }
 
 fn ip_permission(permission: &Permission) -> IpPermission {
@@ -161,4 +201,39 @@ fn ip_permission(permission: &Permission) -> IpPermission {
             permission.ipv6_cidrs.iter().map(|cidr| Ipv6Range::builder().cidr_ipv6(cidr).build()).collect(),
         ))
         .build()
+}
+
+impl ServiceAdapter for Ec2SecurityGroups {
+    fn service(&self) -> &'static str {
+        SERVICE
+    }
+
+    /// Tags first; the clusters' VPC configuration only when the tags do not say and scope needs it.
+    fn look_up<'a>(
+        &'a self,
+        _kind: &'static ResourceKind,
+        resource: &'a str,
+        find_cluster: bool,
+    ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
+        Box::pin(async move {
+            let Some(group) = self.describe_group(resource).await? else { return Ok(None) };
+            let mut cluster = eks_cluster_from_tags(&group.tags);
+            if cluster.is_none() && find_cluster {
+                cluster = self.cluster_using_group(&group.group_id).await?;
+            }
+            Ok(Some(LookedUp { facts: ResourceFacts { tags: group.tags, cluster }, described: None }))
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        action: &'a Action,
+        _described: Option<Described>,
+        _deadline: Instant,
+    ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
+        Box::pin(async move {
+            let SecurityGroupAction::RevokeIngress { group_id, target } = typed(action, SERVICE)?;
+            self.revoke(group_id, target).await
+        })
+    }
 }

@@ -5,30 +5,32 @@ use ipnet::IpNet;
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, RuleMeta, Subject};
+use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::services::eks::EksChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-public-endpoint",
-    title: "EKS API endpoint public",
-    severity: Severity::High,
-    default_mode: Mode::Remediate,
-    rationale: "A public API endpoint puts the cluster's front door on the internet: every leaked kubeconfig, \
-                token or API-server vulnerability becomes reachable from anywhere.",
-    manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config \
-                 endpointPrivateAccess=true,endpointPublicAccess=false (or publicAccessCidrs limited to your ranges)",
-    events: super::EKS_CLUSTER_CONFIG_EVENTS,
-    iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
-    function: "eks-guard",
-    options: &[OptionSpec {
-        name: "public_access_cidrs",
-        description: "CIDRs the public endpoint may serve; empty means the posture is private only",
-        default: OptionDefault::Cidrs(&[]),
-    }],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-public-endpoint",
+        title: "EKS API endpoint public",
+        severity: Severity::High,
+        default_mode: Mode::Remediate,
+        rationale: "A public API endpoint puts the cluster's front door on the internet: every leaked kubeconfig, \
+                    token or API-server vulnerability becomes reachable from anywhere.",
+        manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config \
+                     endpointPrivateAccess=true,endpointPublicAccess=false (or publicAccessCidrs limited to your ranges)",
+        events: super::super::CLUSTER_CONFIG_EVENTS,
+        iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
+        options: &[OptionSpec {
+            name: "public_access_cidrs",
+            description: "CIDRs the public endpoint may serve; empty means the posture is private only",
+            default: OptionDefault::Cidrs(&[]),
+        }],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
-    let (cluster, endpoint) = super::cluster_endpoint(subject)?;
+fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
+    let (cluster, endpoint) = super::super::cluster_endpoint(change)?;
     if endpoint.public != Some(true) {
         return None;
     }
@@ -49,14 +51,14 @@ fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Opti
         Some(cidrs) if !cidrs.is_empty() => format!("public endpoint on, open to {}", cidrs.join(", ")),
         _ => "public endpoint on".to_owned(),
     };
-    Some(super::cluster_finding(meta, cluster, changed, super::endpoint_posture(cluster, config)))
+    Some(super::super::cluster_finding(meta, cluster, changed, super::super::endpoint_posture(cluster, config)))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     fn update(public: &str, cidrs: &str) -> serde_json::Value {

@@ -2,40 +2,42 @@
 //! principal outside the allow-list.
 
 use crate::config::{Config, Mode};
-use crate::eks::EksChange;
-use crate::finding::{Action, Finding, Severity};
-use crate::registry::{EventKey, OptionDefault, OptionSpec, RuleMeta, Subject};
+use crate::finding::{Finding, Severity};
+use crate::registry::{EventKey, OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::services::eks::EksAction as Action;
+use crate::services::eks::EksChange;
 
 /// Access policies that make a principal admin of the whole cluster.
 pub const ADMIN_POLICIES: &[&str] = &["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-cluster-admin-access-entry",
-    title: "Cluster admin granted through an EKS access entry",
-    severity: Severity::Critical,
-    default_mode: Mode::Notify,
-    rationale: "An access entry with a cluster-scoped admin policy gives an IAM principal full control of \
-                every namespace, secret and workload: a quiet path to persistence and lateral movement.",
-    manual_fix: "aws eks disassociate-access-policy --cluster-name <cluster> --principal-arn <principal> --policy-arn <policy>, \
-                 or add the principal to the rule's allowed_principals",
-    events: &[EventKey { source: crate::eks::EKS_SOURCE, name: "AssociateAccessPolicy" }],
-    iam_actions: &[
-        "eks:DescribeCluster",
-        "eks:ListAccessEntries",
-        "eks:ListAssociatedAccessPolicies",
-        "eks:DisassociateAccessPolicy",
-    ],
-    function: "eks-guard",
-    options: &[OptionSpec {
-        name: "allowed_principals",
-        description: "IAM principal ARNs that may hold cluster-admin access policies",
-        default: OptionDefault::Strings(&[]),
-    }],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-cluster-admin-access-entry",
+        title: "Cluster admin granted through an EKS access entry",
+        severity: Severity::Critical,
+        default_mode: Mode::Notify,
+        rationale: "An access entry with a cluster-scoped admin policy gives an IAM principal full control of \
+                    every namespace, secret and workload: a quiet path to persistence and lateral movement.",
+        manual_fix: "aws eks disassociate-access-policy --cluster-name <cluster> --principal-arn <principal> --policy-arn <policy>, \
+                     or add the principal to the rule's allowed_principals",
+        events: &[EventKey { source: super::super::EKS_SOURCE, name: "AssociateAccessPolicy" }],
+        iam_actions: &[
+            "eks:DescribeCluster",
+            "eks:ListAccessEntries",
+            "eks:ListAssociatedAccessPolicies",
+            "eks:DisassociateAccessPolicy",
+        ],
+        options: &[OptionSpec {
+            name: "allowed_principals",
+            description: "IAM principal ARNs that may hold cluster-admin access policies",
+            default: OptionDefault::Strings(&[]),
+        }],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
-    let Subject::Eks(EksChange::AccessPolicy { cluster, principal_arn, policy_arn, scope }) = subject else {
+fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
+    let EksChange::AccessPolicy { cluster, principal_arn, policy_arn, scope } = change else {
         return None;
     };
     let policy = policy_arn.rsplit('/').next().unwrap_or_default();
@@ -51,14 +53,14 @@ fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Opti
         principal_arn: principal_arn.clone(),
         policy_arn: policy_arn.clone(),
     };
-    Some(super::cluster_finding(meta, cluster, changed, action))
+    Some(super::super::cluster_finding(meta, cluster, changed, action))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     fn associate(policy: &str, scope: &str) -> serde_json::Value {

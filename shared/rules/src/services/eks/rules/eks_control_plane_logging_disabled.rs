@@ -1,32 +1,34 @@
 //! `eks-control-plane-logging-disabled`: a required control-plane log type off.
 
 use crate::config::{Config, Mode};
-use crate::eks::EksChange;
-use crate::finding::{Action, Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, RuleMeta, Subject};
+use crate::finding::{Finding, Severity};
+use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::services::eks::EksAction as Action;
+use crate::services::eks::EksChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-control-plane-logging-disabled",
-    title: "EKS control-plane logging disabled",
-    severity: Severity::Medium,
-    default_mode: Mode::Remediate,
-    rationale: "Without the audit and authenticator logs there is no record of who did what in the cluster; \
-                turning them off is also a classic first step of an intruder.",
-    manual_fix: "aws eks update-cluster-config --name <cluster> --logging \
-                 '{\"clusterLogging\":[{\"types\":[\"api\",\"audit\",\"authenticator\",\"controllerManager\",\"scheduler\"],\"enabled\":true}]}'",
-    events: super::EKS_CLUSTER_CONFIG_EVENTS,
-    iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
-    function: "eks-guard",
-    options: &[OptionSpec {
-        name: "required_types",
-        description: "control-plane log types that must stay on",
-        default: OptionDefault::Strings(&["api", "audit", "authenticator", "controllerManager", "scheduler"]),
-    }],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-control-plane-logging-disabled",
+        title: "EKS control-plane logging disabled",
+        severity: Severity::Medium,
+        default_mode: Mode::Remediate,
+        rationale: "Without the audit and authenticator logs there is no record of who did what in the cluster; \
+                    turning them off is also a classic first step of an intruder.",
+        manual_fix: "aws eks update-cluster-config --name <cluster> --logging \
+                     '{\"clusterLogging\":[{\"types\":[\"api\",\"audit\",\"authenticator\",\"controllerManager\",\"scheduler\"],\"enabled\":true}]}'",
+        events: super::super::CLUSTER_CONFIG_EVENTS,
+        iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
+        options: &[OptionSpec {
+            name: "required_types",
+            description: "control-plane log types that must stay on",
+            default: OptionDefault::Strings(&["api", "audit", "authenticator", "controllerManager", "scheduler"]),
+        }],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
-    let Subject::Eks(EksChange::Cluster { cluster, logging: Some(logging), .. }) = subject else { return None };
+fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
+    let EksChange::Cluster { cluster, logging: Some(logging), .. } = change else { return None };
     let required = config.settings(meta.id).strings("required_types");
     // A create leaves every type not enabled off; an update only changes the types it names.
     let off: Vec<String> = required
@@ -40,14 +42,19 @@ fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Opti
         return None;
     }
     let changed = format!("control-plane logging off for {}", off.join(", "));
-    Some(super::cluster_finding(meta, cluster, changed, Action::EnableLogging { cluster: cluster.clone(), types: off }))
+    Some(super::super::cluster_finding(
+        meta,
+        cluster,
+        changed,
+        Action::EnableLogging { cluster: cluster.clone(), types: off },
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     #[test]

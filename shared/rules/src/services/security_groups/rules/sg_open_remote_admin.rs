@@ -2,34 +2,37 @@
 
 use crate::config::Mode;
 use crate::finding::Severity;
-use crate::registry::{OptionDefault, OptionSpec, RuleMeta};
+use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::services::security_groups::SecurityGroupChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "sg-open-remote-admin",
-    title: "Remote administration (SSH/RDP) open to the internet",
-    severity: Severity::High,
-    default_mode: Mode::Remediate,
-    rationale: "Nodes reachable on SSH or RDP from anywhere are scanned and brute-forced within minutes; \
-                one weak key or password hands an attacker a node and the credentials of its instance role.",
-    manual_fix: "Remove the 0.0.0.0/0 or ::/0 rule for the port and reach nodes through SSM Session Manager \
-                 or a bastion whose address range you allow instead.",
-    events: super::SG_INGRESS_EVENTS,
-    iam_actions: super::SG_REVOKE_ACTIONS,
-    function: "sg-guard",
-    options: &[OptionSpec {
-        name: "ports",
-        description: "tcp ports treated as remote administration",
-        default: OptionDefault::Ports(&[22, 3389]),
-    }],
-    evaluate: super::world_open_tcp_ports,
+pub static RULE: Rule<SecurityGroupChange> = Rule {
+    meta: RuleMeta {
+        id: "sg-open-remote-admin",
+        title: "Remote administration (SSH/RDP) open to the internet",
+        severity: Severity::High,
+        default_mode: Mode::Remediate,
+        rationale: "Nodes reachable on SSH or RDP from anywhere are scanned and brute-forced within minutes; \
+                    one weak key or password hands an attacker a node and the credentials of its instance role.",
+        manual_fix: "Remove the 0.0.0.0/0 or ::/0 rule for the port and reach nodes through SSM Session Manager \
+                     or a bastion whose address range you allow instead.",
+        events: super::super::INGRESS_EVENTS,
+        iam_actions: super::super::REVOKE_ACTIONS,
+        options: &[OptionSpec {
+            name: "ports",
+            description: "tcp ports treated as remote administration",
+            default: OptionDefault::Ports(&[22, 3389]),
+        }],
+    },
+    check_change: super::super::world_open_tcp_ports,
 };
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
-    use crate::finding::{Action, RevokeTarget};
+    use crate::services::security_groups::{RevokeTarget, SecurityGroupAction};
+    use crate::services::test_support::*;
+    use crate::Action;
     use crate::Config;
 
     #[test]
@@ -47,7 +50,10 @@ mod tests {
         assert_eq!(findings[0].changed, ["tcp 22 from 0.0.0.0/0 (sgr-world)"]);
         assert_eq!(
             findings[0].plan.actions,
-            [Action::RevokeIngress { group_id: "sg-0123".into(), target: RevokeTarget::RuleId("sgr-world".into()) }]
+            [Action::from(SecurityGroupAction::RevokeIngress {
+                group_id: "sg-0123".into(),
+                target: RevokeTarget::RuleId("sgr-world".into())
+            })]
         );
     }
 

@@ -1,48 +1,50 @@
 //! `eks-secrets-encryption-missing`: a cluster created without envelope encryption of secrets.
 
 use crate::config::{Config, Mode};
-use crate::eks::EksChange;
-use crate::finding::{Action, Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, RuleMeta, Subject};
+use crate::finding::{Finding, Severity};
+use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::services::eks::EksAction as Action;
+use crate::services::eks::EksChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-secrets-encryption-missing",
-    title: "EKS cluster created without secrets encryption",
-    severity: Severity::Medium,
-    default_mode: Mode::Notify,
-    rationale: "Kubernetes secrets are then protected only by EBS-level encryption in etcd; envelope \
-                encryption with your KMS key adds a key you control, audit and can revoke.",
-    manual_fix: "aws eks associate-encryption-config --cluster-name <cluster> --encryption-config \
-                 '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)",
-    events: &[crate::registry::EventKey { source: crate::eks::EKS_SOURCE, name: "CreateCluster" }],
-    iam_actions: &["eks:DescribeCluster", "eks:AssociateEncryptionConfig", "kms:DescribeKey", "kms:CreateGrant"],
-    function: "eks-guard",
-    options: &[OptionSpec {
-        name: "kms_key_arn",
-        description:
-            "when set (and the rule remediates), AssociateEncryptionConfig with this key; otherwise alert with the fix",
-        default: OptionDefault::Text(""),
-    }],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-secrets-encryption-missing",
+        title: "EKS cluster created without secrets encryption",
+        severity: Severity::Medium,
+        default_mode: Mode::Notify,
+        rationale: "Kubernetes secrets are then protected only by EBS-level encryption in etcd; envelope \
+                    encryption with your KMS key adds a key you control, audit and can revoke.",
+        manual_fix: "aws eks associate-encryption-config --cluster-name <cluster> --encryption-config \
+                     '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)",
+        events: &[crate::registry::EventKey { source: super::super::EKS_SOURCE, name: "CreateCluster" }],
+        iam_actions: &["eks:DescribeCluster", "eks:AssociateEncryptionConfig", "kms:DescribeKey", "kms:CreateGrant"],
+        options: &[OptionSpec {
+            name: "kms_key_arn",
+            description:
+                "when set (and the rule remediates), AssociateEncryptionConfig with this key; otherwise alert with the fix",
+            default: OptionDefault::Text(""),
+        }],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
-    let Subject::Eks(EksChange::Cluster { cluster, secrets_encrypted: Some(false), .. }) = subject else { return None };
+fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
+    let EksChange::Cluster { cluster, secrets_encrypted: Some(false), .. } = change else { return None };
     let changed = "cluster created without a secrets encryption config".to_owned();
     let key_arn = config.settings(meta.id).text("kms_key_arn");
     if key_arn.is_empty() {
         let manual = meta.manual_fix.replace("<cluster>", cluster);
-        return Some(super::manual_finding(meta, cluster, changed, manual));
+        return Some(super::super::manual_finding(meta, cluster, changed, manual));
     }
     let action = Action::AssociateEncryptionConfig { cluster: cluster.clone(), key_arn: key_arn.to_owned() };
-    Some(super::cluster_finding(meta, cluster, changed, action))
+    Some(super::super::cluster_finding(meta, cluster, changed, action))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     fn created_without_encryption() -> serde_json::Value {

@@ -2,32 +2,34 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{RuleMeta, Subject};
+use crate::registry::{Rule, RuleMeta};
+use crate::services::security_groups::SecurityGroupChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "sg-open-all-traffic",
-    title: "All traffic open to the internet",
-    severity: Severity::Critical,
-    default_mode: Mode::Remediate,
-    rationale: "A rule for all protocols or all ports from anywhere exposes every service on the nodes, \
-                kubelet and node ports included: the cluster's network boundary is gone.",
-    manual_fix: "Remove the rule and allow only the ports and source ranges the workload needs.",
-    events: super::SG_INGRESS_EVENTS,
-    iam_actions: super::SG_REVOKE_ACTIONS,
-    function: "sg-guard",
-    options: &[],
-    evaluate,
+pub static RULE: Rule<SecurityGroupChange> = Rule {
+    meta: RuleMeta {
+        id: "sg-open-all-traffic",
+        title: "All traffic open to the internet",
+        severity: Severity::Critical,
+        default_mode: Mode::Remediate,
+        rationale: "A rule for all protocols or all ports from anywhere exposes every service on the nodes, \
+                    kubelet and node ports included: the cluster's network boundary is gone.",
+        manual_fix: "Remove the rule and allow only the ports and source ranges the workload needs.",
+        events: super::super::INGRESS_EVENTS,
+        iam_actions: super::super::REVOKE_ACTIONS,
+        options: &[],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, _config: &Config) -> Option<Finding> {
-    super::world_open_ingress(meta, subject, |entry| entry.opens_everything())
+fn check_change(meta: &'static RuleMeta, change: &SecurityGroupChange, _config: &Config) -> Option<Finding> {
+    super::super::world_open_ingress(meta, change, |entry| entry.opens_everything())
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     #[test]

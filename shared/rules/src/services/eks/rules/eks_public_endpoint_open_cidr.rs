@@ -2,27 +2,29 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{RuleMeta, Subject};
-use crate::security_group::is_world_cidr;
+use crate::registry::{Rule, RuleMeta};
+use crate::services::eks::EksChange;
+use crate::services::security_groups::is_world_cidr;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-public-endpoint-open-cidr",
-    title: "EKS public endpoint open to 0.0.0.0/0",
-    severity: Severity::High,
-    default_mode: Mode::Remediate,
-    rationale: "With no CIDR list (the API default) or a /0 in it, the API server answers the whole internet; \
-                a public endpoint should at least be limited to known address ranges.",
-    manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config \
-                 endpointPublicAccess=false,endpointPrivateAccess=true, or publicAccessCidrs=<your ranges>",
-    events: super::EKS_CLUSTER_CONFIG_EVENTS,
-    iam_actions: super::EKS_UPDATE_CONFIG_ACTIONS,
-    function: "eks-guard",
-    options: &[],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-public-endpoint-open-cidr",
+        title: "EKS public endpoint open to 0.0.0.0/0",
+        severity: Severity::High,
+        default_mode: Mode::Remediate,
+        rationale: "With no CIDR list (the API default) or a /0 in it, the API server answers the whole internet; \
+                    a public endpoint should at least be limited to known address ranges.",
+        manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config \
+                     endpointPublicAccess=false,endpointPrivateAccess=true, or publicAccessCidrs=<your ranges>",
+        events: super::super::CLUSTER_CONFIG_EVENTS,
+        iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
+        options: &[],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Option<Finding> {
-    let (cluster, endpoint) = super::cluster_endpoint(subject)?;
+fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
+    let (cluster, endpoint) = super::super::cluster_endpoint(change)?;
     if endpoint.public != Some(true) {
         return None;
     }
@@ -36,14 +38,14 @@ fn evaluate(meta: &'static RuleMeta, subject: &Subject, config: &Config) -> Opti
         }
         (false, true) => return None,
     };
-    Some(super::cluster_finding(meta, cluster, changed, super::endpoint_posture(cluster, config)))
+    Some(super::super::cluster_finding(meta, cluster, changed, super::super::endpoint_posture(cluster, config)))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     #[test]

@@ -2,29 +2,29 @@
 //! which opens port 22 of its nodes to the whole internet.
 
 use crate::config::{Config, Mode};
-use crate::eks::EksChange;
 use crate::finding::{Finding, Severity};
-use crate::registry::{EventKey, RuleMeta, Subject};
+use crate::registry::{EventKey, Rule, RuleMeta};
+use crate::services::eks::EksChange;
 
-pub static RULE: RuleMeta = RuleMeta {
-    id: "eks-nodegroup-ssh-open",
-    title: "EKS nodegroup with SSH open to the internet",
-    severity: Severity::High,
-    default_mode: Mode::Notify,
-    rationale: "remoteAccess with an EC2 key and no sourceSecurityGroups makes EKS open port 22 of every node to \
-                0.0.0.0/0; the setting cannot be changed after the nodegroup is created.",
-    manual_fix: "Create a replacement nodegroup without remoteAccess (use SSM Session Manager) or with \
-                 remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup.",
-    events: &[EventKey { source: crate::eks::EKS_SOURCE, name: "CreateNodegroup" }],
-    iam_actions: &["eks:DescribeCluster"],
-    function: "eks-guard",
-    options: &[],
-    evaluate,
+pub static RULE: Rule<EksChange> = Rule {
+    meta: RuleMeta {
+        id: "eks-nodegroup-ssh-open",
+        title: "EKS nodegroup with SSH open to the internet",
+        severity: Severity::High,
+        default_mode: Mode::Notify,
+        rationale: "remoteAccess with an EC2 key and no sourceSecurityGroups makes EKS open port 22 of every node to \
+                    0.0.0.0/0; the setting cannot be changed after the nodegroup is created.",
+        manual_fix: "Create a replacement nodegroup without remoteAccess (use SSM Session Manager) or with \
+                     remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup.",
+        events: &[EventKey { source: super::super::EKS_SOURCE, name: "CreateNodegroup" }],
+        iam_actions: &["eks:DescribeCluster"],
+        options: &[],
+    },
+    check_change,
 };
 
-fn evaluate(meta: &'static RuleMeta, subject: &Subject, _config: &Config) -> Option<Finding> {
-    let Subject::Eks(EksChange::Nodegroup { cluster, nodegroup, ssh_key: Some(key), source_security_groups }) = subject
-    else {
+fn check_change(meta: &'static RuleMeta, change: &EksChange, _config: &Config) -> Option<Finding> {
+    let EksChange::Nodegroup { cluster, nodegroup, ssh_key: Some(key), source_security_groups } = change else {
         return None;
     };
     if !source_security_groups.is_empty() {
@@ -34,14 +34,14 @@ fn evaluate(meta: &'static RuleMeta, subject: &Subject, _config: &Config) -> Opt
         "nodegroup {nodegroup} created with SSH key {key} and no source security groups (port 22 open to 0.0.0.0/0)"
     );
     let manual = format!("{} (nodegroup {nodegroup} of cluster {cluster})", meta.manual_fix);
-    Some(super::manual_finding(meta, cluster, changed, manual))
+    Some(super::super::manual_finding(meta, cluster, changed, manual))
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
+    use crate::services::test_support::*;
     use crate::Config;
 
     #[test]

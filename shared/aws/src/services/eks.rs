@@ -1,0 +1,440 @@
+//! The EKS adapter: cluster tags and state, endpoint posture, logging and encryption restored in
+//! one UpdateClusterConfig per update type (waiting for a busy cluster until shortly before the
+//! deadline), cluster-admin access policies removed unless that would lock everyone out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_eks::types::{EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use aws_sdk_eks::operation::associate_encryption_config::AssociateEncryptionConfigError;
+use aws_sdk_eks::operation::update_cluster_config::UpdateClusterConfigError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+use snapback_rules::policy::same_principal;
+use snapback_rules::services::eks::rules::eks_cluster_admin_access_entry::ADMIN_POLICIES;
+use snapback_rules::services::eks::{EksAction, EndpointTarget, SERVICE};
+use snapback_rules::{Action, ResourceFacts, ResourceKind};
+
+use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
+use crate::error::AwsError;
+
+/// A cluster as snapback needs to see it before changing it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterFacts {
+    pub name: String,
+    /// ACTIVE, CREATING, UPDATING, ...
+    pub status: String,
+    pub tags: BTreeMap<String, String>,
+    pub endpoint: EndpointState,
+    pub logging_enabled: BTreeSet<String>,
+    pub secrets_encrypted: bool,
+}
+
+impl ClusterFacts {
+    /// Another update (or the creation) is running: a new update would get a 409.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.status.as_str(), "CREATING" | "UPDATING" | "PENDING")
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointState {
+    pub public: bool,
+    pub private: bool,
+    pub public_cidrs: Vec<String>,
+}
+
+/// What an update call answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Started,
+    /// "No changes needed": the cluster already had it.
+    NoChange,
+}
+
+/// How long to wait for a busy EKS cluster: doubling waits from `first_wait` up to `max_wait`,
+/// giving up (with a retryable error) when the next wait would end within `margin` of the
+/// invocation's deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct BusyPolicy {
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+    pub margin: Duration,
+}
+
+impl Default for BusyPolicy {
+    fn default() -> Self {
+        BusyPolicy {
+            first_wait: Duration::from_secs(2),
+            max_wait: Duration::from_secs(20),
+            margin: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The EKS slice over the EKS API.
+#[derive(Clone, Debug)]
+pub struct EksApi {
+    client: aws_sdk_eks::Client,
+    busy: BusyPolicy,
+    /// Principals whose access snapback never removes (its own roles).
+    protected_principals: Vec<String>,
+}
+
+impl EksApi {
+    pub fn new(client: aws_sdk_eks::Client) -> Self {
+        EksApi { client, busy: BusyPolicy::default(), protected_principals: Vec::new() }
+    }
+
+    pub fn with_busy_policy(mut self, busy: BusyPolicy) -> Self {
+        self.busy = busy;
+        self
+    }
+
+    pub fn protecting(mut self, principals: &[String]) -> Self {
+        self.protected_principals = principals.to_vec();
+        self
+    }
+}
+
+/// How an update call ended, from the typed error of its operation: EKS answers an update that
+/// changes nothing with an InvalidParameterException, a busy cluster with ResourceInUseException.
+fn update_result<E>(
+    operation: &'static str,
+    result: Result<(), SdkError<E, HttpResponse>>,
+    in_use: fn(&E) -> bool,
+    invalid: fn(&E) -> bool,
+) -> Result<UpdateOutcome, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let Err(error) = result else { return Ok(UpdateOutcome::Started) };
+    if let Some(service) = error.as_service_error() {
+        if in_use(service) {
+            return Err(AwsError::Busy { operation, message: service.to_string() });
+        }
+        let text = service.to_string().to_ascii_lowercase();
+        if invalid(service) && (text.contains("no changes needed") || text.contains("already")) {
+            return Ok(UpdateOutcome::NoChange);
+        }
+    }
+    Err(AwsError::from_sdk(operation, error))
+}
+
+impl EksApi {
+    /// The cluster, or None when it does not exist.
+    pub async fn describe_cluster(&self, name: &str) -> Result<Option<ClusterFacts>, AwsError> {
+        let output = match self.client.describe_cluster().name(name).send().await {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                return Ok(None)
+            }
+            Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
+        };
+        let Some(cluster) = output.cluster() else { return Ok(None) };
+        let vpc = cluster.resources_vpc_config();
+        Ok(Some(ClusterFacts {
+            name: name.to_owned(),
+            status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            tags: cluster
+                .tags()
+                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            endpoint: EndpointState {
+                public: vpc.map(|v| v.endpoint_public_access()).unwrap_or(true),
+                private: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
+                public_cidrs: vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
+            },
+            logging_enabled: cluster
+                .logging()
+                .map(|logging| {
+                    logging
+                        .cluster_logging()
+                        .iter()
+                        .filter(|setup| setup.enabled() == Some(true))
+                        .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            // EKS now encrypts API data with an AWS-owned key by default; what matters is
+            // envelope encryption with a KMS key of the account's own.
+            secrets_encrypted: cluster
+                .encryption_config()
+                .iter()
+                .any(|config| config.provider().and_then(|p| p.key_arn()).is_some_and(|arn| !arn.is_empty())),
+        }))
+    }
+
+    /// Endpoint access in one UpdateClusterConfig. A busy cluster is [`AwsError::Busy`].
+    pub async fn update_endpoint_access(
+        &self,
+        name: &str,
+        endpoint: &EndpointState,
+    ) -> Result<UpdateOutcome, AwsError> {
+        let mut vpc = VpcConfigRequest::builder()
+            .endpoint_public_access(endpoint.public)
+            .endpoint_private_access(endpoint.private);
+        if endpoint.public && !endpoint.public_cidrs.is_empty() {
+            vpc = vpc.set_public_access_cidrs(Some(endpoint.public_cidrs.clone()));
+        }
+        let result = self.client.update_cluster_config().name(name).resources_vpc_config(vpc.build()).send().await;
+        update_result(
+            "eks:UpdateClusterConfig",
+            result.map(|_| ()),
+            UpdateClusterConfigError::is_resource_in_use_exception,
+            UpdateClusterConfigError::is_invalid_parameter_exception,
+        )
+    }
+
+    /// Turns these log types on, in an UpdateClusterConfig of its own.
+    pub async fn enable_logging(&self, name: &str, types: &[String]) -> Result<UpdateOutcome, AwsError> {
+        let setup = LogSetup::builder()
+            .set_types(Some(types.iter().map(|t| LogType::from(t.as_str())).collect()))
+            .enabled(true)
+            .build();
+        let logging = Logging::builder().cluster_logging(setup).build();
+        let result = self.client.update_cluster_config().name(name).logging(logging).send().await;
+        update_result(
+            "eks:UpdateClusterConfig",
+            result.map(|_| ()),
+            UpdateClusterConfigError::is_resource_in_use_exception,
+            UpdateClusterConfigError::is_invalid_parameter_exception,
+        )
+    }
+
+    pub async fn associate_encryption_config(&self, name: &str, key_arn: &str) -> Result<UpdateOutcome, AwsError> {
+        // `resources` is deprecated in the model but still what the API documents for secrets.
+        #[allow(deprecated)]
+        let config = EncryptionConfig::builder()
+            .resources("secrets")
+            .provider(Provider::builder().key_arn(key_arn).build())
+            .build();
+        let result =
+            self.client.associate_encryption_config().cluster_name(name).encryption_config(config).send().await;
+        update_result(
+            "eks:AssociateEncryptionConfig",
+            result.map(|_| ()),
+            AssociateEncryptionConfigError::is_resource_in_use_exception,
+            AssociateEncryptionConfigError::is_invalid_parameter_exception,
+        )
+    }
+}
+
+impl EksApi {
+    /// Principals holding one of `policies` at cluster scope.
+    pub async fn principals_with_policies(&self, cluster: &str, policies: &[&str]) -> Result<Vec<String>, AwsError> {
+        let mut holders = Vec::new();
+        let mut entries = self.client.list_access_entries().cluster_name(cluster).into_paginator().send();
+        while let Some(page) = entries.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("eks:ListAccessEntries", error))?;
+            for principal in page.access_entries() {
+                let mut associated = self
+                    .client
+                    .list_associated_access_policies()
+                    .cluster_name(cluster)
+                    .principal_arn(principal)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = associated.next().await {
+                    let page = page.map_err(|error| AwsError::from_sdk("eks:ListAssociatedAccessPolicies", error))?;
+                    let holds = page.associated_access_policies().iter().any(|policy| {
+                        let name = policy.policy_arn().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+                        let cluster_scope =
+                            policy.access_scope().and_then(|s| s.r#type()).is_some_and(|t| t.as_str() == "cluster");
+                        cluster_scope && policies.contains(&name)
+                    });
+                    if holds && !holders.contains(principal) {
+                        holders.push(principal.clone());
+                    }
+                }
+            }
+        }
+        Ok(holders)
+    }
+
+    /// Removes the policy from the principal; false when it was not associated.
+    pub async fn disassociate_access_policy(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+        policy_arn: &str,
+    ) -> Result<bool, AwsError> {
+        let request = self
+            .client
+            .disassociate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(principal_arn)
+            .policy_arn(policy_arn);
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(false),
+            Err(error) => Err(AwsError::from_sdk("eks:DisassociateAccessPolicy", error)),
+        }
+    }
+}
+
+impl ServiceAdapter for EksApi {
+    fn service(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn look_up<'a>(
+        &'a self,
+        _kind: &'static ResourceKind,
+        resource: &'a str,
+        _find_cluster: bool,
+    ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
+        Box::pin(async move {
+            let Some(facts) = self.describe_cluster(resource).await? else { return Ok(None) };
+            Ok(Some(LookedUp {
+                facts: ResourceFacts { tags: facts.tags.clone(), cluster: Some(facts.name.clone()) },
+                described: Some(Box::new(facts)),
+            }))
+        })
+    }
+
+    fn run<'a>(
+        &'a self,
+        action: &'a Action,
+        described: Option<Described>,
+        deadline: Instant,
+    ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
+        Box::pin(async move {
+            let described = described.and_then(|any| any.downcast::<ClusterFacts>().ok()).map(|facts| *facts);
+            match typed::<EksAction>(action, SERVICE)? {
+                EksAction::UpdateEndpointAccess { cluster, access } => {
+                    self.restore_cluster(cluster, deadline, described, |facts| {
+                        let target = endpoint_target(&facts.endpoint, access);
+                        (target != facts.endpoint).then_some(ClusterUpdate::Endpoint(target))
+                    })
+                    .await
+                }
+                EksAction::EnableLogging { cluster, types } => {
+                    self.restore_cluster(cluster, deadline, described, |facts| {
+                        let off: Vec<String> =
+                            types.iter().filter(|kind| !facts.logging_enabled.contains(*kind)).cloned().collect();
+                        (!off.is_empty()).then_some(ClusterUpdate::Logging(off))
+                    })
+                    .await
+                }
+                EksAction::AssociateEncryptionConfig { cluster, key_arn } => {
+                    self.restore_cluster(cluster, deadline, described, |facts| {
+                        (!facts.secrets_encrypted).then(|| ClusterUpdate::Encryption(key_arn.clone()))
+                    })
+                    .await
+                }
+                EksAction::DisassociateAccessPolicy { cluster, principal_arn, policy_arn } => {
+                    self.remove_admin(cluster, principal_arn, policy_arn).await
+                }
+            }
+        })
+    }
+}
+
+impl EksApi {
+    /// Describe, work out what is still needed, update; a busy cluster (CREATING, UPDATING, a
+    /// 409) is waited for until shortly before `deadline`.
+    async fn restore_cluster(
+        &self,
+        cluster: &str,
+        deadline: Instant,
+        mut described: Option<ClusterFacts>,
+        needed: impl Fn(&ClusterFacts) -> Option<ClusterUpdate>,
+    ) -> Result<ActionResult, AwsError> {
+        let mut wait = self.busy.first_wait;
+        loop {
+            // The caller's description once, then fresh ones.
+            let facts = match described.take() {
+                Some(facts) => Some(facts),
+                None => self.describe_cluster(cluster).await?,
+            };
+            let Some(facts) = facts else {
+                return Ok(ActionResult::NotApplicable(format!("cluster {cluster} no longer exists")));
+            };
+            let Some(update) = needed(&facts) else { return Ok(ActionResult::AlreadySafe) };
+            let attempt = if facts.is_busy() {
+                Err(AwsError::Busy {
+                    operation: "eks:DescribeCluster",
+                    message: format!("cluster {} is {}", facts.name, facts.status),
+                })
+            } else {
+                match &update {
+                    ClusterUpdate::Endpoint(target) => self.update_endpoint_access(cluster, target).await,
+                    ClusterUpdate::Logging(types) => self.enable_logging(cluster, types).await,
+                    ClusterUpdate::Encryption(key_arn) => self.associate_encryption_config(cluster, key_arn).await,
+                }
+            };
+            match attempt {
+                Ok(UpdateOutcome::Started) => return Ok(ActionResult::Restored),
+                Ok(UpdateOutcome::NoChange) => return Ok(ActionResult::AlreadySafe),
+                Err(AwsError::Busy { .. }) => self.wait_for(cluster, &mut wait, deadline).await?,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn remove_admin(
+        &self,
+        cluster: &str,
+        principal_arn: &str,
+        policy_arn: &str,
+    ) -> Result<ActionResult, AwsError> {
+        if self.protected_principals.iter().any(|own| same_principal(own, principal_arn)) {
+            return Ok(ActionResult::Refused(format!("{principal_arn} is snapback's own role")));
+        }
+        let admins = self.principals_with_policies(cluster, ADMIN_POLICIES).await?;
+        if !admins.iter().any(|admin| admin != principal_arn) {
+            return Ok(ActionResult::Refused(format!(
+                "{principal_arn} is the last cluster admin of {cluster}; removing it would lock everyone out"
+            )));
+        }
+        Ok(match self.disassociate_access_policy(cluster, principal_arn, policy_arn).await? {
+            true => ActionResult::Restored,
+            false => ActionResult::AlreadySafe,
+        })
+    }
+
+    /// Sleeps before the next attempt, or gives up with a retryable error when the deadline is near.
+    async fn wait_for(&self, cluster: &str, wait: &mut Duration, deadline: Instant) -> Result<(), AwsError> {
+        if Instant::now() + *wait + self.busy.margin > deadline {
+            return Err(AwsError::Busy {
+                operation: "eks:UpdateClusterConfig",
+                message: format!("cluster {cluster} stayed busy until shortly before the invocation's deadline"),
+            });
+        }
+        tracing::info!(cluster, wait_ms = wait.as_millis() as u64, "cluster busy, waiting before the next attempt");
+        tokio::time::sleep(*wait).await;
+        *wait = (*wait * 2).min(self.busy.max_wait);
+        Ok(())
+    }
+}
+
+/// What a cluster still needs, worked out from the cluster as it is now.
+enum ClusterUpdate {
+    Endpoint(EndpointState),
+    /// The log types still off.
+    Logging(Vec<String>),
+    Encryption(String),
+}
+
+/// The endpoint state to ask for: the current one with the target's fields applied, never with
+/// both endpoints off (the API refuses it, and it would cut everyone off).
+fn endpoint_target(current: &EndpointState, access: &EndpointTarget) -> EndpointState {
+    let mut target = current.clone();
+    if let Some(private) = access.private {
+        target.private = private;
+    }
+    if let Some(public) = access.public {
+        target.public = public;
+    }
+    if let Some(cidrs) = &access.public_cidrs {
+        target.public_cidrs = cidrs.clone();
+    }
+    if !target.public && !target.private {
+        target.private = true;
+    }
+    target
+}

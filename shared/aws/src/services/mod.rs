@@ -1,0 +1,4 @@
+//! One adapter per service slice of `shared/rules`.
+
+pub mod eks;
+pub mod security_groups;

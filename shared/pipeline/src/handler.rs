@@ -1,0 +1,389 @@
+//! The handler: payload → observation → screen → the function's slices' rules → facts and policy
+//! → restores (merged, each run once) → one alert per resource → one log line per decision.
+//! Nothing here names a service: each finding's resource kind says which adapter looks it up,
+//! each action says which adapter runs it.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use snapback_aws::{ActionResult, AlertPublisher, AwsError, Described, ServiceAdapter};
+use snapback_notify::{Alert, RuleVerdict};
+use snapback_rules::{
+    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, Scope,
+};
+use time::OffsetDateTime;
+
+use crate::config_cache::{ConfigCache, CurrentConfig};
+use crate::outcome::{DecisionOutcome, DecisionRecord, Report};
+
+/// The only error a handler returns: something a retry can fix. Lambda then retries the event
+/// and, after its retries, hands it to the failure destination.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        lambda_runtime::Diagnostic { error_type: "snapback::Retryable".into(), error_message: error.to_string() }
+    }
+}
+
+/// The invocation's deadline as an [`Instant`], from the Lambda context: epoch milliseconds on
+/// AWS. cargo-lambda's emulator sends the timeout itself (`600000`) instead; a value too small to
+/// be an epoch time is read as that duration.
+pub fn deadline(context: &lambda_runtime::Context) -> Instant {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default();
+    let remaining_ms =
+        if context.deadline >= YEAR_2001_MS { context.deadline.saturating_sub(now_ms) } else { context.deadline };
+    tracing::debug!(deadline_ms = context.deadline, remaining_ms, "invocation deadline");
+    Instant::now() + Duration::from_millis(remaining_ms)
+}
+
+/// A guard function: its registry entry, one adapter per slice it hosts, the alert publisher and
+/// the config, all built once per cold start; one `handle` per event.
+pub struct Guard {
+    pub function: &'static Function,
+    pub adapters: Vec<Box<dyn ServiceAdapter>>,
+    pub publisher: Box<dyn AlertPublisher>,
+    pub config: ConfigCache,
+    /// snapback's own roles: their changes are never judged.
+    pub own_principals: Vec<String>,
+}
+
+/// How a failed action ended: retry the event, or report the failure.
+#[derive(Debug, Clone)]
+enum ActionFailure {
+    Retryable(String),
+    Final(String),
+}
+
+/// One finding's way through policy and execution, before it is logged and alerted.
+struct Verdict {
+    outcome: DecisionOutcome,
+    cluster: Option<String>,
+    notes: Vec<String>,
+    detail: Option<String>,
+    /// What was actually run, when the finding's actions were merged with others.
+    ran: Option<Vec<String>>,
+}
+
+impl Verdict {
+    fn new(outcome: DecisionOutcome, cluster: Option<String>, notes: Vec<String>) -> Verdict {
+        Verdict { outcome, cluster, notes, detail: None, ran: None }
+    }
+
+    fn quiet(outcome: DecisionOutcome, detail: impl Into<String>) -> Verdict {
+        Verdict { detail: Some(detail.into()), ..Verdict::new(outcome, None, Vec::new()) }
+    }
+
+    fn with_detail(mut self, detail: impl Into<String>) -> Verdict {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// A finding the policy wants restored, waiting for its merged actions to run.
+struct Restore {
+    cluster: Option<String>,
+    notes: Vec<String>,
+    /// Indexes into the event's merged actions.
+    actions: Vec<usize>,
+}
+
+/// What the event's findings' resources looked like, each looked up once.
+#[derive(Default)]
+struct LookUps {
+    facts: HashMap<(&'static str, String), Option<ResourceFacts>>,
+    described: HashMap<(&'static str, String), Described>,
+}
+
+impl Guard {
+    /// The deployed guard for `function`: SDK adapters for its slices, SNS, config from the settings.
+    pub fn from_settings(
+        function: &'static Function,
+        sdk: &snapback_aws::SdkConfig,
+        settings: &crate::Settings,
+    ) -> Guard {
+        Guard {
+            function,
+            adapters: snapback_aws::adapters(function, sdk, &settings.own_principals),
+            publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
+            config: ConfigCache::from_settings(sdk, settings),
+            own_principals: settings.own_principals.clone(),
+        }
+    }
+
+    pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Report, HandlerError> {
+        let event = match Event::from_value(payload) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::warn!(reason = %error, "event ignored: cannot be read");
+                return Ok(Report { ignored: Some(error.to_string()), ..Report::default() });
+            }
+        };
+        let current = self.config.current().await?;
+        self.judge(&Observation::Change(event), &current, deadline).await
+    }
+
+    /// Judges one observation: screen, rules, policy, restores, alerts, decision logs.
+    pub async fn judge(
+        &self,
+        observation: &Observation,
+        current: &CurrentConfig,
+        deadline: Instant,
+    ) -> Result<Report, HandlerError> {
+        let started = Instant::now();
+        let config = &current.config;
+        let (id, name) = (observation.id(), observation.name());
+        let mut report = Report { event_id: Some(id.to_owned()), ..Report::default() };
+        let Observation::Change(event) = observation;
+        let listens = |source: &str, name: &str| self.function.listens_to(source, name);
+        if let Some(ignored) = screen(event, config, &self.own_principals, listens) {
+            tracing::info!(event_id = id, event_name = name, reason = ignored.label(), detail = %ignored, "event ignored");
+            report.ignored = Some(ignored.to_string());
+            return Ok(report);
+        }
+        let findings = match observation.judge(self.function.services.iter().copied(), config) {
+            Ok(findings) => findings,
+            Err(unreadable) => {
+                tracing::warn!(event_id = id, event_name = name, reason = %unreadable, "event ignored: unreadable");
+                report.ignored = Some(format!("unreadable: {unreadable}"));
+                return Ok(report);
+            }
+        };
+        if findings.is_empty() {
+            tracing::info!(event_id = id, event_name = name, "no findings");
+        }
+
+        // Policy first, for every finding; then each distinct (merged) action runs once.
+        let mut retry: Option<AwsError> = None;
+        let mut look_ups = LookUps::default();
+        let mut merged: Vec<Action> = Vec::new();
+        let mut steps: Vec<Result<Restore, Verdict>> = Vec::new();
+        for finding in &findings {
+            let step = match self.policy(finding, config, &mut look_ups).await {
+                Ok(Ok(mut restore)) => {
+                    restore.actions =
+                        finding.plan.actions.iter().map(|action| merge_into(&mut merged, action)).collect();
+                    Ok(restore)
+                }
+                Ok(Err(verdict)) => Err(verdict),
+                Err(error) => Err(lookup_failed(id, finding, error, &mut retry)),
+            };
+            steps.push(step);
+        }
+        let mut results: Vec<Result<ActionResult, ActionFailure>> = Vec::new();
+        for action in &merged {
+            let described = look_ups.described.remove(&(action.service(), action.resource().to_owned()));
+            let result = match self.run(action, described, deadline).await {
+                Ok(result) => Ok(result),
+                Err(error) if error.is_retryable() => {
+                    tracing::error!(event_id = id, action = %action.describe(), %error, "will retry the event");
+                    let failure = ActionFailure::Retryable(error.to_string());
+                    retry.get_or_insert(error);
+                    Err(failure)
+                }
+                Err(error) => Err(ActionFailure::Final(error.to_string())),
+            };
+            results.push(result);
+        }
+
+        let verdicts: Vec<Verdict> = steps
+            .into_iter()
+            .map(|step| match step {
+                Err(verdict) => verdict,
+                Ok(restore) => {
+                    let ran: Vec<String> = restore.actions.iter().map(|index| merged[*index].describe()).collect();
+                    Verdict { ran: Some(ran), ..verdict_of(restore, &results) }
+                }
+            })
+            .collect();
+        for alert in alerts(observation, &findings, &verdicts, current) {
+            if let Err(error) = self.publisher.publish(&alert).await {
+                tracing::error!(event_id = id, rules = ?alert.rule_ids(), %error, alert = %alert.to_json(), "alert not published");
+                retry.get_or_insert(error);
+            }
+        }
+        for (finding, verdict) in findings.iter().zip(verdicts) {
+            tracing::info!(
+                event_id = id,
+                event_name = name,
+                rule = finding.rule.id,
+                resource = %finding.resource,
+                outcome = verdict.outcome.as_str(),
+                detail = verdict.detail.as_deref().unwrap_or(""),
+                duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "decision"
+            );
+            report.decisions.push(DecisionRecord {
+                rule: finding.rule.id.to_owned(),
+                resource: finding.resource.clone(),
+                outcome: verdict.outcome,
+                detail: verdict.detail,
+            });
+        }
+        match retry {
+            Some(error) => Err(error.into()),
+            None => Ok(report),
+        }
+    }
+
+    fn adapter(&self, service: &str) -> Result<&dyn ServiceAdapter, AwsError> {
+        self.adapters.iter().find(|adapter| adapter.service() == service).map(|adapter| adapter.as_ref()).ok_or_else(
+            || AwsError::permanent("look up adapter", format!("{} has no adapter for {service}", self.function.name)),
+        )
+    }
+
+    async fn run(
+        &self,
+        action: &Action,
+        described: Option<Described>,
+        deadline: Instant,
+    ) -> Result<ActionResult, AwsError> {
+        self.adapter(action.service())?.run(action, described, deadline).await
+    }
+
+    /// Facts (looked up once per resource), then the pure policy: a restore to run, or a final verdict.
+    async fn policy(
+        &self,
+        finding: &Finding,
+        config: &Config,
+        look_ups: &mut LookUps,
+    ) -> Result<Result<Restore, Verdict>, AwsError> {
+        let key = (finding.kind.service, finding.resource.clone());
+        if !look_ups.facts.contains_key(&key) {
+            let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
+            let found =
+                self.adapter(finding.kind.service)?.look_up(finding.kind, &finding.resource, find_cluster).await?;
+            let facts = found.map(|found| {
+                if let Some(described) = found.described {
+                    look_ups.described.insert(key.clone(), described);
+                }
+                found.facts
+            });
+            look_ups.facts.insert(key.clone(), facts);
+        }
+        let Some(facts) = &look_ups.facts[&key] else {
+            return Ok(Err(Verdict::quiet(
+                DecisionOutcome::ResourceGone,
+                format!("{} no longer exists", finding.resource),
+            )));
+        };
+        let cluster = facts.cluster.clone();
+        Ok(match decide(finding, facts, config, OffsetDateTime::now_utc()) {
+            Decision::OutOfScope(why) => Err(Verdict::quiet(DecisionOutcome::OutOfScope, why)),
+            Decision::Exempt { until } => {
+                let note = match &until {
+                    Some(until) => format!("exempt by tag {} until {until}", config.exemption_tag),
+                    None => format!("exempt by tag {}", config.exemption_tag),
+                };
+                Err(Verdict::new(DecisionOutcome::Exempt, cluster, vec![note.clone()]).with_detail(note))
+            }
+            Decision::Notify { notes } => Err(Verdict::new(DecisionOutcome::WouldRemediate, cluster, notes)),
+            Decision::Remediate { notes } => Ok(Restore { cluster, notes, actions: Vec::new() }),
+        })
+    }
+}
+
+/// A lookup before any change failed: retry the event, or alert that the restore failed.
+fn lookup_failed(event_id: &str, finding: &Finding, error: AwsError, retry: &mut Option<AwsError>) -> Verdict {
+    if error.is_retryable() {
+        tracing::error!(event_id, rule = finding.rule.id, %error, "will retry the event");
+        let verdict = Verdict::quiet(DecisionOutcome::Retrying, error.to_string());
+        retry.get_or_insert(error);
+        return verdict;
+    }
+    Verdict::new(DecisionOutcome::Failed, None, vec![format!("the restore failed: {error}")])
+        .with_detail(error.to_string())
+}
+
+/// Index of the merged action that covers `action`: an equal one, one that absorbs it (same
+/// setting of the same resource), or a new one.
+fn merge_into(merged: &mut Vec<Action>, action: &Action) -> usize {
+    if let Some(index) = merged.iter().position(|existing| existing == action) {
+        return index;
+    }
+    if let Some(index) = merged.iter_mut().position(|existing| existing.absorb(action)) {
+        return index;
+    }
+    merged.push(action.clone());
+    merged.len() - 1
+}
+
+/// A restore's verdict from the results of its actions.
+fn verdict_of(restore: Restore, results: &[Result<ActionResult, ActionFailure>]) -> Verdict {
+    let mut restored = false;
+    let mut refused = Vec::new();
+    let mut not_applicable = Vec::new();
+    for index in &restore.actions {
+        match &results[*index] {
+            Err(ActionFailure::Retryable(message)) => {
+                return Verdict::quiet(DecisionOutcome::Retrying, message.clone())
+            }
+            Err(ActionFailure::Final(message)) => {
+                let mut notes = restore.notes;
+                notes.push(format!("the restore failed: {message}"));
+                return Verdict::new(DecisionOutcome::Failed, restore.cluster, notes).with_detail(message.clone());
+            }
+            Ok(ActionResult::Restored) => restored = true,
+            Ok(ActionResult::AlreadySafe) => {}
+            Ok(ActionResult::NotApplicable(why)) => not_applicable.push(why.clone()),
+            Ok(ActionResult::Refused(why)) => refused.push(why.clone()),
+        }
+    }
+    if !refused.is_empty() {
+        let mut notes = restore.notes;
+        notes.extend(refused.iter().map(|why| format!("not restored: {why}")));
+        return Verdict::new(DecisionOutcome::WouldRemediate, restore.cluster, notes).with_detail(refused.join("; "));
+    }
+    if restored {
+        return Verdict::new(DecisionOutcome::Remediated, restore.cluster, restore.notes);
+    }
+    if !not_applicable.is_empty() {
+        return Verdict::quiet(DecisionOutcome::NotApplicable, not_applicable.join("; "));
+    }
+    // A duplicate delivery, or someone was quicker: no second alert.
+    Verdict::quiet(DecisionOutcome::AlreadySafe, "already in the safe state")
+}
+
+/// One alert per resource the observation's alerting findings are about, in the order they
+/// first appear: every rule with its outcome, and what actually ran.
+fn alerts(
+    observation: &Observation,
+    findings: &[Finding],
+    verdicts: &[Verdict],
+    current: &CurrentConfig,
+) -> Vec<Alert> {
+    let origin = observation.origin();
+    let mut alerts: Vec<((&str, &str), Alert)> = Vec::new();
+    for (finding, verdict) in findings.iter().zip(verdicts) {
+        let Some(outcome) = verdict.outcome.alert() else { continue };
+        let key = (finding.kind.name, finding.resource.as_str());
+        let at = match alerts.iter().position(|(existing, _)| *existing == key) {
+            Some(at) => at,
+            None => {
+                alerts.push((key, Alert::new(&origin, &finding.resource, &current.config.exemption_tag)));
+                alerts.len() - 1
+            }
+        };
+        let alert = &mut alerts[at].1;
+        alert.cluster = alert.cluster.take().or(verdict.cluster.clone());
+        let mut rule = RuleVerdict::new(finding, outcome);
+        if let Some(ran) = &verdict.ran {
+            rule.restored = ran.clone();
+        }
+        alert.add(rule);
+        alert.note(verdict.notes.iter().cloned());
+    }
+    alerts
+        .into_iter()
+        .map(|(_, mut alert)| {
+            alert.note(current.note.clone());
+            alert
+        })
+        .collect()
+}

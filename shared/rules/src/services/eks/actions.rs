@@ -1,0 +1,125 @@
+//! EKS restore actions.
+
+use serde::Serialize;
+
+use crate::finding::ServiceAction;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum EksAction {
+    /// Endpoint access, in one UpdateClusterConfig; None leaves a field as it is.
+    UpdateEndpointAccess {
+        cluster: String,
+        access: EndpointTarget,
+    },
+    /// Turn these control-plane log types on, in a call of its own.
+    EnableLogging {
+        cluster: String,
+        types: Vec<String>,
+    },
+    AssociateEncryptionConfig {
+        cluster: String,
+        key_arn: String,
+    },
+    DisassociateAccessPolicy {
+        cluster: String,
+        principal_arn: String,
+        policy_arn: String,
+    },
+}
+
+/// The endpoint state to restore.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct EndpointTarget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_cidrs: Option<Vec<String>>,
+}
+
+impl EndpointTarget {
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(private) = self.private {
+            parts.push(format!("private endpoint {}", if private { "on" } else { "off" }));
+        }
+        match (self.public, &self.public_cidrs) {
+            (Some(false), _) => parts.push("public endpoint off".to_owned()),
+            (Some(true), Some(cidrs)) => parts.push(format!("public endpoint limited to {}", cidrs.join(", "))),
+            (Some(true), None) => parts.push("public endpoint on".to_owned()),
+            (None, Some(cidrs)) => parts.push(format!("public access CIDRs {}", cidrs.join(", "))),
+            (None, None) => {}
+        }
+        parts.join(", ")
+    }
+}
+
+impl ServiceAction for EksAction {
+    const SERVICE: &'static str = super::SERVICE;
+
+    /// The cluster the action changes.
+    fn resource(&self) -> &str {
+        match self {
+            EksAction::UpdateEndpointAccess { cluster, .. }
+            | EksAction::EnableLogging { cluster, .. }
+            | EksAction::AssociateEncryptionConfig { cluster, .. }
+            | EksAction::DisassociateAccessPolicy { cluster, .. } => cluster,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            EksAction::UpdateEndpointAccess { cluster, access } => {
+                format!("set {} for cluster {cluster}", access.describe())
+            }
+            EksAction::EnableLogging { cluster, types } => {
+                format!("enable control-plane logging {} on cluster {cluster}", types.join(", "))
+            }
+            EksAction::AssociateEncryptionConfig { cluster, key_arn } => {
+                format!("encrypt secrets of cluster {cluster} with {key_arn}")
+            }
+            EksAction::DisassociateAccessPolicy { cluster, principal_arn, policy_arn } => {
+                let policy = policy_arn.rsplit('/').next().unwrap_or(policy_arn);
+                format!("disassociate {policy} from {principal_arn} on cluster {cluster}")
+            }
+        }
+    }
+
+    /// Same setting of the same cluster: one UpdateClusterConfig per update type.
+    fn absorb(&mut self, other: &EksAction) -> bool {
+        match (self, other) {
+            (
+                EksAction::UpdateEndpointAccess { cluster, access },
+                EksAction::UpdateEndpointAccess { cluster: other_cluster, access: other_access },
+            ) if cluster == other_cluster => {
+                // The safer value wins: private on, public off, the restricted CIDR list.
+                access.private = match (access.private, other_access.private) {
+                    (Some(a), Some(b)) => Some(a || b),
+                    (a, b) => a.or(b),
+                };
+                access.public = match (access.public, other_access.public) {
+                    (Some(a), Some(b)) => Some(a && b),
+                    (a, b) => a.or(b),
+                };
+                if access.public_cidrs.is_none() {
+                    access.public_cidrs = other_access.public_cidrs.clone();
+                }
+                true
+            }
+            (
+                EksAction::EnableLogging { cluster, types },
+                EksAction::EnableLogging { cluster: other_cluster, types: more },
+            ) if cluster == other_cluster => {
+                for kind in more {
+                    if !types.contains(kind) {
+                        types.push(kind.clone());
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}

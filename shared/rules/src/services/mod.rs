@@ -1,0 +1,126 @@
+//! One module per AWS service: its change parser (CloudTrail record → typed change), its rules
+//! (one file each), its typed restore actions. The [`Slice`] trait is all the rest of snapback
+//! knows about a service.
+
+pub mod eks;
+pub mod security_groups;
+
+use crate::config::{Config, Mode};
+use crate::event::Event;
+use crate::finding::Finding;
+use crate::registry::{Rule, RuleMeta};
+
+/// A record that names this service but cannot be judged: garbage is not a change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// A service as the registry and the pipeline see it.
+pub trait Slice: Sync {
+    /// `security-groups`, `eks`: also the name of its adapter in `shared/aws`.
+    fn name(&self) -> &'static str;
+    fn rules(&self) -> Vec<&'static RuleMeta>;
+    /// The findings of the enabled rules for a record; an empty list when the record is not
+    /// this service's.
+    fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable>;
+}
+
+/// A service whose CloudTrail changes read as `C`.
+pub struct ServiceRules<C: 'static> {
+    pub name: &'static str,
+    /// None when the record is not one this service reads.
+    pub parse: fn(&Event) -> Result<Option<C>, Unreadable>,
+    pub rules: &'static [&'static Rule<C>],
+}
+
+impl<C: 'static> Slice for ServiceRules<C> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn rules(&self) -> Vec<&'static RuleMeta> {
+        self.rules.iter().map(|rule| &rule.meta).collect()
+    }
+
+    fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable> {
+        let listening: Vec<&'static Rule<C>> = self
+            .rules
+            .iter()
+            .copied()
+            .filter(|rule| rule.listens_to(&event.event_source, &event.event_name))
+            .filter(|rule| config.mode(rule.id) != Mode::Off)
+            .collect();
+        if listening.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(change) = (self.parse)(event)? else { return Ok(Vec::new()) };
+        Ok(listening.into_iter().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
+    }
+}
+
+/// Every finding of every enabled rule for this record, in registry order; an unreadable record
+/// has none. (`snapback replay` and the tests; the pipeline judges its own slices only.)
+pub fn evaluate(event: &Event, config: &Config) -> Vec<Finding> {
+    judge_change(crate::registry::services(), event, config).unwrap_or_default()
+}
+
+/// The findings of these slices for a record.
+pub fn judge_change<'a>(
+    services: impl IntoIterator<Item = &'a dyn Slice>,
+    event: &Event,
+    config: &Config,
+) -> Result<Vec<Finding>, Unreadable> {
+    let mut findings = Vec::new();
+    for service in services {
+        findings.extend(service.judge_change(event, config)?);
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use serde_json::{json, Value};
+
+    use crate::{evaluate, Config, Event, Finding};
+
+    /// An AuthorizeSecurityGroupIngress record with the given permissions and created rules.
+    pub fn authorize(permissions: Value, created_rules: Option<Value>) -> Value {
+        let mut response = json!({"requestId": "req-1", "_return": true});
+        if let Some(rules) = created_rules {
+            response["securityGroupRuleSet"] = json!({"items": rules});
+        }
+        json!({
+            "eventVersion": "1.09", "eventID": "evt-1", "eventTime": "2026-11-27T10:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
+            "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "requestParameters": {"groupId": "sg-0123", "ipPermissions": {"items": permissions}},
+            "responseElements": response
+        })
+    }
+
+    /// A tcp permission from one IPv4 CIDR, in the standard item shape.
+    pub fn tcp(from: i64, to: i64, cidr: &str) -> Value {
+        json!({"ipProtocol": "tcp", "fromPort": from, "toPort": to, "groups": {},
+               "ipRanges": {"items": [{"cidrIp": cidr}]}, "ipv6Ranges": {}, "prefixListIds": {}})
+    }
+
+    pub fn findings(record: &Value, config: &Config) -> Vec<Finding> {
+        evaluate(&Event::from_value(record).unwrap(), config)
+    }
+
+    /// An EKS record by alice with this request and response.
+    pub fn eks(event_name: &str, request: Value, response: Value) -> Value {
+        json!({
+            "eventVersion": "1.09", "eventID": "evt-eks", "eventTime": "2026-11-27T10:00:00Z",
+            "eventSource": "eks.amazonaws.com", "eventName": event_name, "awsRegion": "us-east-1",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "requestParameters": request, "responseElements": response
+        })
+    }
+
+    pub fn rule_ids(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|finding| finding.rule.id).collect()
+    }
+}
