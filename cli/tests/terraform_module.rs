@@ -12,9 +12,19 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The module's files (split by concern: IAM, functions, EventBridge, alarms, KMS, trail, …) as one body.
 fn module() -> Body {
-    let text = std::fs::read_to_string(root().join("infra/modules/snapback/main.tf")).unwrap();
-    hcl::from_str(&text).expect("main.tf is valid HCL")
+    let mut text = String::new();
+    for entry in std::fs::read_dir(root().join("infra/modules/snapback")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "tf") {
+            let file = std::fs::read_to_string(&path).unwrap();
+            let _: Body = hcl::from_str(&file).unwrap_or_else(|e| panic!("{} is not valid HCL: {e}", path.display()));
+            text += &file;
+            text += "\n";
+        }
+    }
+    hcl::from_str(&text).expect("the module is valid HCL")
 }
 
 fn resource<'a>(body: &'a Body, kind: &str, name: &str) -> &'a Block {
@@ -86,8 +96,31 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
     for metric in ["\"Errors\"", "\"ApproximateNumberOfMessagesVisible\"", "\"FailedInvocations\""] {
         assert!(alarms.contains(metric), "an alarm on {metric}");
     }
+    assert_eq!(attribute(lambda, "timeout"), "each.value.timeout", "the timeout comes from the registry");
+    assert_eq!(attribute(lambda, "memory_size"), "each.value.memory_size", "the memory comes from the registry");
+    assert!(lambda.body().blocks().any(|b| b.identifier() == "logging_config"), "the Lambda sets logging_config");
     let event_pattern = attribute(resource(&body, "aws_cloudwatch_event_rule", "this"), "event_pattern");
     assert!(event_pattern.contains("each.value.pattern"), "{event_pattern}");
+}
+
+#[test]
+fn no_function_name_is_written_in_hcl() {
+    let module = root().join("infra/modules/snapback");
+    for entry in std::fs::read_dir(&module).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|ext| ext != "tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for function in snapback_rules::registry::functions() {
+            assert!(
+                !text.contains(&format!("\"{}\"", function.name)),
+                "{} names function {}: read it from the manifest",
+                path.display(),
+                function.name
+            );
+        }
+    }
 }
 
 #[test]

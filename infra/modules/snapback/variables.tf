@@ -87,6 +87,17 @@ variable "kms_key_arn" {
   }
 }
 
+variable "log_level" {
+  description = "Application log level of the functions (Lambda's logging_config; decisions are logged at INFO)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the functions' log groups."
   type        = number

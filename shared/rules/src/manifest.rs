@@ -60,6 +60,7 @@ pub fn manifest() -> Value {
             function.name.to_owned(),
             json!({
                 "description": function.description,
+                "trigger": function.trigger,
                 "timeout": function.timeout_seconds,
                 "memory_size": function.memory_mb,
                 "services": function.services.iter().map(|service| service.name()).collect::<Vec<_>>(),

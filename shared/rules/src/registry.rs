@@ -99,10 +99,21 @@ impl<C> Deref for Rule<C> {
     }
 }
 
+/// What invokes a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// EventBridge rules with the function's CloudTrail event patterns.
+    Cloudtrail,
+    /// A subscription to the alert topic (the Slack relay).
+    AlertTopic,
+}
+
 /// A Lambda function: the slices it hosts and how it is deployed.
 pub struct Function {
     pub name: &'static str,
     pub description: &'static str,
+    pub trigger: Trigger,
     pub services: &'static [&'static dyn Slice],
     /// What the function needs beyond its rules' actions (publishing alerts, reading config).
     pub base_actions: &'static [&'static str],
@@ -135,6 +146,7 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "sg-guard",
         description: "Reverts world-open ingress on EKS security groups.",
+        trigger: Trigger::Cloudtrail,
         services: &[&security_groups::SLICE],
         base_actions: GUARD_BASE_ACTIONS,
         timeout_seconds: 30,
@@ -143,6 +155,7 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "eks-guard",
         description: "Restores EKS endpoint posture, control-plane logging and access policies.",
+        trigger: Trigger::Cloudtrail,
         services: &[&eks::SLICE],
         base_actions: GUARD_BASE_ACTIONS,
         // A cluster stays CREATING for about ten minutes; the guard waits for it.
@@ -152,6 +165,7 @@ pub static FUNCTIONS: &[Function] = &[
     Function {
         name: "slack-notifier",
         description: "Posts alerts from the topic to Slack.",
+        trigger: Trigger::AlertTopic,
         services: &[],
         base_actions: &["secretsmanager:GetSecretValue", "kms:Decrypt"],
         timeout_seconds: 60,

@@ -1,0 +1,50 @@
+# --- Alarms, to the alert topic --------------------------------------------------------------
+
+locals {
+  alarms = merge(
+    {
+      for name in keys(local.functions) : "${name}-errors" => {
+        description = "${name} failed an invocation: Lambda retries, then the dead-letter queue."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
+      }
+    },
+    {
+      "dead-letters" = {
+        description = "Events or invocations snapback could not handle are waiting in the dead-letter queue."
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
+      }
+    },
+    {
+      for key, pattern in local.patterns : "${key}-failed-invocations" => {
+        description = "EventBridge could not deliver events of ${key} to ${pattern.function}."
+        namespace   = "AWS/Events"
+        metric      = "FailedInvocations"
+        statistic   = "Sum"
+        dimensions  = { RuleName = aws_cloudwatch_event_rule.this[key].name }
+      }
+    },
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name_prefix}${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  tags                = local.tags
+}
