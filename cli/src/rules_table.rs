@@ -50,9 +50,8 @@ pub fn render_markdown() -> String {
             "- **IAM actions:** {}\n",
             meta.iam_actions.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
         );
-        for spec in meta.options {
-            let default = serde_json::to_string(&spec.default.value()).expect("options serialize");
-            out += &format!("- **Option `{}`:** {} (default `{default}`)\n", spec.name, spec.description);
+        for (name, description, default) in snapback_rules::registry::option_docs(meta) {
+            out += &format!("- **Option `{name}`:** {description} (default `{default}`)\n");
         }
         out += &format!("- **Exempt a resource:** tag `snapback:exempt={}`\n", meta.id);
     }

@@ -446,31 +446,10 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
 /// A sample alert for `snapback alert preview` and the golden tests: the rule's own texts, a
 /// real-shaped event and resource for its kind.
 pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert {
-    let security_group = rule.id.starts_with("sg-");
-    let port = rule.options.iter().find_map(|spec| match spec.default {
-        snapback_rules::registry::OptionDefault::Ports(ports) => ports.first().copied(),
-        _ => None,
-    });
-    let opened = match port {
-        Some(port) => format!("tcp {port}"),
-        None => "all traffic".to_owned(),
-    };
-    let (resource, changed, restored) = if security_group {
-        (
-            "sg-0123456789abcdef0".to_owned(),
-            format!("{opened} from 0.0.0.0/0 (sgr-0a1b2c3d4e5f60718)"),
-            "revoke ingress rule sgr-0a1b2c3d4e5f60718 on sg-0123456789abcdef0".to_owned(),
-        )
-    } else {
-        (
-            "prod".to_owned(),
-            format!("(sample) {}", rule.title.to_lowercase()),
-            "set private endpoint on, public endpoint off for cluster prod".to_owned(),
-        )
-    };
+    let example = snapback_rules::registry::example(rule).expect("every registered rule has a slice");
     let mut notes = Vec::new();
     if outcome == Outcome::Failed {
-        notes.push("the restore failed: ec2:RevokeSecurityGroupIngress failed: UnauthorizedOperation".to_owned());
+        notes.push(format!("the restore failed: {}", example.failure));
     }
     if outcome == Outcome::Exempt {
         notes.push("exempt by tag snapback:exempt until 2026-12-31T23:59:59Z".to_owned());
@@ -482,27 +461,23 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
         source_ip: Some("198.51.100.7".to_owned()),
         user_agent: Some("aws-cli/2.15.0".to_owned()),
         event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
-        event_name: if security_group { "AuthorizeSecurityGroupIngress" } else { "UpdateClusterConfig" }.to_owned(),
+        event_name: example.event_name.to_owned(),
         event_time: Some("2026-11-27T10:00:00Z".to_owned()),
     };
-    let mut alert = Alert::new(&origin, &resource, "snapback:exempt");
+    let mut alert = Alert::new(&origin, &example.resource, "snapback:exempt");
     alert.cluster = Some("prod".to_owned());
     alert.add(RuleVerdict {
         rule: rule.id.to_owned(),
         title: rule.title.to_owned(),
         severity: rule.severity,
         outcome,
-        changed: vec![changed],
-        restored: if rule_restores(rule) { vec![restored] } else { Vec::new() },
+        changed: vec![example.changed],
+        restored: example.restored.into_iter().collect(),
         rationale: rule.rationale.to_owned(),
         manual_fix: rule.manual_fix.to_owned(),
     });
     alert.note(notes);
     alert
-}
-
-fn rule_restores(rule: &snapback_rules::RuleMeta) -> bool {
-    !matches!(rule.id, "eks-nodegroup-ssh-open" | "eks-secrets-encryption-missing")
 }
 
 #[cfg(test)]

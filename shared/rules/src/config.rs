@@ -8,7 +8,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::registry::{registry, rule, OptionDefault, OptionSpec};
+use crate::options::{overlay, RuleOptions};
+use crate::registry::{registry, rule, RuleMeta};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,49 +53,31 @@ pub enum Scope {
     All,
 }
 
-/// A rule option's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum OptionValue {
-    Ports(Vec<u16>),
-    /// CIDRs (validated) and other string lists.
-    Strings(Vec<String>),
-    Text(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule's mode and typed options.
+#[derive(Debug)]
 pub struct RuleSettings {
     pub mode: Mode,
-    options: BTreeMap<&'static str, OptionValue>,
+    options: Box<dyn RuleOptions>,
 }
 
+impl Clone for RuleSettings {
+    fn clone(&self) -> RuleSettings {
+        RuleSettings { mode: self.mode, options: self.options.boxed_clone() }
+    }
+}
+
+impl PartialEq for RuleSettings {
+    fn eq(&self, other: &RuleSettings) -> bool {
+        self.mode == other.mode && self.options.same(other.options.as_ref())
+    }
+}
+
+impl Eq for RuleSettings {}
+
 impl RuleSettings {
-    /// A port-list option; the registry guarantees it exists for the rule that declares it.
-    pub fn ports(&self, name: &str) -> &[u16] {
-        match self.options.get(name) {
-            Some(OptionValue::Ports(ports)) => ports,
-            _ => &[],
-        }
-    }
-
-    /// A CIDR or string-list option.
-    pub fn strings(&self, name: &str) -> &[String] {
-        match self.options.get(name) {
-            Some(OptionValue::Strings(list)) => list,
-            _ => &[],
-        }
-    }
-
-    /// A single-string option; empty when unset.
-    pub fn text(&self, name: &str) -> &str {
-        match self.options.get(name) {
-            Some(OptionValue::Text(text)) => text,
-            _ => "",
-        }
-    }
-
-    pub fn options(&self) -> &BTreeMap<&'static str, OptionValue> {
-        &self.options
+    /// The options as the document would hold them.
+    pub fn options_value(&self) -> Value {
+        self.options.to_value()
     }
 }
 
@@ -113,10 +96,7 @@ impl Default for Config {
     fn default() -> Config {
         let rules = registry()
             .iter()
-            .map(|meta| {
-                let options = meta.options.iter().map(|spec| (spec.name, spec.default.value())).collect();
-                (meta.id, RuleSettings { mode: meta.default_mode, options })
-            })
+            .map(|meta| (meta.id, RuleSettings { mode: meta.default_mode, options: (meta.options.defaults)() }))
             .collect();
         Config {
             rules,
@@ -142,6 +122,16 @@ fn refuse(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
 impl Config {
     pub fn settings(&self, rule_id: &str) -> &RuleSettings {
         &self.rules[rule_id]
+    }
+
+    /// The rule's typed options. `T` is the options type the rule declares in its
+    /// [`crate::options::OptionsSpec`]; asking for another type is a mistake in the rule.
+    pub fn options<T: 'static>(&self, meta: &RuleMeta) -> &T {
+        self.rules[meta.id]
+            .options
+            .as_any()
+            .downcast_ref::<T>()
+            .unwrap_or_else(|| panic!("{} reads options of a type it does not declare", meta.id))
     }
 
     pub fn mode(&self, rule_id: &str) -> Mode {
@@ -196,21 +186,18 @@ impl Config {
             let body: &Map<String, Value> =
                 body.as_object().ok_or_else(|| refuse(&field, "expected an object such as {\"mode\": \"notify\"}"))?;
             let settings = self.rules.get_mut(meta.id).expect("defaults hold every registered rule");
-            for (key, value) in body {
-                let field = format!("{field}.{key}");
-                if key == "mode" {
-                    settings.mode = value.as_str().and_then(Mode::parse).ok_or_else(|| {
-                        refuse(&field, format!("expected one of off, notify, remediate; got {value}"))
-                    })?;
-                    continue;
-                }
-                let spec = meta.options.iter().find(|spec| spec.name == key).ok_or_else(|| {
-                    let known: Vec<&str> =
-                        std::iter::once("mode").chain(meta.options.iter().map(|spec| spec.name)).collect();
-                    refuse(&field, format!("unknown option; {} takes {}", meta.id, known.join(", ")))
+            let mut given = body.clone();
+            if let Some(mode) = given.remove("mode") {
+                settings.mode = mode.as_str().and_then(Mode::parse).ok_or_else(|| {
+                    refuse(format!("{field}.mode"), format!("expected one of off, notify, remediate; got {mode}"))
                 })?;
-                settings.options.insert(spec.name, parse_option(spec, &field, value)?);
             }
+            let below =
+                |path: &str| if path.starts_with('[') { format!("{field}{path}") } else { format!("{field}.{path}") };
+            let merged = overlay(settings.options.as_ref(), &given)
+                .map_err(|error| refuse(below(&error.path), format!("{} ({})", error.message, meta.id)))?;
+            settings.options =
+                (meta.options.read)(merged).map_err(|error| refuse(below(&error.path), error.message))?;
         }
         Ok(())
     }
@@ -223,8 +210,8 @@ impl Config {
             .map(|(id, settings)| {
                 let mut body = Map::new();
                 body.insert("mode".into(), Value::from(settings.mode.as_str()));
-                for (name, value) in &settings.options {
-                    body.insert((*name).into(), serde_json::to_value(value).expect("options serialize"));
+                if let Value::Object(options) = settings.options.to_value() {
+                    body.extend(options);
                 }
                 ((*id).to_owned(), Value::Object(body))
             })
@@ -254,54 +241,33 @@ fn string_list(field: &str, value: &Value) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
-fn parse_option(spec: &OptionSpec, field: &str, value: &Value) -> Result<OptionValue, ConfigError> {
-    match spec.default {
-        OptionDefault::Ports(_) => {
-            let list =
-                value.as_array().ok_or_else(|| refuse(field, format!("expected a list of ports, got {value}")))?;
-            if list.is_empty() {
-                return Err(refuse(field, "expected at least one port (set the rule's mode to off to disable it)"));
-            }
-            let ports = list
-                .iter()
-                .enumerate()
-                .map(|(index, item)| {
-                    item.as_u64().and_then(|port| u16::try_from(port).ok()).filter(|port| *port > 0).ok_or_else(|| {
-                        refuse(format!("{field}[{index}]"), format!("expected a port 1-65535, got {item}"))
-                    })
-                })
-                .collect::<Result<Vec<u16>, ConfigError>>()?;
-            Ok(OptionValue::Ports(ports))
-        }
-        OptionDefault::Cidrs(_) => {
-            let list = string_list(field, value)?;
-            for (index, cidr) in list.iter().enumerate() {
-                match cidr.parse::<ipnet::IpNet>() {
-                    Ok(net) if net.prefix_len() == 0 => {
-                        return Err(refuse(format!("{field}[{index}]"), format!("{cidr} is the whole internet")))
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        return Err(refuse(
-                            format!("{field}[{index}]"),
-                            format!("expected a CIDR such as 203.0.113.0/24, got {cidr:?}"),
-                        ))
-                    }
-                }
-            }
-            Ok(OptionValue::Strings(list))
-        }
-        OptionDefault::Strings(_) => Ok(OptionValue::Strings(string_list(field, value)?)),
-        OptionDefault::Text(_) => value
-            .as_str()
-            .map(|text| OptionValue::Text(text.to_owned()))
-            .ok_or_else(|| refuse(field, format!("expected a string, got {value}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn remote_admin_ports(config: &Config) -> Vec<u16> {
+        let meta = rule("sg-open-remote-admin").unwrap();
+        config.options::<crate::services::security_groups::PortOptions>(meta).ports.iter().collect()
+    }
+
+    #[test]
+    fn a_misspelt_option_is_refused_by_path_and_a_wrong_type_by_index() {
+        let misspelt =
+            Config::from_json(r#"{"rules": {"eks-public-endpoint": {"public_acces_cidrs": []}}}"#).unwrap_err();
+        assert_eq!(misspelt.field, "rules.eks-public-endpoint.public_acces_cidrs");
+        assert!(misspelt.message.contains("it takes mode, public_access_cidrs"), "{misspelt}");
+        let world = Config::from_json(
+            r#"{"rules": {"eks-public-endpoint": {"public_access_cidrs": ["10.0.0.0/8", "0.0.0.0/0"]}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(world.field, "rules.eks-public-endpoint.public_access_cidrs[1]");
+        assert!(world.message.contains("is the whole internet"), "{world}");
+        let text = Config::from_json(
+            r#"{"rules": {"eks-cluster-admin-access-entry": {"allowed_principals": "arn:aws:iam::1:role/x"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(text.field, "rules.eks-cluster-admin-access-entry.allowed_principals");
+    }
 
     #[test]
     fn defaults_remediate_every_sg_rule_but_the_api_rule() {
@@ -312,7 +278,7 @@ mod tests {
         assert_eq!(config.mode("sg-open-k8s-api"), Mode::Notify);
         assert_eq!(config.scope, Scope::Eks);
         assert_eq!(config.exemption_tag, "snapback:exempt");
-        assert_eq!(config.settings("sg-open-remote-admin").ports("ports"), &[22, 3389]);
+        assert_eq!(remote_admin_ports(&config), [22, 3389]);
         assert_eq!(Config::from_json("{}").unwrap(), config);
     }
 
@@ -324,7 +290,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.mode("sg-open-remote-admin"), Mode::Notify);
-        assert_eq!(config.settings("sg-open-remote-admin").ports("ports"), &[22, 2222]);
+        assert_eq!(remote_admin_ports(&config), [22, 2222]);
         assert_eq!(config.scope, Scope::All);
         assert_eq!(config.trusted_principals, vec!["arn:aws:iam::111122223333:role/break-glass"]);
         assert_eq!(Config::from_value(&config.to_value()).unwrap(), config);

@@ -12,6 +12,7 @@ pub mod finding;
 mod json;
 pub mod manifest;
 pub mod observation;
+pub mod options;
 pub mod policy;
 pub mod registry;
 pub mod services;

@@ -8,8 +8,9 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::config::{Config, Mode, OptionValue};
+use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
+use crate::options::OptionsSpec;
 use crate::services::{eks, security_groups, Slice};
 
 /// An (eventSource, eventName) pair a rule listens to.
@@ -17,35 +18,6 @@ use crate::services::{eks, security_groups, Slice};
 pub struct EventKey {
     pub source: &'static str,
     pub name: &'static str,
-}
-
-/// A rule option and its compiled-in default.
-#[derive(Debug)]
-pub struct OptionSpec {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub default: OptionDefault,
-}
-
-#[derive(Debug)]
-pub enum OptionDefault {
-    Ports(&'static [u16]),
-    /// A list of CIDRs; none may be a /0.
-    Cidrs(&'static [&'static str]),
-    Strings(&'static [&'static str]),
-    Text(&'static str),
-}
-
-impl OptionDefault {
-    pub fn value(&self) -> OptionValue {
-        match self {
-            OptionDefault::Ports(ports) => OptionValue::Ports(ports.to_vec()),
-            OptionDefault::Cidrs(list) | OptionDefault::Strings(list) => {
-                OptionValue::Strings(list.iter().map(|s| (*s).to_owned()).collect())
-            }
-            OptionDefault::Text(text) => OptionValue::Text((*text).to_owned()),
-        }
-    }
 }
 
 /// What every rule declares about itself, whatever its service.
@@ -61,7 +33,8 @@ pub struct RuleMeta {
     pub events: &'static [EventKey],
     /// The IAM actions the plan and the lookups before it need, and nothing else.
     pub iam_actions: &'static [&'static str],
-    pub options: &'static [OptionSpec],
+    /// Its typed options: documented, defaulted, read from the configuration document.
+    pub options: OptionsSpec,
 }
 
 impl RuleMeta {
@@ -207,6 +180,13 @@ pub fn listens_to(event_source: &str, event_name: &str) -> bool {
     registry().iter().any(|meta| meta.listens_to(event_source, event_name))
 }
 
+/// A real-shaped example finding of a rule, from its slice.
+pub fn example(meta: &RuleMeta) -> Option<crate::services::Example> {
+    services()
+        .find(|service| service.rules().iter().any(|rule| rule.id == meta.id))
+        .map(|service| service.example(meta))
+}
+
 /// Registry metadata as JSON, for `snapback rules --json` and generated documents.
 pub fn describe(meta: &RuleMeta) -> Value {
     serde_json::json!({
@@ -219,10 +199,16 @@ pub fn describe(meta: &RuleMeta) -> Value {
         "manual_fix": meta.manual_fix,
         "events": meta.events.iter().map(|key| format!("{}:{}", key.source, key.name)).collect::<Vec<_>>(),
         "iam_actions": meta.iam_actions,
-        "options": meta.options.iter().map(|spec| serde_json::json!({
-            "name": spec.name, "description": spec.description, "default": spec.default.value(),
+        "options": option_docs(meta).into_iter().map(|(name, description, default)| serde_json::json!({
+            "name": name, "description": description, "default": default,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// (name, description, default) of each of a rule's options.
+pub fn option_docs(meta: &RuleMeta) -> Vec<(&'static str, &'static str, Value)> {
+    let defaults = (meta.options.defaults)().to_value();
+    meta.options.docs.iter().map(|doc| (doc.name, doc.description, defaults[doc.name].clone())).collect()
 }
 
 #[cfg(test)]
@@ -241,6 +227,13 @@ mod tests {
             }
             assert!(!meta.events.is_empty(), "{} listens to nothing", meta.id);
             assert!(meta.iam_actions.iter().all(|action| action.contains(':')), "{}", meta.id);
+            let defaults = (meta.options.defaults)().to_value();
+            let mut documented: Vec<&str> = meta.options.docs.iter().map(|doc| doc.name).collect();
+            let mut declared: Vec<&str> = defaults.as_object().unwrap().keys().map(String::as_str).collect();
+            documented.sort();
+            declared.sort();
+            assert_eq!(documented, declared, "{}: every option documented, nothing else", meta.id);
+            assert!((meta.options.read)(defaults.clone()).is_ok(), "{}: the defaults read back", meta.id);
         }
     }
 

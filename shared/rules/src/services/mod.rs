@@ -15,6 +15,18 @@ use crate::registry::{Rule, RuleMeta};
 #[error("{0}")]
 pub struct Unreadable(pub String);
 
+/// A real-shaped finding of a rule, for `snapback alert preview` and the alerts' golden tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Example {
+    pub resource: String,
+    pub event_name: &'static str,
+    pub changed: String,
+    /// The restore, when the rule has one.
+    pub restored: Option<String>,
+    /// How a failed restore reads.
+    pub failure: String,
+}
+
 /// A service as the registry and the pipeline see it.
 pub trait Slice: Sync {
     /// `security-groups`, `eks`: also the name of its adapter in `shared/aws`.
@@ -23,6 +35,8 @@ pub trait Slice: Sync {
     /// The findings of the enabled rules for a record; an empty list when the record is not
     /// this service's.
     fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable>;
+    /// An example finding of one of its rules.
+    fn example(&self, meta: &RuleMeta) -> Example;
 }
 
 /// A service whose CloudTrail changes read as `C`.
@@ -31,6 +45,7 @@ pub struct ServiceRules<C: 'static> {
     /// None when the record is not one this service reads.
     pub parse: fn(&Event) -> Result<Option<C>, Unreadable>,
     pub rules: &'static [&'static Rule<C>],
+    pub example: fn(&RuleMeta) -> Example,
 }
 
 impl<C: 'static> Slice for ServiceRules<C> {
@@ -55,6 +70,10 @@ impl<C: 'static> Slice for ServiceRules<C> {
         }
         let Some(change) = (self.parse)(event)? else { return Ok(Vec::new()) };
         Ok(listening.into_iter().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
+    }
+
+    fn example(&self, meta: &RuleMeta) -> Example {
+        (self.example)(meta)
     }
 }
 

@@ -8,7 +8,7 @@ pub mod rules;
 pub use actions::{EksAction, EndpointTarget};
 pub use change::{EksChange, EndpointAccess, LoggingChange, EKS_SOURCE, WORLD_IPV4};
 
-use super::ServiceRules;
+use super::{Example, ServiceRules};
 use crate::config::Config;
 use crate::finding::{Finding, Plan, ResourceKind};
 use crate::registry::{EventKey, RuleMeta};
@@ -30,7 +30,21 @@ pub static SLICE: ServiceRules<EksChange> = ServiceRules {
         &rules::eks_nodegroup_ssh_open::RULE,
         &rules::eks_cluster_admin_access_entry::RULE,
     ],
+    example,
 };
+
+/// A sample change to cluster `prod`, restored to the private-only posture where the rule can be.
+fn example(meta: &RuleMeta) -> Example {
+    let one_way = [rules::eks_nodegroup_ssh_open::RULE.id, rules::eks_secrets_encryption_missing::RULE.id];
+    Example {
+        resource: "prod".to_owned(),
+        event_name: "UpdateClusterConfig",
+        changed: format!("(sample) {}", meta.title.to_lowercase()),
+        restored: (!one_way.contains(&meta.id))
+            .then(|| "set private endpoint on, public endpoint off for cluster prod".to_owned()),
+        failure: "eks:UpdateClusterConfig failed: AccessDeniedException".to_owned(),
+    }
+}
 
 /// EKS cluster configuration events.
 pub(crate) const CLUSTER_CONFIG_EVENTS: &[EventKey] = &[
@@ -52,11 +66,13 @@ pub(crate) fn cluster_endpoint(change: &EksChange) -> Option<(&str, &EndpointAcc
 /// The configured endpoint posture as a restore: private on; public off, or, when
 /// `eks-public-endpoint` lists `public_access_cidrs`, public limited to them.
 pub(crate) fn endpoint_posture(cluster: &str, config: &Config) -> EksAction {
-    let allowed = config.settings(rules::eks_public_endpoint::RULE.id).strings("public_access_cidrs");
+    let rule = &rules::eks_public_endpoint::RULE;
+    let allowed = &config.options::<rules::eks_public_endpoint::PublicEndpointOptions>(rule).public_access_cidrs;
     let access = if allowed.is_empty() {
         EndpointTarget { private: Some(true), public: Some(false), public_cidrs: None }
     } else {
-        EndpointTarget { private: Some(true), public: Some(true), public_cidrs: Some(allowed.to_vec()) }
+        let cidrs = allowed.iter().map(|cidr| cidr.as_str().to_owned()).collect();
+        EndpointTarget { private: Some(true), public: Some(true), public_cidrs: Some(cidrs) }
     };
     EksAction::UpdateEndpointAccess { cluster: cluster.to_owned(), access }
 }

@@ -7,9 +7,12 @@ pub mod rules;
 pub use actions::{Permission, RevokeTarget, SecurityGroupAction};
 pub use change::{is_world_cidr, Direction, Protocol, RuleEntry, SecurityGroupChange, Source};
 
-use super::ServiceRules;
+use serde::{Deserialize, Serialize};
+
+use super::{Example, ServiceRules};
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Plan, ResourceKind};
+use crate::options::PortList;
 use crate::registry::{EventKey, RuleMeta};
 
 /// The slice's name, shared with its adapter in `shared/aws`.
@@ -27,7 +30,31 @@ pub static SLICE: ServiceRules<SecurityGroupChange> = ServiceRules {
         &rules::sg_open_k8s_api::RULE,
         &rules::sg_open_all_traffic::RULE,
     ],
+    example,
 };
+
+/// The rule's first port (or all traffic) opened to the world, revoked by rule id.
+fn example(meta: &RuleMeta) -> Example {
+    let defaults = (meta.options.defaults)().to_value();
+    let opened = match defaults["ports"].get(0) {
+        Some(port) => format!("tcp {port}"),
+        None => "all traffic".to_owned(),
+    };
+    Example {
+        resource: "sg-0123456789abcdef0".to_owned(),
+        event_name: "AuthorizeSecurityGroupIngress",
+        changed: format!("{opened} from 0.0.0.0/0 (sgr-0a1b2c3d4e5f60718)"),
+        restored: Some("revoke ingress rule sgr-0a1b2c3d4e5f60718 on sg-0123456789abcdef0".to_owned()),
+        failure: "ec2:RevokeSecurityGroupIngress failed: UnauthorizedOperation".to_owned(),
+    }
+}
+
+/// The tcp ports a port rule judges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortOptions {
+    pub ports: PortList,
+}
 
 /// Security-group ingress events every SG rule listens to.
 pub(crate) const INGRESS_EVENTS: &[EventKey] = &[
@@ -52,11 +79,11 @@ pub(crate) fn world_open_tcp_ports(
     change: &SecurityGroupChange,
     config: &Config,
 ) -> Option<Finding> {
-    let ports = config.settings(meta.id).ports("ports");
+    let ports = &config.options::<PortOptions>(meta).ports;
     let all_traffic_enabled = config.mode(rules::sg_open_all_traffic::RULE.id) != Mode::Off;
     world_open_ingress(meta, change, |entry| {
         !(all_traffic_enabled && entry.opens_everything())
-            && ports.iter().any(|port| entry.opens_port(&Protocol::Tcp, *port))
+            && ports.iter().any(|port| entry.opens_port(&Protocol::Tcp, port))
     })
 }
 

@@ -3,7 +3,10 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{EventKey, OptionDefault, OptionSpec, Rule, RuleMeta};
+use serde::{Deserialize, Serialize};
+
+use crate::options::{read, OptionDoc, OptionsSpec};
+use crate::registry::{EventKey, Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
 use crate::services::eks::EksChange;
 
@@ -27,14 +30,23 @@ pub static RULE: Rule<EksChange> = Rule {
             "eks:ListAssociatedAccessPolicies",
             "eks:DisassociateAccessPolicy",
         ],
-        options: &[OptionSpec {
-            name: "allowed_principals",
-            description: "IAM principal ARNs that may hold cluster-admin access policies",
-            default: OptionDefault::Strings(&[]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc {
+                name: "allowed_principals",
+                description: "IAM principal ARNs that may hold cluster-admin access policies",
+            }],
+            defaults: || Box::new(AdminOptions::default()),
+            read: read::<AdminOptions>,
+        },
     },
     check_change,
 };
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminOptions {
+    pub allowed_principals: Vec<String>,
+}
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
     let EksChange::AccessPolicy { cluster, principal_arn, policy_arn, scope } = change else {
@@ -44,7 +56,7 @@ fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) ->
     if scope != "cluster" || !ADMIN_POLICIES.contains(&policy) {
         return None;
     }
-    if config.settings(meta.id).strings("allowed_principals").iter().any(|allowed| allowed == principal_arn) {
+    if config.options::<AdminOptions>(meta).allowed_principals.iter().any(|allowed| allowed == principal_arn) {
         return None;
     }
     let changed = format!("{policy} associated at cluster scope with {principal_arn}");

@@ -2,7 +2,10 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use serde::{Deserialize, Serialize};
+
+use crate::options::{read, OptionDoc, OptionsSpec};
+use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
 use crate::services::eks::EksChange;
 
@@ -18,18 +21,27 @@ pub static RULE: Rule<EksChange> = Rule {
                      '{\"clusterLogging\":[{\"types\":[\"api\",\"audit\",\"authenticator\",\"controllerManager\",\"scheduler\"],\"enabled\":true}]}'",
         events: super::super::CLUSTER_CONFIG_EVENTS,
         iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
-        options: &[OptionSpec {
-            name: "required_types",
-            description: "control-plane log types that must stay on",
-            default: OptionDefault::Strings(&["api", "audit", "authenticator", "controllerManager", "scheduler"]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc { name: "required_types", description: "control-plane log types that must stay on" }],
+            defaults: || {
+                let all = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+                Box::new(LoggingOptions { required_types: all.map(str::to_owned).to_vec() })
+            },
+            read: read::<LoggingOptions>,
+        },
     },
     check_change,
 };
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingOptions {
+    pub required_types: Vec<String>,
+}
+
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
     let EksChange::Cluster { cluster, logging: Some(logging), .. } = change else { return None };
-    let required = config.settings(meta.id).strings("required_types");
+    let required = &config.options::<LoggingOptions>(meta).required_types;
     // A create leaves every type not enabled off; an update only changes the types it names.
     let off: Vec<String> = required
         .iter()

@@ -3,6 +3,7 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
 use crate::registry::{EventKey, Rule, RuleMeta};
 use crate::services::eks::EksChange;
 
@@ -18,7 +19,7 @@ pub static RULE: Rule<EksChange> = Rule {
                      remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup.",
         events: &[EventKey { source: super::super::EKS_SOURCE, name: "CreateNodegroup" }],
         iam_actions: &["eks:DescribeCluster"],
-        options: &[],
+        options: NO_OPTIONS,
     },
     check_change,
 };

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksChange;
 use crate::services::eks::{EksAction as Action, EndpointTarget};
@@ -17,7 +18,7 @@ pub static RULE: Rule<EksChange> = Rule {
         manual_fix: "aws eks update-cluster-config --name <cluster> --resources-vpc-config endpointPrivateAccess=true",
         events: super::super::CLUSTER_CONFIG_EVENTS,
         iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
-        options: &[],
+        options: NO_OPTIONS,
     },
     check_change,
 };

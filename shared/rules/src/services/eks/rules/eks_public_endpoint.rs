@@ -2,10 +2,12 @@
 //! posture (private only, or public limited to `public_access_cidrs`).
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use crate::options::{read, Cidr, OptionDoc, OptionsSpec};
+use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksChange;
 
 pub static RULE: Rule<EksChange> = Rule {
@@ -20,14 +22,23 @@ pub static RULE: Rule<EksChange> = Rule {
                      endpointPrivateAccess=true,endpointPublicAccess=false (or publicAccessCidrs limited to your ranges)",
         events: super::super::CLUSTER_CONFIG_EVENTS,
         iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
-        options: &[OptionSpec {
-            name: "public_access_cidrs",
-            description: "CIDRs the public endpoint may serve; empty means the posture is private only",
-            default: OptionDefault::Cidrs(&[]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc {
+                name: "public_access_cidrs",
+                description: "CIDRs the public endpoint may serve; empty means the posture is private only",
+            }],
+            defaults: || Box::new(PublicEndpointOptions::default()),
+            read: read::<PublicEndpointOptions>,
+        },
     },
     check_change,
 };
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicEndpointOptions {
+    pub public_access_cidrs: Vec<Cidr>,
+}
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
     let (cluster, endpoint) = super::super::cluster_endpoint(change)?;
@@ -35,7 +46,7 @@ fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) ->
         return None;
     }
     let allowed: Vec<IpNet> =
-        config.settings(meta.id).strings("public_access_cidrs").iter().filter_map(|c| c.parse().ok()).collect();
+        config.options::<PublicEndpointOptions>(meta).public_access_cidrs.iter().map(|cidr| *cidr.net()).collect();
     let cidrs = endpoint.public_cidrs.as_deref();
     let within_posture = !allowed.is_empty()
         && cidrs.is_some_and(|cidrs| {

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksChange;
 use crate::services::security_groups::is_world_cidr;
@@ -18,7 +19,7 @@ pub static RULE: Rule<EksChange> = Rule {
                      endpointPublicAccess=false,endpointPrivateAccess=true, or publicAccessCidrs=<your ranges>",
         events: super::super::CLUSTER_CONFIG_EVENTS,
         iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
-        options: &[],
+        options: NO_OPTIONS,
     },
     check_change,
 };

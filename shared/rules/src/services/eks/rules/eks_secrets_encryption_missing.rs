@@ -2,7 +2,10 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
+use serde::{Deserialize, Serialize};
+
+use crate::options::{read, OptionDoc, OptionsSpec};
+use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
 use crate::services::eks::EksChange;
 
@@ -18,20 +21,29 @@ pub static RULE: Rule<EksChange> = Rule {
                      '[{\"resources\":[\"secrets\"],\"provider\":{\"keyArn\":\"<KMS key ARN>\"}}]' (it cannot be undone)",
         events: &[crate::registry::EventKey { source: super::super::EKS_SOURCE, name: "CreateCluster" }],
         iam_actions: &["eks:DescribeCluster", "eks:AssociateEncryptionConfig", "kms:DescribeKey", "kms:CreateGrant"],
-        options: &[OptionSpec {
-            name: "kms_key_arn",
-            description:
-                "when set (and the rule remediates), AssociateEncryptionConfig with this key; otherwise alert with the fix",
-            default: OptionDefault::Text(""),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc {
+                name: "kms_key_arn",
+                description: "when set (and the rule remediates), AssociateEncryptionConfig with this key; otherwise alert with the fix",
+            }],
+            defaults: || Box::new(EncryptionOptions::default()),
+            read: read::<EncryptionOptions>,
+        },
     },
     check_change,
 };
 
+/// `kms_key_arn` empty: alert with the fix instead of encrypting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionOptions {
+    pub kms_key_arn: String,
+}
+
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
     let EksChange::Cluster { cluster, secrets_encrypted: Some(false), .. } = change else { return None };
     let changed = "cluster created without a secrets encryption config".to_owned();
-    let key_arn = config.settings(meta.id).text("kms_key_arn");
+    let key_arn = config.options::<EncryptionOptions>(meta).kms_key_arn.as_str();
     if key_arn.is_empty() {
         let manual = meta.manual_fix.replace("<cluster>", cluster);
         return Some(super::super::manual_finding(meta, cluster, changed, manual));

@@ -2,6 +2,7 @@
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::security_groups::SecurityGroupChange;
 
@@ -16,7 +17,7 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
         manual_fix: "Remove the rule and allow only the ports and source ranges the workload needs.",
         events: super::super::INGRESS_EVENTS,
         iam_actions: super::super::REVOKE_ACTIONS,
-        options: &[],
+        options: NO_OPTIONS,
     },
     check_change,
 };

@@ -2,8 +2,9 @@
 
 use crate::config::Mode;
 use crate::finding::Severity;
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
-use crate::services::security_groups::SecurityGroupChange;
+use crate::options::{read, OptionDoc, OptionsSpec, PortList};
+use crate::registry::{Rule, RuleMeta};
+use crate::services::security_groups::{PortOptions, SecurityGroupChange};
 
 pub static RULE: Rule<SecurityGroupChange> = Rule {
     meta: RuleMeta {
@@ -18,11 +19,11 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
                      `snapback:exempt=sg-open-k8s-api` when a public load balancer needs it.",
         events: super::super::INGRESS_EVENTS,
         iam_actions: super::super::REVOKE_ACTIONS,
-        options: &[OptionSpec {
-            name: "ports",
-            description: "tcp ports of the Kubernetes API server",
-            default: OptionDefault::Ports(&[443, 6443]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc { name: "ports", description: "tcp ports of the Kubernetes API server" }],
+            defaults: || Box::new(PortOptions { ports: PortList::of(&[443, 6443]) }),
+            read: read::<PortOptions>,
+        },
     },
     check_change: super::super::world_open_tcp_ports,
 };

@@ -2,8 +2,9 @@
 
 use crate::config::Mode;
 use crate::finding::Severity;
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
-use crate::services::security_groups::SecurityGroupChange;
+use crate::options::{read, OptionDoc, OptionsSpec, PortList};
+use crate::registry::{Rule, RuleMeta};
+use crate::services::security_groups::{PortOptions, SecurityGroupChange};
 
 pub static RULE: Rule<SecurityGroupChange> = Rule {
     meta: RuleMeta {
@@ -16,11 +17,11 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
         manual_fix: "Remove the world-open rule; only the cluster security group needs to reach 10250.",
         events: super::super::INGRESS_EVENTS,
         iam_actions: super::super::REVOKE_ACTIONS,
-        options: &[OptionSpec {
-            name: "ports",
-            description: "tcp ports of the kubelet",
-            default: OptionDefault::Ports(&[10250, 10255]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc { name: "ports", description: "tcp ports of the kubelet" }],
+            defaults: || Box::new(PortOptions { ports: PortList::of(&[10250, 10255]) }),
+            read: read::<PortOptions>,
+        },
     },
     check_change: super::super::world_open_tcp_ports,
 };

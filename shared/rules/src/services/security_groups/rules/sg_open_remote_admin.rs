@@ -2,8 +2,9 @@
 
 use crate::config::Mode;
 use crate::finding::Severity;
-use crate::registry::{OptionDefault, OptionSpec, Rule, RuleMeta};
-use crate::services::security_groups::SecurityGroupChange;
+use crate::options::{read, OptionDoc, OptionsSpec, PortList};
+use crate::registry::{Rule, RuleMeta};
+use crate::services::security_groups::{PortOptions, SecurityGroupChange};
 
 pub static RULE: Rule<SecurityGroupChange> = Rule {
     meta: RuleMeta {
@@ -17,11 +18,11 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
                      or a bastion whose address range you allow instead.",
         events: super::super::INGRESS_EVENTS,
         iam_actions: super::super::REVOKE_ACTIONS,
-        options: &[OptionSpec {
-            name: "ports",
-            description: "tcp ports treated as remote administration",
-            default: OptionDefault::Ports(&[22, 3389]),
-        }],
+        options: OptionsSpec {
+            docs: &[OptionDoc { name: "ports", description: "tcp ports treated as remote administration" }],
+            defaults: || Box::new(PortOptions { ports: PortList::of(&[22, 3389]) }),
+            read: read::<PortOptions>,
+        },
     },
     check_change: super::super::world_open_tcp_ports,
 };
