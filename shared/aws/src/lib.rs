@@ -23,7 +23,7 @@ pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
 pub use secrets::{SecretSource, SecretsManager};
-pub use services::eks::{BusyPolicy, ClusterFacts, EksApi, EndpointState, UpdateOutcome};
+pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
 pub use services::security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 

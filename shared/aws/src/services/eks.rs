@@ -2,7 +2,6 @@
 //! one UpdateClusterConfig per update type (waiting for a busy cluster until shortly before the
 //! deadline), cluster-admin access policies removed unless that would lock everyone out.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_eks::types::{EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
@@ -15,37 +14,11 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use snapback_rules::policy::same_principal;
 use snapback_rules::services::eks::rules::eks_cluster_admin_access_entry::ADMIN_POLICIES;
-use snapback_rules::services::eks::{EksAction, EndpointTarget, SERVICE};
+use snapback_rules::services::eks::{ClusterState, EksAction, EndpointState, SERVICE};
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
 use crate::error::AwsError;
-
-/// A cluster as snapback needs to see it before changing it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterFacts {
-    pub name: String,
-    /// ACTIVE, CREATING, UPDATING, ...
-    pub status: String,
-    pub tags: BTreeMap<String, String>,
-    pub endpoint: EndpointState,
-    pub logging_enabled: BTreeSet<String>,
-    pub secrets_encrypted: bool,
-}
-
-impl ClusterFacts {
-    /// Another update (or the creation) is running: a new update would get a 409.
-    pub fn is_busy(&self) -> bool {
-        matches!(self.status.as_str(), "CREATING" | "UPDATING" | "PENDING")
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EndpointState {
-    pub public: bool,
-    pub private: bool,
-    pub public_cidrs: Vec<String>,
-}
 
 /// What an update call answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +99,7 @@ where
 
 impl EksApi {
     /// The cluster, or None when it does not exist.
-    pub async fn describe_cluster(&self, name: &str) -> Result<Option<ClusterFacts>, AwsError> {
+    pub async fn describe_cluster(&self, name: &str) -> Result<Option<ClusterState>, AwsError> {
         let output = match self.client.describe_cluster().name(name).send().await {
             Ok(output) => output,
             Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
@@ -136,7 +109,7 @@ impl EksApi {
         };
         let Some(cluster) = output.cluster() else { return Ok(None) };
         let vpc = cluster.resources_vpc_config();
-        Ok(Some(ClusterFacts {
+        Ok(Some(ClusterState {
             name: name.to_owned(),
             status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             tags: cluster
@@ -303,11 +276,11 @@ impl ServiceAdapter for EksApi {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
         Box::pin(async move {
-            let described = described.and_then(|any| any.downcast::<ClusterFacts>().ok()).map(|facts| *facts);
+            let described = described.and_then(|any| any.downcast::<ClusterState>().ok()).map(|facts| *facts);
             match typed::<EksAction>(action, SERVICE)? {
                 EksAction::UpdateEndpointAccess { cluster, access } => {
                     self.restore_cluster(cluster, deadline, described, |facts| {
-                        let target = endpoint_target(&facts.endpoint, access);
+                        let target = facts.endpoint.with(access);
                         (target != facts.endpoint).then_some(ClusterUpdate::Endpoint(target))
                     })
                     .await
@@ -341,8 +314,8 @@ impl EksApi {
         &self,
         cluster: &str,
         deadline: Instant,
-        mut described: Option<ClusterFacts>,
-        needed: impl Fn(&ClusterFacts) -> Option<ClusterUpdate>,
+        mut described: Option<ClusterState>,
+        needed: impl Fn(&ClusterState) -> Option<ClusterUpdate>,
     ) -> Result<ActionResult, AwsError> {
         let mut wait = self.busy.first_wait;
         loop {
@@ -418,23 +391,4 @@ enum ClusterUpdate {
     /// The log types still off.
     Logging(Vec<String>),
     Encryption(String),
-}
-
-/// The endpoint state to ask for: the current one with the target's fields applied, never with
-/// both endpoints off (the API refuses it, and it would cut everyone off).
-fn endpoint_target(current: &EndpointState, access: &EndpointTarget) -> EndpointState {
-    let mut target = current.clone();
-    if let Some(private) = access.private {
-        target.private = private;
-    }
-    if let Some(public) = access.public {
-        target.public = public;
-    }
-    if let Some(cidrs) = &access.public_cidrs {
-        target.public_cidrs = cidrs.clone();
-    }
-    if !target.public && !target.private {
-        target.private = true;
-    }
-    target
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::EndpointAccess;
 use crate::finding::ServiceAction;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -10,7 +11,7 @@ pub enum EksAction {
     /// Endpoint access, in one UpdateClusterConfig; None leaves a field as it is.
     UpdateEndpointAccess {
         cluster: String,
-        access: EndpointTarget,
+        access: EndpointAccess,
     },
     /// Turn these control-plane log types on, in a call of its own.
     EnableLogging {
@@ -26,34 +27,6 @@ pub enum EksAction {
         principal_arn: String,
         policy_arn: String,
     },
-}
-
-/// The endpoint state to restore.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
-pub struct EndpointTarget {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_cidrs: Option<Vec<String>>,
-}
-
-impl EndpointTarget {
-    fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(private) = self.private {
-            parts.push(format!("private endpoint {}", if private { "on" } else { "off" }));
-        }
-        match (self.public, &self.public_cidrs) {
-            (Some(false), _) => parts.push("public endpoint off".to_owned()),
-            (Some(true), Some(cidrs)) => parts.push(format!("public endpoint limited to {}", cidrs.join(", "))),
-            (Some(true), None) => parts.push("public endpoint on".to_owned()),
-            (None, Some(cidrs)) => parts.push(format!("public access CIDRs {}", cidrs.join(", "))),
-            (None, None) => {}
-        }
-        parts.join(", ")
-    }
 }
 
 impl ServiceAction for EksAction {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::event::Event;
@@ -16,12 +17,33 @@ pub const EKS_SOURCE: &str = "eks.amazonaws.com";
 /// The API's default for a cluster created without a public CIDR list.
 pub const WORLD_IPV4: &str = "0.0.0.0/0";
 
-/// Endpoint access after the event. None = the event does not say (an update left it alone).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Endpoint access: what an event left (None = the event does not say), or what a restore sets
+/// (None = leave as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct EndpointAccess {
-    pub public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub private: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_cidrs: Option<Vec<String>>,
+}
+
+impl EndpointAccess {
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(private) = self.private {
+            parts.push(format!("private endpoint {}", if private { "on" } else { "off" }));
+        }
+        match (self.public, &self.public_cidrs) {
+            (Some(false), _) => parts.push("public endpoint off".to_owned()),
+            (Some(true), Some(cidrs)) => parts.push(format!("public endpoint limited to {}", cidrs.join(", "))),
+            (Some(true), None) => parts.push("public endpoint on".to_owned()),
+            (None, Some(cidrs)) => parts.push(format!("public access CIDRs {}", cidrs.join(", "))),
+            (None, None) => {}
+        }
+        parts.join(", ")
+    }
 }
 
 /// Control-plane log types the event turned on and off.

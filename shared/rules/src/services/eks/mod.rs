@@ -4,9 +4,11 @@
 pub mod actions;
 pub mod change;
 pub mod rules;
+pub mod state;
 
-pub use actions::{EksAction, EndpointTarget};
+pub use actions::EksAction;
 pub use change::{EksChange, EndpointAccess, LoggingChange, EKS_SOURCE, WORLD_IPV4};
+pub use state::{ClusterState, EndpointState};
 
 use super::{Example, ServiceRules};
 use crate::config::Config;
@@ -69,10 +71,10 @@ pub(crate) fn endpoint_posture(cluster: &str, config: &Config) -> EksAction {
     let rule = &rules::eks_public_endpoint::RULE;
     let allowed = &config.options::<rules::eks_public_endpoint::PublicEndpointOptions>(rule).public_access_cidrs;
     let access = if allowed.is_empty() {
-        EndpointTarget { private: Some(true), public: Some(false), public_cidrs: None }
+        EndpointAccess { private: Some(true), public: Some(false), public_cidrs: None }
     } else {
         let cidrs = allowed.iter().map(|cidr| cidr.as_str().to_owned()).collect();
-        EndpointTarget { private: Some(true), public: Some(true), public_cidrs: Some(cidrs) }
+        EndpointAccess { private: Some(true), public: Some(true), public_cidrs: Some(cidrs) }
     };
     EksAction::UpdateEndpointAccess { cluster: cluster.to_owned(), access }
 }

@@ -5,7 +5,7 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksChange;
-use crate::services::eks::{EksAction as Action, EndpointTarget};
+use crate::services::eks::{EksAction as Action, EndpointAccess};
 
 pub static RULE: Rule<EksChange> = Rule {
     meta: RuleMeta {
@@ -28,7 +28,7 @@ fn check_change(meta: &'static RuleMeta, change: &EksChange, _config: &Config) -
     if endpoint.private != Some(false) {
         return None;
     }
-    let access = EndpointTarget { private: Some(true), public: None, public_cidrs: None };
+    let access = EndpointAccess { private: Some(true), public: None, public_cidrs: None };
     let action = Action::UpdateEndpointAccess { cluster: cluster.to_owned(), access };
     Some(super::super::cluster_finding(meta, cluster, "private endpoint off".to_owned(), action))
 }
