@@ -7,6 +7,7 @@ pub mod runtime_api;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, SecurityGroupRule, Tag, TagSpecification};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -23,12 +24,51 @@ pub const REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
 pub const CONFIG_PARAMETER: &str = "/snapback/config";
 
-/// The moto server `make test` started.
+/// moto's server: the one `make test` started (`SNAPBACK_MOTO_URL`), else one this test process
+/// starts from the project's virtualenv and that stops when the process ends. Without either, the
+/// test fails at once with one line saying what to run.
 pub fn moto_url() -> String {
-    std::env::var("SNAPBACK_MOTO_URL").expect(
-        "SNAPBACK_MOTO_URL is not set: these tests need moto's server; run them with `make test` \
-         (or `scripts/with-moto.sh cargo test -p snapback-tests`)",
-    )
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| std::env::var("SNAPBACK_MOTO_URL").unwrap_or_else(|_| start_moto())).clone()
+}
+
+/// Serves moto on a free loopback port until stdin closes, which happens when the test process
+/// exits, however it exits.
+const MOTO_SERVER: &str = r#"
+import socket, sys
+from moto.server import ThreadedMotoServer
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+server.start()
+print(port, flush=True)
+sys.stdin.read()
+server.stop()
+"#;
+
+fn start_moto() -> String {
+    use std::io::BufRead;
+    static SERVER: OnceLock<Mutex<std::process::Child>> = OnceLock::new();
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let spawned = std::process::Command::new(&python)
+        .args(["-c", MOTO_SERVER])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(_) => panic!("moto's server is not installed: run `make test` (it installs moto into .venv and starts it)"),
+    };
+    let mut port = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut port).unwrap_or_default();
+    let port = port.trim().to_owned();
+    if port.is_empty() {
+        panic!("moto's server did not start from .venv: run `make test` (it installs moto into .venv and starts it)");
+    }
+    let _ = SERVER.set(Mutex::new(child));
+    format!("http://127.0.0.1:{port}")
 }
 
 /// A 12-digit moto account nobody else in this run uses, so tests share one server safely.
@@ -249,6 +289,11 @@ impl World {
 
     /// The registry's function `name` with its slices' adapters over `aws`.
     pub fn function_guard(&self, name: &str, aws: &Clients, own_principals: &[&str]) -> Guard {
+        self.function_guard_reading(name, aws, CONFIG_PARAMETER, own_principals)
+    }
+
+    /// As [`World::function_guard`], reading its config from SSM parameter `parameter`.
+    pub fn function_guard_reading(&self, name: &str, aws: &Clients, parameter: &str, own_principals: &[&str]) -> Guard {
         let own: Vec<String> = own_principals.iter().map(|arn| (*arn).to_owned()).collect();
         let function = snapback_rules::function(name).expect("a registered function");
         Guard {
@@ -256,7 +301,7 @@ impl World {
             adapters: function.services.iter().map(|service| aws.adapter(service.name(), &own)).collect(),
             publisher: Box::new(SnsPublisher::new(aws.sns.clone(), &self.topic_arn)),
             config: ConfigCache::new(
-                Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), CONFIG_PARAMETER))),
+                Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), parameter))),
                 std::time::Duration::from_secs(60),
             ),
             own_principals: own,

@@ -58,13 +58,13 @@ async fn set_mode_writes_a_document_the_pipeline_loads_and_bad_requests_change_n
     assert_eq!(effective["rules"]["sg-open-remote-admin"]["mode"], "notify");
     assert_eq!(effective["rules"]["sg-open-kubelet"]["mode"], "remediate");
 
-    // The pipeline, reading the same parameter, now only notifies.
-    world.put_config(&document).await;
+    // The pipeline, reading the very parameter the CLI wrote, now only notifies.
     let group = world.group(&format!("config-cli-{}", std::process::id()), &[]).await;
     let opened = tcp_from(22, &["0.0.0.0/0"]);
     let created = world.authorize(&group, opened.clone()).await;
     let event = authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created);
-    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+    let guard = world.function_guard_reading("sg-guard", &world.aws, &parameter, &[]);
+    let report = guard.handle(&event, deadline_in(30)).await.unwrap();
     assert_eq!(report.decisions[0].outcome, "would-remediate", "{report:?}");
 
     for (args, names) in [
