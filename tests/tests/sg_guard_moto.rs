@@ -406,3 +406,68 @@ async fn email_subscribers_get_readable_text_and_queues_get_the_json_form() {
     assert_eq!(queued[0].message, machine, "the queue got exactly the JSON form");
     assert_eq!(queued[0].message["source"], "custom");
 }
+
+/// A queue subscribed to the world's topic with this filter policy on the message attributes.
+async fn filtered_queue(world: &World, policy: &str) -> String {
+    let aws = &world.aws;
+    let name = format!("filtered-{}", snapback_tests::fresh_account());
+    let url = aws.sqs.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap();
+    let arn = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    aws.sns
+        .subscribe()
+        .topic_arn(&world.topic_arn)
+        .protocol("sqs")
+        .endpoint(arn)
+        .attributes("RawMessageDelivery", "true")
+        .attributes("FilterPolicy", policy)
+        .send()
+        .await
+        .unwrap();
+    url
+}
+
+async fn received(world: &World, queue_url: &str) -> usize {
+    let output = world.aws.sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).send().await.unwrap();
+    output.messages.unwrap_or_default().len()
+}
+
+/// GIVEN subscriptions filtering on one rule id, WHEN one call opens tcp 22-10250 to the world
+/// (remote admin, kubelet and API ports at once), THEN one alert names the three rules and a
+/// filter on any one of them still receives it, while a filter on another rule does not.
+#[tokio::test]
+async fn a_filter_on_one_rule_id_still_receives_the_alert_that_names_several() {
+    let world = World::new().await;
+    let group = world.group("prod-nodes", NODE_TAGS).await;
+    let wanted = filtered_queue(&world, r#"{"rule": ["sg-open-remote-admin"]}"#).await;
+    let unrelated = filtered_queue(&world, r#"{"rule": ["eks-public-endpoint"]}"#).await;
+    let opened = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(10250)
+        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    let created = world.authorize(&group, opened.clone()).await;
+    let event = authorize_record(&world.aws.account, &group, &opened, &created);
+
+    let report = world.guard(&[]).handle(&event, deadline_in(30)).await.unwrap();
+
+    let rules: Vec<&str> = report.decisions.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(rules, ["sg-open-remote-admin", "sg-open-kubelet", "sg-open-k8s-api"], "{report:?}");
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let mut attribute: Vec<String> = serde_json::from_str(&alerts[0].attributes["rule"]).unwrap();
+    attribute.sort();
+    assert_eq!(attribute, ["sg-open-k8s-api", "sg-open-kubelet", "sg-open-remote-admin"]);
+    assert_eq!(received(&world, &wanted).await, 1, "the filter on sg-open-remote-admin matches");
+    assert_eq!(received(&world, &unrelated).await, 0, "a filter on another rule does not");
+}
