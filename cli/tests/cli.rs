@@ -1,21 +1,20 @@
 //! The `snapback` binary as a user runs it.
 
+use snapback_testkit::cli;
+use snapback_testkit::cloudtrail::{self, ACCOUNT};
 use std::io::Write;
-use std::process::Command;
 
-const SSH_OPEN: &str = r#"{"eventID": "evt-ssh", "eventTime": "2026-11-27T10:00:00Z", "eventSource": "ec2.amazonaws.com",
-  "eventName": "AuthorizeSecurityGroupIngress", "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
-  "requestParameters": {"groupId": "sg-0abc", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
-    "groups": {}, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}}]}},
-  "responseElements": {"_return": true}}"#;
+/// SSH opened to the world on sg-0abc (no rule ids: a legacy-era record), as one line of JSON.
+fn ssh_open() -> String {
+    let mut record =
+        cloudtrail::authorize_ingress(ACCOUNT, "sg-0abc", vec![cloudtrail::tcp(22, &["0.0.0.0/0"])], vec![]);
+    record["eventID"] = "evt-ssh".into();
+    record.to_string()
+}
 
 fn snapback(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_snapback")).args(args).output().unwrap();
-    (
-        output.status.code().unwrap(),
-        String::from_utf8(output.stdout).unwrap(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    let ran = cli::run(std::path::Path::new(env!("CARGO_BIN_EXE_snapback")), args, &[]);
+    (ran.status, ran.stdout, ran.stderr)
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
@@ -29,7 +28,8 @@ fn scratch(name: &str) -> std::path::PathBuf {
 fn replays_a_trail_directory_of_gzip_logs_as_json_lines() {
     let dir = scratch("trail");
     let trail = format!(
-        r#"{{"Records": [{SSH_OPEN}, {{"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "readOnly": true}}]}}"#
+        r#"{{"Records": [{}, {{"eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "readOnly": true}}]}}"#,
+        ssh_open()
     );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(trail.as_bytes()).unwrap();
@@ -58,7 +58,7 @@ fn replays_a_trail_directory_of_gzip_logs_as_json_lines() {
 #[test]
 fn a_config_changes_the_mode_and_fail_on_findings_sets_the_status() {
     let dir = scratch("config");
-    std::fs::write(dir.join("event.json"), SSH_OPEN).unwrap();
+    std::fs::write(dir.join("event.json"), ssh_open()).unwrap();
     std::fs::write(dir.join("config.json"), r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#).unwrap();
     let event = dir.join("event.json");
     let config = dir.join("config.json");
@@ -74,7 +74,7 @@ fn a_config_changes_the_mode_and_fail_on_findings_sets_the_status() {
 #[test]
 fn bad_inputs_are_named_and_bad_lines_skipped_with_their_position() {
     let dir = scratch("bad");
-    let lines = format!("{}\n{{oops\n", SSH_OPEN.replace('\n', " "));
+    let lines = format!("{}\n{{oops\n", ssh_open());
     std::fs::write(dir.join("events.jsonl"), lines).unwrap();
     let jsonl = dir.join("events.jsonl");
 

@@ -15,10 +15,11 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use serde_json::{json, Value};
+use serde_json::Value;
 use snapback_aws::{BusyPolicy, Ec2SecurityGroups, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource};
 use snapback_pipeline::config_cache::ConfigCache;
 use snapback_pipeline::Guard;
+use snapback_testkit::cloudtrail;
 
 pub const REGION: &str = "us-east-1";
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -520,75 +521,39 @@ pub fn authorize_record(
     permission: &IpPermission,
     created: &[SecurityGroupRule],
 ) -> Value {
-    let ranges: Vec<Value> = permission.ip_ranges().iter().map(|r| json!({"cidrIp": r.cidr_ip()})).collect();
-    let ranges_v6: Vec<Value> = permission.ipv6_ranges().iter().map(|r| json!({"cidrIpv6": r.cidr_ipv6()})).collect();
-    let mut item = json!({
-        "ipProtocol": permission.ip_protocol(),
-        "groups": {},
-        "ipRanges": items(ranges),
-        "ipv6Ranges": items(ranges_v6),
-        "prefixListIds": {},
-    });
-    if permission.ip_protocol() != Some("-1") {
-        item["fromPort"] = json!(permission.from_port());
-        item["toPort"] = json!(permission.to_port());
-    }
+    let cidrs: Vec<&str> = permission
+        .ip_ranges()
+        .iter()
+        .filter_map(|range| range.cidr_ip())
+        .chain(permission.ipv6_ranges().iter().filter_map(|range| range.cidr_ipv6()))
+        .collect();
+    let (from, to) = (permission.from_port().unwrap_or(-1), permission.to_port().unwrap_or(-1));
+    let item = cloudtrail::permission(permission.ip_protocol().unwrap_or("-1"), from.into(), to.into(), &cidrs);
     let rule_set: Vec<Value> = created
         .iter()
         .map(|rule| {
-            let mut created = json!({
-                "groupOwnerId": account, "groupId": group_id, "securityGroupRuleId": rule.security_group_rule_id(),
-                "isEgress": false, "ipProtocol": rule.ip_protocol(), "fromPort": rule.from_port(), "toPort": rule.to_port(),
-            });
-            if let Some(cidr) = rule.cidr_ipv4() {
-                created["cidrIpv4"] = json!(cidr);
-            }
-            if let Some(cidr) = rule.cidr_ipv6() {
-                created["cidrIpv6"] = json!(cidr);
-            }
-            created
+            cloudtrail::created_rule(
+                account,
+                group_id,
+                rule.security_group_rule_id().unwrap_or_default(),
+                rule.ip_protocol().unwrap_or("-1"),
+                rule.from_port().unwrap_or(-1).into(),
+                rule.to_port().unwrap_or(-1).into(),
+                rule.cidr_ipv4().or(rule.cidr_ipv6()).unwrap_or_default(),
+            )
         })
         .collect();
-    record(
-        account,
-        "AuthorizeSecurityGroupIngress",
-        json!({"groupId": group_id, "ipPermissions": {"items": [item]}}),
-        json!({"requestId": "3b5c6f5e-8a3c-4c4e-9f59-0d1f1c2e3a4b", "_return": true, "securityGroupRuleSet": {"items": rule_set}}),
-    )
+    cloudtrail::authorize_ingress(account, group_id, vec![item], rule_set)
 }
 
 /// An EC2 CloudTrail record by IAM user alice, with a fresh event id.
 pub fn record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
-    record_of("ec2.amazonaws.com", account, event_name, request, response)
+    cloudtrail::ec2(event_name, account, request, response)
 }
 
-/// An EKS CloudTrail record by IAM user alice (console user agent), with a fresh event id.
+/// An EKS CloudTrail record by IAM user alice, with a fresh event id.
 pub fn eks_record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
-    record_of("eks.amazonaws.com", account, event_name, request, response)
-}
-
-fn record_of(event_source: &str, account: &str, event_name: &str, request: Value, response: Value) -> Value {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    json!({
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLEALICE", "arn": format!("arn:aws:iam::{account}:user/alice"),
-                         "accountId": account, "accessKeyId": "AKIAEXAMPLEALICE", "userName": "alice"},
-        "eventTime": "2026-11-27T10:00:00Z",
-        "eventSource": event_source,
-        "eventName": event_name,
-        "awsRegion": REGION,
-        "sourceIPAddress": "198.51.100.7",
-        "userAgent": "aws-cli/2.15.0 Python/3.11.6 Linux/6.5 exe/x86_64",
-        "requestParameters": request,
-        "responseElements": response,
-        "requestID": "3b5c6f5e-8a3c-4c4e-9f59-0d1f1c2e3a4b",
-        "eventID": format!("0c0f4f1e-0000-4000-8000-{:012}", NEXT.fetch_add(1, Ordering::Relaxed)),
-        "readOnly": false,
-        "eventType": "AwsApiCall",
-        "managementEvent": true,
-        "recipientAccountId": account,
-        "eventCategory": "Management",
-    })
+    cloudtrail::eks(event_name, account, request, response)
 }
 
 /// A deadline as far off as a Lambda invocation's usual 30 s timeout.
@@ -596,20 +561,4 @@ pub fn deadline_in(seconds: u64) -> std::time::Instant {
     std::time::Instant::now() + std::time::Duration::from_secs(seconds)
 }
 
-/// The record inside an EventBridge envelope, as the function receives it.
-pub fn envelope(record: &Value) -> Value {
-    let service = record["eventSource"].as_str().unwrap_or_default().split('.').next().unwrap_or_default();
-    json!({
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "AWS API Call via CloudTrail",
-        "source": format!("aws.{service}"), "account": record["recipientAccountId"], "time": record["eventTime"],
-        "region": REGION, "resources": [], "detail": record,
-    })
-}
-
-fn items(list: Vec<Value>) -> Value {
-    if list.is_empty() {
-        json!({})
-    } else {
-        json!({"items": list})
-    }
-}
+pub use snapback_testkit::cloudtrail::envelope;

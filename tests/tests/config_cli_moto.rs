@@ -1,27 +1,20 @@
 //! `snapback config` against moto's SSM: a mode set by the CLI is what the pipeline loads next;
 //! an invalid request is refused by name and leaves the parameter as it was.
 
-use std::process::Command;
-
 use snapback_tests::lambda::function_binary;
 use snapback_tests::{
     authorize_record, deadline_in, moto_url, tcp_from, World, CONFIG_PARAMETER, DEFAULT_ACCOUNT, REGION,
 };
 
 fn snapback(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(function_binary("snapback"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto_url())
-        .env("AWS_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap(),
-        String::from_utf8_lossy(&output.stdout).into(),
-        String::from_utf8_lossy(&output.stderr).into(),
-    )
+    let env = [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+    ];
+    let ran = snapback_testkit::cli::run(&function_binary("snapback"), args, &env);
+    (ran.status, ran.stdout, ran.stderr)
 }
 
 async fn stored(world: &World, parameter: &str) -> String {

@@ -484,18 +484,15 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
 mod tests {
     use super::*;
     use snapback_rules::{evaluate, Config, Event};
+    use snapback_testkit::cloudtrail::{self, ACCOUNT};
 
     fn alert(outcome: Outcome) -> Alert {
-        let record = json!({
-            "eventID": "evt-1", "eventTime": "2026-11-27T10:00:00Z", "eventSource": "ec2.amazonaws.com",
-            "eventName": "AuthorizeSecurityGroupIngress", "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
-            "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.0",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
-            "requestParameters": {"groupId": "sg-0abc", "ipPermissions": {"items": [
-                {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
-            "responseElements": {"_return": true, "securityGroupRuleSet": {"items": [
-                {"securityGroupRuleId": "sgr-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}]}}
-        });
+        let created = cloudtrail::created_rule(ACCOUNT, "sg-0abc", "sgr-1", "tcp", 22, 22, "0.0.0.0/0");
+        let mut record =
+            cloudtrail::authorize_ingress(ACCOUNT, "sg-0abc", vec![cloudtrail::tcp(22, &["0.0.0.0/0"])], vec![created]);
+        record["eventID"] = json!("evt-1");
+        record["awsRegion"] = json!("eu-west-1");
+        record["userAgent"] = json!("aws-cli/2.15.0");
         let event = Event::from_value(&record).unwrap();
         let finding = evaluate(&event, &Config::default()).remove(0);
         let mut alert = Alert::new(&Origin::of(&event), &finding.resource, "snapback:exempt");

@@ -96,32 +96,24 @@ pub fn judge_change<'a>(
     Ok(findings)
 }
 
+/// The records the rules' tests judge, built by the shared test kit.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use serde_json::{json, Value};
+    use serde_json::Value;
+    use snapback_testkit::cloudtrail::{self, ACCOUNT};
 
     use crate::{evaluate, Config, Event, Finding};
 
-    /// An AuthorizeSecurityGroupIngress record with the given permissions and created rules.
+    /// AuthorizeSecurityGroupIngress on sg-0123 of these permission items (a JSON array) and,
+    /// when given, the rules AWS created (a JSON array).
     pub fn authorize(permissions: Value, created_rules: Option<Value>) -> Value {
-        let mut response = json!({"requestId": "req-1", "_return": true});
-        if let Some(rules) = created_rules {
-            response["securityGroupRuleSet"] = json!({"items": rules});
-        }
-        json!({
-            "eventVersion": "1.09", "eventID": "evt-1", "eventTime": "2026-11-27T10:00:00Z",
-            "eventSource": "ec2.amazonaws.com", "eventName": "AuthorizeSecurityGroupIngress",
-            "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
-            "requestParameters": {"groupId": "sg-0123", "ipPermissions": {"items": permissions}},
-            "responseElements": response
-        })
+        let list = |value: Option<Value>| value.and_then(|v| v.as_array().cloned()).unwrap_or_default();
+        cloudtrail::authorize_ingress(ACCOUNT, "sg-0123", list(Some(permissions)), list(created_rules))
     }
 
-    /// A tcp permission from one IPv4 CIDR, in the standard item shape.
+    /// A tcp permission from one CIDR.
     pub fn tcp(from: i64, to: i64, cidr: &str) -> Value {
-        json!({"ipProtocol": "tcp", "fromPort": from, "toPort": to, "groups": {},
-               "ipRanges": {"items": [{"cidrIp": cidr}]}, "ipv6Ranges": {}, "prefixListIds": {}})
+        cloudtrail::permission("tcp", from, to, &[cidr])
     }
 
     pub fn findings(record: &Value, config: &Config) -> Vec<Finding> {
@@ -130,13 +122,7 @@ pub(crate) mod test_support {
 
     /// An EKS record by alice with this request and response.
     pub fn eks(event_name: &str, request: Value, response: Value) -> Value {
-        json!({
-            "eventVersion": "1.09", "eventID": "evt-eks", "eventTime": "2026-11-27T10:00:00Z",
-            "eventSource": "eks.amazonaws.com", "eventName": event_name, "awsRegion": "us-east-1",
-            "recipientAccountId": "111122223333",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
-            "requestParameters": request, "responseElements": response
-        })
+        cloudtrail::eks(event_name, ACCOUNT, request, response)
     }
 
     pub fn rule_ids(findings: &[Finding]) -> Vec<&'static str> {
