@@ -24,7 +24,7 @@ pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
 pub use secrets::{SecretSource, SecretsManager};
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
-pub use services::security_groups::{Ec2SecurityGroups, GroupFacts, RevokeOutcome, RuleFacts};
+pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 
 /// The adapter of one slice over the SDK, or None for a slice with no adapter (a test keeps

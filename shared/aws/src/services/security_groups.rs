@@ -1,26 +1,17 @@
 //! The security-groups adapter: group tags and owning cluster, ingress revokes by rule id or exact
 //! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group).
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use snapback_rules::policy::eks_cluster_from_tags;
 use snapback_rules::services::security_groups::{
-    is_world_cidr, Permission, RevokeTarget, SecurityGroupAction, SERVICE,
+    is_world_cidr, GroupState, Permission, RevokeTarget, SecurityGroupAction, SERVICE,
 };
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
 use crate::error::{error_code, AwsError};
-
-/// What the policy needs to know about a group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupFacts {
-    pub group_id: String,
-    pub vpc_id: Option<String>,
-    pub tags: BTreeMap<String, String>,
-}
 
 /// A rule as it stands now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,13 +49,13 @@ fn is_gone(code: Option<&str>) -> bool {
 
 impl Ec2SecurityGroups {
     /// The group, or None when it no longer exists.
-    pub async fn describe_group(&self, group_id: &str) -> Result<Option<GroupFacts>, AwsError> {
+    pub async fn describe_group(&self, group_id: &str) -> Result<Option<GroupState>, AwsError> {
         let output = match self.client.describe_security_groups().group_ids(group_id).send().await {
             Ok(output) => output,
             Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => return Ok(None),
             Err(error) => return Err(AwsError::from_sdk("ec2:DescribeSecurityGroups", error)),
         };
-        Ok(output.security_groups().first().map(|group| GroupFacts {
+        Ok(output.security_groups().first().map(|group| GroupState {
             group_id: group.group_id().unwrap_or(group_id).to_owned(),
             vpc_id: group.vpc_id().map(str::to_owned),
             tags: group

@@ -3,9 +3,11 @@
 pub mod actions;
 pub mod change;
 pub mod rules;
+pub mod state;
 
 pub use actions::{Permission, RevokeTarget, SecurityGroupAction};
 pub use change::{is_world_cidr, Direction, Protocol, RuleEntry, SecurityGroupChange, Source};
+pub use state::GroupState;
 
 use serde::{Deserialize, Serialize};
 
