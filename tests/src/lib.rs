@@ -208,36 +208,7 @@ impl World {
             .unwrap()
             .topic_arn
             .unwrap();
-        let queue_url = aws
-            .sqs
-            .create_queue()
-            .queue_name(format!("alerts-sink-{}", fresh_account()))
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = aws
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        aws.sns
-            .subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .attributes("RawMessageDelivery", "true")
-            .return_subscription_arn(true)
-            .send()
-            .await
-            .unwrap();
+        let queue_url = subscribe_queue(&aws, &topic_arn, None).await;
         let vpc_id = aws.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
         World { aws, topic_arn, queue_url, vpc_id }
     }
@@ -478,6 +449,44 @@ impl World {
             }
         }
     }
+}
+
+/// A new SQS queue subscribed to `topic_arn` with raw delivery and, when given, this filter
+/// policy on the message attributes; returns its URL.
+pub async fn subscribe_queue(aws: &Clients, topic_arn: &str, filter_policy: Option<&str>) -> String {
+    let queue_url = aws
+        .sqs
+        .create_queue()
+        .queue_name(format!("alerts-sink-{}", fresh_account()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let mut request = aws
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .return_subscription_arn(true);
+    if let Some(policy) = filter_policy {
+        request = request.attributes("FilterPolicy", policy);
+    }
+    request.send().await.unwrap();
+    queue_url
 }
 
 /// What moto recorded as published to `topic_arn`: (subject, message) per publish, from its

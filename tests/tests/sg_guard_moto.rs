@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use snapback_tests::fault_proxy::{Fault, FaultProxy};
 use snapback_tests::{
-    authorize_record, deadline_in, envelope, moto_url, published_to, record, tcp_from, Clients, World,
+    authorize_record, deadline_in, envelope, moto_url, published_to, record, subscribe_queue, tcp_from, Clients, World,
 };
 
 fn rule(port: i32, cidr: &str) -> (String, i32, i32, String) {
@@ -407,35 +407,6 @@ async fn email_subscribers_get_readable_text_and_queues_get_the_json_form() {
     assert_eq!(queued[0].message["source"], "custom");
 }
 
-/// A queue subscribed to the world's topic with this filter policy on the message attributes.
-async fn filtered_queue(world: &World, policy: &str) -> String {
-    let aws = &world.aws;
-    let name = format!("filtered-{}", snapback_tests::fresh_account());
-    let url = aws.sqs.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap();
-    let arn = aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    aws.sns
-        .subscribe()
-        .topic_arn(&world.topic_arn)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true")
-        .attributes("FilterPolicy", policy)
-        .send()
-        .await
-        .unwrap();
-    url
-}
-
 async fn received(world: &World, queue_url: &str) -> usize {
     let output = world.aws.sqs.receive_message().queue_url(queue_url).max_number_of_messages(10).send().await.unwrap();
     output.messages.unwrap_or_default().len()
@@ -448,8 +419,8 @@ async fn received(world: &World, queue_url: &str) -> usize {
 async fn a_filter_on_one_rule_id_still_receives_the_alert_that_names_several() {
     let world = World::new().await;
     let group = world.group("prod-nodes", NODE_TAGS).await;
-    let wanted = filtered_queue(&world, r#"{"rule": ["sg-open-remote-admin"]}"#).await;
-    let unrelated = filtered_queue(&world, r#"{"rule": ["eks-public-endpoint"]}"#).await;
+    let wanted = subscribe_queue(&world.aws, &world.topic_arn, Some(r#"{"rule": ["sg-open-remote-admin"]}"#)).await;
+    let unrelated = subscribe_queue(&world.aws, &world.topic_arn, Some(r#"{"rule": ["eks-public-endpoint"]}"#)).await;
     let opened = aws_sdk_ec2::types::IpPermission::builder()
         .ip_protocol("tcp")
         .from_port(22)

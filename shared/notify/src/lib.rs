@@ -122,14 +122,9 @@ pub struct Alert {
     pub resource: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
-    pub account: Option<String>,
-    pub region: Option<String>,
-    pub actor: String,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub event_id: String,
-    pub event_name: String,
-    pub event_time: Option<String>,
+    /// Account, region, actor, source IP, user agent, event id, name and time, at the top level.
+    #[serde(flatten)]
+    pub origin: Origin,
     /// Most severe first.
     pub rules: Vec<RuleVerdict>,
     /// Things the reader should know: an expired exemption, a config fallback, an error.
@@ -147,14 +142,7 @@ impl Alert {
             outcome: Outcome::Exempt,
             resource: resource.to_owned(),
             cluster: None,
-            account: origin.account.clone(),
-            region: origin.region.clone(),
-            actor: origin.actor.clone(),
-            source_ip: origin.source_ip.clone(),
-            user_agent: origin.user_agent.clone(),
-            event_id: origin.event_id.clone(),
-            event_name: origin.event_name.clone(),
-            event_time: origin.event_time.clone(),
+            origin: origin.clone(),
             rules: Vec::new(),
             notes: Vec::new(),
             exemption_tag: exemption_tag.to_owned(),
@@ -227,10 +215,10 @@ impl Alert {
 
     /// The event in the CloudTrail console of its region.
     pub fn cloudtrail_url(&self) -> Option<String> {
-        let region = self.region.as_deref()?;
+        let region = self.origin.region.as_deref()?;
         Some(format!(
             "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{}",
-            self.event_id
+            self.origin.event_id
         ))
     }
 
@@ -254,16 +242,21 @@ impl Alert {
             "Account:",
             format!(
                 "{}, {}",
-                self.account.as_deref().unwrap_or("unknown"),
-                self.region.as_deref().unwrap_or("unknown region")
+                self.origin.account.as_deref().unwrap_or("unknown"),
+                self.origin.region.as_deref().unwrap_or("unknown region")
             ),
         );
-        field("Actor:", self.actor.clone());
-        let agent = self.user_agent.as_ref().map(|ua| format!(" ({ua})")).unwrap_or_default();
-        field("Source IP:", format!("{}{agent}", self.source_ip.as_deref().unwrap_or("unknown")));
+        field("Actor:", self.origin.actor.clone());
+        let agent = self.origin.user_agent.as_ref().map(|ua| format!(" ({ua})")).unwrap_or_default();
+        field("Source IP:", format!("{}{agent}", self.origin.source_ip.as_deref().unwrap_or("unknown")));
         field(
             "When:",
-            format!("{} ({} {})", self.event_time.as_deref().unwrap_or("unknown"), self.event_name, self.event_id),
+            format!(
+                "{} ({} {})",
+                self.origin.event_time.as_deref().unwrap_or("unknown"),
+                self.origin.event_name,
+                self.origin.event_id
+            ),
         );
         text.push_str("\nWhat changed:\n");
         text.extend(self.changed().iter().map(|line| format!("  - {line}\n")));
@@ -334,12 +327,12 @@ impl Alert {
         let mut lines = vec![format!("Severity {}, outcome {}.", self.severity.label(), self.outcome.as_str())];
         lines.push(format!(
             "*{}* by `{}` on `{}`{} in {} / {}.",
-            self.event_name,
-            self.actor,
+            self.origin.event_name,
+            self.origin.actor,
             self.resource,
             self.cluster.as_ref().map(|c| format!(" (cluster `{c}`)")).unwrap_or_default(),
-            self.account.as_deref().unwrap_or("unknown account"),
-            self.region.as_deref().unwrap_or("unknown region"),
+            self.origin.account.as_deref().unwrap_or("unknown account"),
+            self.origin.region.as_deref().unwrap_or("unknown region"),
         ));
         if self.rules.len() > 1 {
             let rules: Vec<String> =
@@ -377,7 +370,7 @@ impl Alert {
         let mut message = json!({
             "version": "1.0",
             "source": "custom",
-            "id": self.event_id,
+            "id": self.origin.event_id,
             "content": {
                 "textType": "client-markdown",
                 "title": self.title(),

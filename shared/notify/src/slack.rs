@@ -62,10 +62,10 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
             "text": truncate(&format!("{} {}", emoji(alert), alert.title()), HEADER_LIMIT)}}),
         json!({"type": "section", "fields": [
             field("Cluster / resource", &format!("{cluster}`{}`", alert.resource)),
-            field("Account / region", &format!("{} / {}", alert.account.as_deref().unwrap_or("unknown"), alert.region.as_deref().unwrap_or("unknown"))),
-            field("Actor", &format!("`{}`", alert.actor)),
-            field("Source IP", alert.source_ip.as_deref().unwrap_or("unknown")),
-            field("Time", alert.event_time.as_deref().unwrap_or("unknown")),
+            field("Account / region", &format!("{} / {}", alert.origin.account.as_deref().unwrap_or("unknown"), alert.origin.region.as_deref().unwrap_or("unknown"))),
+            field("Actor", &format!("`{}`", alert.origin.actor)),
+            field("Source IP", alert.origin.source_ip.as_deref().unwrap_or("unknown")),
+            field("Time", alert.origin.event_time.as_deref().unwrap_or("unknown")),
             field("Severity / outcome", &format!("{} / {}", alert.severity.label(), alert.outcome.as_str())),
         ]}),
     ];
@@ -77,7 +77,7 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
             .collect();
         blocks.push(section(&format!("*Rules*\n{}", bullets(&rules))));
     }
-    blocks.push(section(&format!("*What changed* ({})\n{}", alert.event_name, bullets(&alert.changed()))));
+    blocks.push(section(&format!("*What changed* ({})\n{}", alert.origin.event_name, bullets(&alert.changed()))));
     for (label, restored) in alert.restores_by_label() {
         blocks.push(section(&format!("*{label}*\n{}", bullets(&restored))));
     }
@@ -110,7 +110,7 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
     }
     blocks.push(section(&format!("*Next steps*\n{}", bullets(&next))));
     blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn",
-        "text": cut(&format!("snapback · rule `{}` · event `{}`", alert.rule_ids().join("`, `"), alert.event_id), SLACK_TEXT_LIMIT)}]}));
+        "text": cut(&format!("snapback · rule `{}` · event `{}`", alert.rule_ids().join("`, `"), alert.origin.event_id), SLACK_TEXT_LIMIT)}]}));
     blocks.truncate(MAX_BLOCKS);
     json!({
         "text": alert.title(),

@@ -47,7 +47,7 @@ impl Observation {
 }
 
 /// Who did what, where and when: what an alert says about where its findings came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub account: Option<String>,
     pub region: Option<String>,
