@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use snapback_rules::{evaluate, listens_to, screen, Config, Event, Finding, Mode};
+use snapback_rules::{listens_to, screen, Config, Event, Finding, Mode};
 
 /// One record, with where it came from.
 pub struct Record {
@@ -127,7 +127,14 @@ fn judge(record: Record, config: &Config, summary: &mut Summary) {
         *summary.skipped.entry(ignored.label().to_owned()).or_default() += 1;
         return;
     }
-    for finding in evaluate(&event, config) {
+    let findings = match snapback_rules::services::judge_change(snapback_rules::registry::services(), &event, config) {
+        Ok(findings) => findings,
+        Err(unreadable) => {
+            summary.unreadable_records.push(format!("{}: {unreadable}", record.origin));
+            return;
+        }
+    };
+    for finding in findings {
         let mut mode = config.mode(finding.rule.id);
         if mode == Mode::Remediate && finding.plan.actions.is_empty() {
             mode = Mode::Notify;

@@ -135,3 +135,18 @@ fn config_check_validates_a_file_naming_the_bad_field() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_record_with_ports_that_are_not_ports_is_reported_unreadable_not_found() {
+    let dir = scratch("ports");
+    let mut record =
+        cloudtrail::authorize_ingress(ACCOUNT, "sg-0abc", vec![cloudtrail::tcp(22, &["0.0.0.0/0"])], vec![]);
+    record["requestParameters"]["ipPermissions"]["items"][0]["fromPort"] = "-22".into();
+    std::fs::write(dir.join("event.json"), record.to_string()).unwrap();
+
+    let (status, stdout, stderr) = snapback(&["replay", "--json", dir.join("event.json").to_str().unwrap()]);
+
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.is_empty(), "no finding: {stdout}");
+    assert!(stderr.contains("unreadable record:") && stderr.contains("is not a port 0-65535"), "{stderr}");
+}

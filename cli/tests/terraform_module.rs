@@ -108,7 +108,8 @@ fn no_function_name_is_written_in_hcl() {
     let module = root().join("infra/modules/snapback");
     for entry in std::fs::read_dir(&module).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_none_or(|ext| ext != "tf") {
+        // moved.tf records old addresses for upgrades: fixed by nature.
+        if path.extension().is_none_or(|ext| ext != "tf") || path.ends_with("moved.tf") {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();

@@ -174,7 +174,7 @@ async fn a_busy_cluster_answering_409_is_retried_until_the_update_goes_through()
 #[tokio::test]
 async fn a_cluster_reported_updating_is_waited_for() {
     let (world, event) = opened_cluster(None).await;
-    // DescribeCluster answers UPDATING three times (the lookup, then the executor after each wait), then ACTIVE.
+    // DescribeCluster answers UPDATING three times (the lookup, then the adapter after each wait), then ACTIVE.
     let proxy = FaultProxy::start(&moto_url(), Fault::eks_cluster_updating(3));
     let busy = Clients::for_account_at(&world.aws.account, &proxy.url).await;
 

@@ -125,7 +125,8 @@ pub struct Alert {
     /// Account, region, actor, source IP, user agent, event id, name and time, at the top level.
     #[serde(flatten)]
     pub origin: Origin,
-    /// Most severe first.
+    /// The most pressing outcome first, then the most severe; never empty.
+    #[serde(deserialize_with = "at_least_one_rule")]
     pub rules: Vec<RuleVerdict>,
     /// Things the reader should know: an expired exemption, a config fallback, an error.
     #[serde(default)]
@@ -149,12 +150,14 @@ impl Alert {
         }
     }
 
-    /// Adds a rule's verdict, keeping the rules most severe first and the headline current.
+    /// Adds a rule's verdict, keeping the headline rule (most pressing outcome, then most severe)
+    /// first; the alert's severity is the highest among the rules, its outcome the headline's.
     pub fn add(&mut self, verdict: RuleVerdict) {
-        let at = self.rules.iter().position(|rule| rule.severity < verdict.severity).unwrap_or(self.rules.len());
+        let rank = |rule: &RuleVerdict| (urgency(rule.outcome), rule.severity);
+        let at = self.rules.iter().position(|rule| rank(rule) < rank(&verdict)).unwrap_or(self.rules.len());
         self.rules.insert(at, verdict);
-        self.severity = self.rules[0].severity;
-        self.outcome = self.rules.iter().map(|rule| rule.outcome).max_by_key(|o| urgency(*o)).unwrap_or(self.outcome);
+        self.severity = self.rules.iter().map(|rule| rule.severity).max().unwrap_or(self.severity);
+        self.outcome = self.rules[0].outcome;
     }
 
     /// Adds notes not already there.
@@ -166,9 +169,9 @@ impl Alert {
         }
     }
 
-    /// The most severe rule, which names the alert.
+    /// The rule that names the alert: the most pressing outcome, then the most severe.
     pub fn headline(&self) -> &RuleVerdict {
-        &self.rules[0]
+        self.rules.first().expect("an alert has at least one rule: `add` one before rendering")
     }
 
     pub fn rule_ids(&self) -> Vec<String> {
@@ -417,6 +420,15 @@ impl Alert {
     }
 }
 
+/// An alert read back from a message names at least one rule, or it is not an alert.
+fn at_least_one_rule<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<RuleVerdict>, D::Error> {
+    let rules = Vec::<RuleVerdict>::deserialize(deserializer)?;
+    if rules.is_empty() {
+        return Err(serde::de::Error::custom("an alert names at least one rule"));
+    }
+    Ok(rules)
+}
+
 fn union<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     for line in lists.flatten() {
@@ -603,9 +615,10 @@ mod tests {
         alert.add(rule("eks-public-endpoint", Outcome::Remediated));
 
         let severities: Vec<Severity> = alert.rules.iter().map(|rule| rule.severity).collect();
-        assert!(severities.windows(2).all(|pair| pair[0] >= pair[1]), "most severe first: {severities:?}");
-        assert_eq!(alert.severity, severities[0]);
+        assert_eq!(alert.severity, *severities.iter().max().unwrap(), "the highest severity among the rules");
         assert_eq!(alert.outcome, Outcome::WouldRemediate, "a change left in place outranks a restore");
+        assert_eq!(alert.headline().rule, "eks-public-endpoint-open-cidr", "the headline rule carries that outcome");
+        assert_eq!(alert.rules[0].outcome, alert.outcome);
         assert!(alert.title().ends_with("(+2 more)"), "{}", alert.title());
         let ids = alert.rule_ids();
         assert_eq!(ids.len(), 3);
@@ -621,6 +634,9 @@ mod tests {
         assert_eq!(alert.exemption(), format!("snapback:exempt={}", ids.join(",")));
         let back: Alert = serde_json::from_value(alert.to_json()).unwrap();
         assert_eq!(back, alert, "the grouped alert reads back from its JSON message");
+        let mut empty = alert.to_json();
+        empty["rules"] = json!([]);
+        assert!(serde_json::from_value::<Alert>(empty).is_err(), "a message naming no rule is not an alert");
         insta::assert_snapshot!("email-grouped", email);
         insta::with_settings!({sort_maps => true}, {
             insta::assert_json_snapshot!("slack-grouped", slack_payload(&alert, None));

@@ -69,11 +69,13 @@ struct Verdict {
     detail: Option<String>,
     /// What was actually run, when the finding's actions were merged with others.
     ran: Option<Vec<String>>,
+    /// A notify-mode decision: left alone, unless another rule's restore undid the same thing.
+    notify: bool,
 }
 
 impl Verdict {
     fn new(outcome: DecisionOutcome, cluster: Option<String>, notes: Vec<String>) -> Verdict {
-        Verdict { outcome, cluster, notes, detail: None, ran: None }
+        Verdict { outcome, cluster, notes, detail: None, ran: None, notify: false }
     }
 
     fn quiet(outcome: DecisionOutcome, detail: impl Into<String>) -> Verdict {
@@ -192,9 +194,11 @@ impl Guard {
             results.push(result);
         }
 
-        let verdicts: Vec<Verdict> = steps
-            .into_iter()
-            .map(|step| match step {
+        let verdicts: Vec<Verdict> = findings
+            .iter()
+            .zip(steps)
+            .map(|(finding, step)| match step {
+                Err(verdict) if verdict.notify => restored_alongside(finding, verdict, &merged, &results),
                 Err(verdict) => verdict,
                 Ok(restore) => {
                     let ran: Vec<String> = restore.actions.iter().map(|index| merged[*index].describe()).collect();
@@ -254,14 +258,14 @@ impl Guard {
         config: &Config,
         look_ups: &mut LookUps,
     ) -> Result<Result<Restore, Verdict>, AwsError> {
-        let key = (finding.kind.service, finding.resource.clone());
+        let key = (finding.kind.name, finding.resource.clone());
         if !look_ups.facts.contains_key(&key) {
             let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
             let found =
                 self.adapter(finding.kind.service)?.look_up(finding.kind, &finding.resource, find_cluster).await?;
             let facts = found.map(|found| {
                 if let Some(described) = found.described {
-                    look_ups.described.insert(key.clone(), described);
+                    look_ups.described.insert((finding.kind.service, finding.resource.clone()), described);
                 }
                 found.facts
             });
@@ -283,7 +287,9 @@ impl Guard {
                 };
                 Err(Verdict::new(DecisionOutcome::Exempt, cluster, vec![note.clone()]).with_detail(note))
             }
-            Decision::Notify { notes } => Err(Verdict::new(DecisionOutcome::WouldRemediate, cluster, notes)),
+            Decision::Notify { notes } => {
+                Err(Verdict { notify: true, ..Verdict::new(DecisionOutcome::WouldRemediate, cluster, notes) })
+            }
             Decision::Remediate { notes } => Ok(Restore { cluster, notes, actions: Vec::new() }),
         })
     }
@@ -312,6 +318,34 @@ fn merge_into(merged: &mut Vec<Action>, action: &Action) -> usize {
     }
     merged.push(action.clone());
     merged.len() - 1
+}
+
+/// A notify-mode finding whose every action another rule's restore ran, as it is (one revoke of
+/// one world-open rule that trips a remediate and a notify rule): the change is undone, and the
+/// alert must not say it was left in place.
+fn restored_alongside(
+    finding: &Finding,
+    verdict: Verdict,
+    merged: &[Action],
+    results: &[Result<ActionResult, ActionFailure>],
+) -> Verdict {
+    let ran: Option<Vec<&ActionResult>> = finding
+        .plan
+        .actions
+        .iter()
+        .map(|action| merged.iter().position(|run| run == action).and_then(|index| results[index].as_ref().ok()))
+        .collect();
+    let Some(ran) = ran else { return verdict };
+    let undone = ran.iter().all(|result| matches!(result, ActionResult::Restored | ActionResult::AlreadySafe));
+    if ran.is_empty() || !undone || !ran.contains(&&ActionResult::Restored) {
+        return verdict;
+    }
+    let mut notes = verdict.notes;
+    notes.push(format!("{} is in notify mode; another rule's restore undid the same change", finding.rule.id));
+    Verdict {
+        ran: Some(finding.plan.actions.iter().map(Action::describe).collect()),
+        ..Verdict::new(DecisionOutcome::Remediated, verdict.cluster, notes)
+    }
 }
 
 /// A restore's verdict from the results of its actions.
@@ -351,37 +385,43 @@ fn verdict_of(restore: Restore, results: &[Result<ActionResult, ActionFailure>])
 }
 
 /// One alert per resource the observation's alerting findings are about, in the order they
-/// first appear: every rule with its outcome, and what actually ran.
+/// first appear: every rule with its outcome and what actually ran; in an alert of several
+/// rules, each rule's notes name the rule.
 fn alerts(
     observation: &Observation,
     findings: &[Finding],
     verdicts: &[Verdict],
     current: &CurrentConfig,
 ) -> Vec<Alert> {
-    let origin = observation.origin();
-    let mut alerts: Vec<((&str, &str), Alert)> = Vec::new();
+    let mut groups: Vec<((&str, &str), Vec<(&Finding, &Verdict)>)> = Vec::new();
     for (finding, verdict) in findings.iter().zip(verdicts) {
-        let Some(outcome) = verdict.outcome.alert() else { continue };
-        let key = (finding.kind.name, finding.resource.as_str());
-        let at = match alerts.iter().position(|(existing, _)| *existing == key) {
-            Some(at) => at,
-            None => {
-                alerts.push((key, Alert::new(&origin, &finding.resource, &current.config.exemption_tag)));
-                alerts.len() - 1
-            }
-        };
-        let alert = &mut alerts[at].1;
-        alert.cluster = alert.cluster.take().or(verdict.cluster.clone());
-        let mut rule = RuleVerdict::new(finding, outcome);
-        if let Some(ran) = &verdict.ran {
-            rule.restored = ran.clone();
+        if verdict.outcome.alert().is_none() {
+            continue;
         }
-        alert.add(rule);
-        alert.note(verdict.notes.iter().cloned());
+        let key = (finding.kind.name, finding.resource.as_str());
+        match groups.iter_mut().find(|(existing, _)| *existing == key) {
+            Some((_, members)) => members.push((finding, verdict)),
+            None => groups.push((key, vec![(finding, verdict)])),
+        }
     }
-    alerts
+    let origin = observation.origin();
+    groups
         .into_iter()
-        .map(|(_, mut alert)| {
+        .map(|((_, resource), members)| {
+            let mut alert = Alert::new(&origin, resource, &current.config.exemption_tag);
+            let several = members.len() > 1;
+            for (finding, verdict) in members {
+                alert.cluster = alert.cluster.take().or(verdict.cluster.clone());
+                let mut rule = RuleVerdict::new(finding, verdict.outcome.alert().expect("alerting outcomes only"));
+                if let Some(ran) = &verdict.ran {
+                    rule.restored = ran.clone();
+                }
+                alert.add(rule);
+                let id = finding.rule.id;
+                alert.note(
+                    verdict.notes.iter().map(|note| if several { format!("{id}: {note}") } else { note.clone() }),
+                );
+            }
             alert.note(current.note.clone());
             alert
         })

@@ -30,13 +30,15 @@ pub fn init_tracing() {
     };
 }
 
-/// (JSON?, level filter) from the Lambda logging variables.
+/// (JSON?, level filter) from the Lambda logging variables. A level below info applies to
+/// snapback's own crates only: the SDK's and hyper's debug output would drown the decisions.
 fn log_settings(lookup: impl Fn(&str) -> Option<String>) -> (bool, String) {
     let json = !lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("text"));
     let level = match lookup("AWS_LAMBDA_LOG_LEVEL").map(|level| level.to_ascii_lowercase()) {
         // Lambda's FATAL has no tracing level of its own.
         Some(level) if level == "fatal" => "error".to_owned(),
-        Some(level) if ["trace", "debug", "info", "warn", "error"].contains(&level.as_str()) => level,
+        Some(level) if level == "trace" || level == "debug" => format!("info,snapback={level}"),
+        Some(level) if ["info", "warn", "error"].contains(&level.as_str()) => level,
         _ => lookup("RUST_LOG").filter(|filter| !filter.trim().is_empty()).unwrap_or_else(|| "info".to_owned()),
     };
     (json, level)
@@ -65,6 +67,7 @@ mod log_tests {
             log_settings(env(&[("AWS_LAMBDA_LOG_FORMAT", "JSON"), ("AWS_LAMBDA_LOG_LEVEL", "FATAL")])),
             (true, "error".to_owned())
         );
+        assert_eq!(log_settings(env(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")])), (true, "info,snapback=debug".to_owned()));
     }
 }
 

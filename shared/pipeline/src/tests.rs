@@ -162,6 +162,32 @@ async fn one_change_tripping_two_rules_on_one_group_sends_one_alert() {
     assert_eq!(alerts[0]["restored"].as_array().unwrap().len(), 2);
 }
 
+/// GIVEN one world-open range that trips a remediate rule (kubelet) and a notify rule (API
+/// ports) and one revoke that undoes both, WHEN handled, THEN the notify rule is reported as
+/// restored alongside, not as a change left in place, and the one alert says "remediated".
+#[tokio::test]
+async fn a_notify_rule_whose_change_another_rules_restore_undid_is_reported_restored() {
+    let (guard, outbox, groups) = guard(groups(), vec!["{}"]);
+    let created = created_rule(ACCOUNT, "sg-1", "sgr-range", "tcp", 6443, 10250, "0.0.0.0/0");
+    let event = authorize_ingress(
+        ACCOUNT,
+        "sg-1",
+        vec![snapback_testkit::cloudtrail::permission("tcp", 6443, 10250, &["0.0.0.0/0"])],
+        vec![created],
+    );
+
+    let report = guard.handle(&event, soon()).await.unwrap();
+
+    let outcomes: Vec<(&str, &str)> = report.decisions.iter().map(|d| (d.rule.as_str(), d.outcome.as_str())).collect();
+    assert_eq!(outcomes, [("sg-open-kubelet", "remediated"), ("sg-open-k8s-api", "remediated")]);
+    assert_eq!(groups.ran(), ["revoke ingress rule sgr-range on sg-1"], "one revoke");
+    let alerts = outbox.messages();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["outcome"], "remediated");
+    let notes = alerts[0]["notes"].to_string();
+    assert!(notes.contains("sg-open-k8s-api: sg-open-k8s-api is in notify mode"), "{notes}");
+}
+
 #[test]
 fn the_deadline_reads_an_epoch_time_or_the_emulators_duration() {
     let mut context = lambda_runtime::Context::default();

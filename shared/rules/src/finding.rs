@@ -1,6 +1,6 @@
 //! What a rule reports, and the typed plan that restores the safe state. Actions are typed per
 //! service (each slice defines its own) and travel here as [`Action`], so a new service adds
-//! actions without touching this file, the pipeline or the executor.
+//! actions without touching this file, the pipeline or the adapter trait.
 
 use std::any::Any;
 use std::fmt;

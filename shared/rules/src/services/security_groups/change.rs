@@ -17,7 +17,7 @@ use crate::services::Unreadable;
 pub enum Direction {
     Ingress,
     Egress,
-    /// ModifySecurityGroupRules does not say; the executor checks the rule before revoking it.
+    /// ModifySecurityGroupRules does not say; the adapter checks the rule before revoking it.
     Unknown,
 }
 
