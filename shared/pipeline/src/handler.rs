@@ -393,7 +393,9 @@ fn alerts(
     verdicts: &[Verdict],
     current: &CurrentConfig,
 ) -> Vec<Alert> {
-    let mut groups: Vec<((&str, &str), Vec<(&Finding, &Verdict)>)> = Vec::new();
+    /// The findings about one resource (kind, id) with their verdicts.
+    type Group<'a> = ((&'a str, &'a str), Vec<(&'a Finding, &'a Verdict)>);
+    let mut groups: Vec<Group> = Vec::new();
     for (finding, verdict) in findings.iter().zip(verdicts) {
         if verdict.outcome.alert().is_none() {
             continue;
