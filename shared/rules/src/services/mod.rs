@@ -58,18 +58,18 @@ impl<C: 'static> Slice for ServiceRules<C> {
     }
 
     fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable> {
-        let listening: Vec<&'static Rule<C>> = self
-            .rules
-            .iter()
-            .copied()
-            .filter(|rule| rule.listens_to(&event.event_source, &event.event_name))
-            .filter(|rule| config.mode(rule.id) != Mode::Off)
-            .collect();
-        if listening.is_empty() {
+        let listening = || {
+            self.rules
+                .iter()
+                .filter(|rule| rule.listens_to(&event.event_source, &event.event_name))
+                .filter(|rule| config.mode(rule.id) != Mode::Off)
+        };
+        // Most records concern no rule of this slice: nothing to parse.
+        if listening().next().is_none() {
             return Ok(Vec::new());
         }
         let Some(change) = (self.parse)(event)? else { return Ok(Vec::new()) };
-        Ok(listening.into_iter().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
+        Ok(listening().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
     }
 
     fn example(&self, meta: &RuleMeta) -> Example {

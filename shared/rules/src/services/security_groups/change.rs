@@ -214,7 +214,12 @@ fn authorize(event: &Event, direction: Direction) -> Result<SecurityGroupChange,
 fn port_at(value: &Value, key: &str, protocol: &Protocol) -> Result<Option<i64>, Unreadable> {
     let Some(raw) = value.get(key).filter(|raw| !raw.is_null()) else { return Ok(None) };
     let lowest = if matches!(protocol, Protocol::Tcp | Protocol::Udp) { 0 } else { -1 };
-    match int_at(value, key) {
+    let port = match raw {
+        Value::Number(number) => number.as_i64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    };
+    match port {
         Some(port) if (lowest..=65535).contains(&port) => Ok(Some(port)),
         _ => {
             Err(Unreadable(format!("{key} {raw} of a {} permission is not a port {lowest}-65535", protocol.api_name())))
