@@ -27,15 +27,18 @@ pub fn render_markdown() -> String {
     let mut out = String::from(
         "# snapback rules\n\n<!-- Generated from the rule registry by `make rules-doc`; do not edit by hand. -->\n\n\
          Modes: `off` (ignored), `notify` (alert only), `remediate` (restore, then alert). Set them per rule in the \
-         configuration document; see the README.\n\n| rule | severity | default mode | events | title |\n|---|---|---|---|---|\n",
+         configuration document; see the README. *State*: whether the rule also judges a resource as it is \
+         (a sweep), not only the change that made it so.\n\n\
+         | rule | severity | default mode | events | state | title |\n|---|---|---|---|---|---|\n",
     );
     for meta in registry() {
         let events: Vec<String> = meta.events.iter().map(|key| format!("`{}` {}", key.source, key.name)).collect();
         out += &format!(
-            "| [`{id}`](#{id}) | {} | {} | {} | {} |\n",
+            "| [`{id}`](#{id}) | {} | {} | {} | {} | {} |\n",
             meta.severity.as_str(),
             meta.default_mode.as_str(),
             events.join("<br>"),
+            if meta.changes_only.is_none() { "yes" } else { "changes only" },
             meta.title,
             id = meta.id
         );
@@ -45,6 +48,10 @@ pub fn render_markdown() -> String {
         out +=
             &format!("- **Severity:** {}; **default mode:** {}\n", meta.severity.as_str(), meta.default_mode.as_str());
         out += &format!("- **Why:** {}\n", meta.rationale);
+        match meta.changes_only {
+            None => out += "- **Judges:** changes, and resources as they are (sweeps)\n",
+            Some(why) => out += &format!("- **Judges:** changes only ({why})\n"),
+        }
         out += &format!("- **Fix by hand:** {}\n", meta.manual_fix);
         out += &format!(
             "- **IAM actions:** {}\n",

@@ -35,6 +35,8 @@ pub struct RuleMeta {
     pub iam_actions: &'static [&'static str],
     /// Its typed options: documented, defaulted, read from the configuration document.
     pub options: OptionsSpec,
+    /// None when sweeps judge the rule on described state too; else why it judges changes only.
+    pub changes_only: Option<&'static str>,
 }
 
 impl RuleMeta {
@@ -57,14 +59,18 @@ impl PartialEq for RuleMeta {
 
 impl Eq for RuleMeta {}
 
-/// A rule of a service whose changes read as `C`: its metadata and its change check.
-pub struct Rule<C: 'static> {
+/// A rule of a service whose changes read as `C` and whose resources, as described, as `S`: its
+/// metadata, its change check and its state check.
+pub struct Rule<C: 'static, S: 'static> {
     pub meta: RuleMeta,
     /// The finding, if the change trips the rule.
     pub check_change: fn(&'static RuleMeta, &C, &Config) -> Option<Finding>,
+    /// The finding, if the resource as it is trips the rule: the same finding and plan a change
+    /// to this state gets. None exactly when `meta.changes_only` says why.
+    pub check_state: Option<fn(&'static RuleMeta, &S, &Config) -> Option<Finding>>,
 }
 
-impl<C> Deref for Rule<C> {
+impl<C, S> Deref for Rule<C, S> {
     type Target = RuleMeta;
 
     fn deref(&self) -> &RuleMeta {
@@ -195,6 +201,7 @@ pub fn describe(meta: &RuleMeta) -> Value {
         "severity": meta.severity,
         "default_mode": meta.default_mode,
         "function": function_of(meta.id).map(|function| function.name),
+        "judges_state": meta.changes_only.is_none(),
         "rationale": meta.rationale,
         "manual_fix": meta.manual_fix,
         "events": meta.events.iter().map(|key| format!("{}:{}", key.source, key.name)).collect::<Vec<_>>(),
@@ -234,6 +241,8 @@ mod tests {
             declared.sort();
             assert_eq!(documented, declared, "{}: every option documented, nothing else", meta.id);
             assert!((meta.options.read)(defaults.clone()).is_ok(), "{}: the defaults read back", meta.id);
+            let judged = services().any(|service| service.judges_state(meta.id));
+            assert_eq!(judged, meta.changes_only.is_none(), "{}: changes_only says whether sweeps judge it", meta.id);
         }
     }
 

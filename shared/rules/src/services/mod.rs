@@ -5,6 +5,8 @@
 pub mod eks;
 pub mod security_groups;
 
+use std::any::Any;
+
 use crate::config::{Config, Mode};
 use crate::event::Event;
 use crate::finding::Finding;
@@ -35,20 +37,25 @@ pub trait Slice: Sync {
     /// The findings of the enabled rules for a record; an empty list when the record is not
     /// this service's.
     fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable>;
+    /// The findings of the enabled rules that judge state, for a resource as described; an
+    /// empty list when `state` is not this service's state type.
+    fn judge_state(&self, state: &dyn Any, config: &Config) -> Vec<Finding>;
+    /// Does the rule judge described state (a sweep covers it)?
+    fn judges_state(&self, rule_id: &str) -> bool;
     /// An example finding of one of its rules.
     fn example(&self, meta: &RuleMeta) -> Example;
 }
 
-/// A service whose CloudTrail changes read as `C`.
-pub struct ServiceRules<C: 'static> {
+/// A service whose CloudTrail changes read as `C` and whose described resources as `S`.
+pub struct ServiceRules<C: 'static, S: 'static> {
     pub name: &'static str,
     /// None when the record is not one this service reads.
     pub parse: fn(&Event) -> Result<Option<C>, Unreadable>,
-    pub rules: &'static [&'static Rule<C>],
+    pub rules: &'static [&'static Rule<C, S>],
     pub example: fn(&RuleMeta) -> Example,
 }
 
-impl<C: 'static> Slice for ServiceRules<C> {
+impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -72,6 +79,19 @@ impl<C: 'static> Slice for ServiceRules<C> {
         Ok(listening().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
     }
 
+    fn judge_state(&self, state: &dyn Any, config: &Config) -> Vec<Finding> {
+        let Some(state) = state.downcast_ref::<S>() else { return Vec::new() };
+        self.rules
+            .iter()
+            .filter(|rule| config.mode(rule.id) != Mode::Off)
+            .filter_map(|rule| (rule.check_state?)(&rule.meta, state, config))
+            .collect()
+    }
+
+    fn judges_state(&self, rule_id: &str) -> bool {
+        self.rules.iter().any(|rule| rule.id == rule_id && rule.check_state.is_some())
+    }
+
     fn example(&self, meta: &RuleMeta) -> Example {
         (self.example)(meta)
     }
@@ -81,6 +101,12 @@ impl<C: 'static> Slice for ServiceRules<C> {
 /// has none. (`snapback replay` and the tests; the pipeline judges its own slices only.)
 pub fn evaluate(event: &Event, config: &Config) -> Vec<Finding> {
     judge_change(crate::registry::services(), event, config).unwrap_or_default()
+}
+
+/// The findings of every slice's rules for a resource as described (`state` is a slice's state
+/// type: a `GroupState`, an `EksState`).
+pub fn judge_state(state: &dyn Any, config: &Config) -> Vec<Finding> {
+    crate::registry::services().flat_map(|service| service.judge_state(state, config)).collect()
 }
 
 /// The findings of these slices for a record.

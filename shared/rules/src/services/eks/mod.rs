@@ -8,7 +8,7 @@ pub mod state;
 
 pub use actions::EksAction;
 pub use change::{EksChange, EndpointAccess, LoggingChange, EKS_SOURCE, WORLD_IPV4};
-pub use state::{ClusterState, EndpointState};
+pub use state::{ClusterState, EksState, EndpointState};
 
 use super::{Example, ServiceRules};
 use crate::config::Config;
@@ -20,7 +20,7 @@ pub const SERVICE: &str = "eks";
 
 pub static CLUSTER: ResourceKind = ResourceKind { service: SERVICE, name: "eks-cluster", scoped_by_cluster: false };
 
-pub static SLICE: ServiceRules<EksChange> = ServiceRules {
+pub static SLICE: ServiceRules<EksChange, EksState> = ServiceRules {
     name: SERVICE,
     parse: EksChange::from_event,
     rules: &[

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::EndpointAccess;
+use super::{EksChange, EndpointAccess, LoggingChange};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterState {
@@ -65,5 +65,60 @@ mod tests {
         );
         let limited = EndpointAccess { public_cidrs: Some(vec!["203.0.113.0/24".into()]), ..EndpointAccess::default() };
         assert_eq!(public_only.with(&limited).public_cidrs, ["203.0.113.0/24"]);
+    }
+}
+
+/// An EKS resource as described, for the rules' state checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EksState {
+    Cluster(ClusterState),
+    Nodegroup {
+        cluster: String,
+        nodegroup: String,
+        ssh_key: Option<String>,
+        source_security_groups: Vec<String>,
+    },
+    /// One access policy associated with one principal's access entry.
+    AccessPolicy {
+        cluster: String,
+        principal_arn: String,
+        policy_arn: String,
+        scope: String,
+    },
+}
+
+impl EksState {
+    /// The resource as the change that made it so: a cluster as its creation with this
+    /// configuration, a nodegroup as its creation, an association as its AssociateAccessPolicy.
+    pub fn as_change(&self) -> EksChange {
+        match self {
+            EksState::Cluster(cluster) => EksChange::Cluster {
+                cluster: cluster.name.clone(),
+                created: true,
+                endpoint: Some(EndpointAccess {
+                    public: Some(cluster.endpoint.public),
+                    private: Some(cluster.endpoint.private),
+                    public_cidrs: Some(cluster.endpoint.public_cidrs.clone()),
+                }),
+                logging: Some(LoggingChange {
+                    enabled: cluster.logging_enabled.clone(),
+                    disabled: Default::default(),
+                    complete: true,
+                }),
+                secrets_encrypted: Some(cluster.secrets_encrypted),
+            },
+            EksState::Nodegroup { cluster, nodegroup, ssh_key, source_security_groups } => EksChange::Nodegroup {
+                cluster: cluster.clone(),
+                nodegroup: nodegroup.clone(),
+                ssh_key: ssh_key.clone(),
+                source_security_groups: source_security_groups.clone(),
+            },
+            EksState::AccessPolicy { cluster, principal_arn, policy_arn, scope } => EksChange::AccessPolicy {
+                cluster: cluster.clone(),
+                principal_arn: principal_arn.clone(),
+                policy_arn: policy_arn.clone(),
+                scope: scope.clone(),
+            },
+        }
     }
 }

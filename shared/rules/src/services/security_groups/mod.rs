@@ -23,7 +23,7 @@ pub const SERVICE: &str = "security-groups";
 pub static SECURITY_GROUP: ResourceKind =
     ResourceKind { service: SERVICE, name: "security-group", scoped_by_cluster: true };
 
-pub static SLICE: ServiceRules<SecurityGroupChange> = ServiceRules {
+pub static SLICE: ServiceRules<SecurityGroupChange, GroupState> = ServiceRules {
     name: SERVICE,
     parse: SecurityGroupChange::from_event,
     rules: &[

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::options::{read, OptionDoc, OptionsSpec};
 use crate::registry::{EventKey, Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
-use crate::services::eks::EksChange;
+use crate::services::eks::{EksChange, EksState};
 
 /// Access policies that make a principal admin of the whole cluster.
 pub const ADMIN_POLICIES: &[&str] = &["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
 
-pub static RULE: Rule<EksChange> = Rule {
+pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
         id: "eks-cluster-admin-access-entry",
         title: "Cluster admin granted through an EKS access entry",
@@ -38,8 +38,11 @@ pub static RULE: Rule<EksChange> = Rule {
             defaults: || Box::new(AdminOptions::default()),
             read: read::<AdminOptions>,
         },
+        changes_only: None,
     },
     check_change,
+    // The resource as it is, read as the change that made it so.
+    check_state: Some(|meta, resource, config| check_change(meta, &resource.as_change(), config)),
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,9 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{EventKey, Rule, RuleMeta};
-use crate::services::eks::EksChange;
+use crate::services::eks::{EksChange, EksState};
 
-pub static RULE: Rule<EksChange> = Rule {
+pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
         id: "eks-nodegroup-ssh-open",
         title: "EKS nodegroup with SSH open to the internet",
@@ -20,8 +20,11 @@ pub static RULE: Rule<EksChange> = Rule {
         events: &[EventKey { source: super::super::EKS_SOURCE, name: "CreateNodegroup" }],
         iam_actions: &["eks:DescribeCluster"],
         options: NO_OPTIONS,
+        changes_only: None,
     },
     check_change,
+    // The resource as it is, read as the change that made it so.
+    check_state: Some(|meta, resource, config| check_change(meta, &resource.as_change(), config)),
 };
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, _config: &Config) -> Option<Finding> {

@@ -8,9 +8,9 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::{read, Cidr, OptionDoc, OptionsSpec};
 use crate::registry::{Rule, RuleMeta};
-use crate::services::eks::EksChange;
+use crate::services::eks::{EksChange, EksState};
 
-pub static RULE: Rule<EksChange> = Rule {
+pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
         id: "eks-public-endpoint",
         title: "EKS API endpoint public",
@@ -30,8 +30,11 @@ pub static RULE: Rule<EksChange> = Rule {
             defaults: || Box::new(PublicEndpointOptions::default()),
             read: read::<PublicEndpointOptions>,
         },
+        changes_only: None,
     },
     check_change,
+    // The resource as it is, read as the change that made it so.
+    check_state: Some(|meta, resource, config| check_change(meta, &resource.as_change(), config)),
 };
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

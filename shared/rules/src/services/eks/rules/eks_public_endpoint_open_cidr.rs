@@ -4,10 +4,10 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
-use crate::services::eks::EksChange;
+use crate::services::eks::{EksChange, EksState};
 use crate::services::security_groups::is_world_cidr;
 
-pub static RULE: Rule<EksChange> = Rule {
+pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
         id: "eks-public-endpoint-open-cidr",
         title: "EKS public endpoint open to 0.0.0.0/0",
@@ -20,8 +20,11 @@ pub static RULE: Rule<EksChange> = Rule {
         events: super::super::CLUSTER_CONFIG_EVENTS,
         iam_actions: super::super::UPDATE_CONFIG_ACTIONS,
         options: NO_OPTIONS,
+        changes_only: None,
     },
     check_change,
+    // The resource as it is, read as the change that made it so.
+    check_state: Some(|meta, resource, config| check_change(meta, &resource.as_change(), config)),
 };
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {

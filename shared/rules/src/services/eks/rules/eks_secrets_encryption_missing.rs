@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::options::{read, OptionDoc, OptionsSpec};
 use crate::registry::{Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
-use crate::services::eks::EksChange;
+use crate::services::eks::{EksChange, EksState};
 
-pub static RULE: Rule<EksChange> = Rule {
+pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
         id: "eks-secrets-encryption-missing",
         title: "EKS cluster created without secrets encryption",
@@ -29,8 +29,11 @@ pub static RULE: Rule<EksChange> = Rule {
             defaults: || Box::new(EncryptionOptions::default()),
             read: read::<EncryptionOptions>,
         },
+        changes_only: None,
     },
     check_change,
+    // The resource as it is, read as the change that made it so.
+    check_state: Some(|meta, resource, config| check_change(meta, &resource.as_change(), config)),
 };
 
 /// `kms_key_arn` empty: alert with the fix instead of encrypting.

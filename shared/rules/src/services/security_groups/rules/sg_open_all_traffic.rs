@@ -4,9 +4,9 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
-use crate::services::security_groups::SecurityGroupChange;
+use crate::services::security_groups::{GroupState, SecurityGroupChange};
 
-pub static RULE: Rule<SecurityGroupChange> = Rule {
+pub static RULE: Rule<SecurityGroupChange, GroupState> = Rule {
     meta: RuleMeta {
         id: "sg-open-all-traffic",
         title: "All traffic open to the internet",
@@ -18,8 +18,11 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
         events: super::super::INGRESS_EVENTS,
         iam_actions: super::super::REVOKE_ACTIONS,
         options: NO_OPTIONS,
+        changes_only: None,
     },
     check_change,
+    // The group as it is, read as the change that opened all its ingress rules.
+    check_state: Some(|meta, group, config| check_change(meta, &group.as_change(), config)),
 };
 
 fn check_change(meta: &'static RuleMeta, change: &SecurityGroupChange, _config: &Config) -> Option<Finding> {

@@ -4,9 +4,9 @@ use crate::config::Mode;
 use crate::finding::Severity;
 use crate::options::{read, OptionDoc, OptionsSpec, PortList};
 use crate::registry::{Rule, RuleMeta};
-use crate::services::security_groups::{PortOptions, SecurityGroupChange};
+use crate::services::security_groups::{GroupState, PortOptions, SecurityGroupChange};
 
-pub static RULE: Rule<SecurityGroupChange> = Rule {
+pub static RULE: Rule<SecurityGroupChange, GroupState> = Rule {
     meta: RuleMeta {
         id: "sg-open-kubelet",
         title: "Kubelet API open to the internet",
@@ -22,8 +22,11 @@ pub static RULE: Rule<SecurityGroupChange> = Rule {
             defaults: || Box::new(PortOptions { ports: PortList::of(&[10250, 10255]) }),
             read: read::<PortOptions>,
         },
+        changes_only: None,
     },
     check_change: super::super::world_open_tcp_ports,
+    // The group as it is, read as the change that opened all its ingress rules.
+    check_state: Some(|meta, group, config| (RULE.check_change)(meta, &group.as_change(), config)),
 };
 
 #[cfg(test)]
