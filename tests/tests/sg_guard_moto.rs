@@ -442,3 +442,21 @@ async fn a_filter_on_one_rule_id_still_receives_the_alert_that_names_several() {
     assert_eq!(received(&world, &wanted).await, 1, "the filter on sg-open-remote-admin matches");
     assert_eq!(received(&world, &unrelated).await, 0, "a filter on another rule does not");
 }
+
+/// GIVEN a group whose SSH was opened to the world before snapback ran, WHEN it is described
+/// through the adapter and its state judged, THEN the rule that judges the opening call reports it,
+/// with the exact permission to revoke (the listing carries no rule ids).
+#[tokio::test]
+async fn a_group_as_described_is_judged_like_the_call_that_opened_it() {
+    let world = World::new().await;
+    let group = world.group("prod-nodes", NODE_TAGS).await;
+    world.authorize(&group, tcp_from(22, &["0.0.0.0/0", "10.0.0.0/8"])).await;
+    let adapter = snapback_aws::Ec2SecurityGroups::new(world.aws.ec2.clone(), world.aws.eks.clone());
+
+    let state = adapter.describe_group(&group).await.unwrap().expect("the group exists");
+    let found = snapback_rules::services::judge_state(&state, &snapback_rules::Config::default());
+
+    let verdicts: Vec<(&str, Vec<String>)> =
+        found.iter().map(|f| (f.rule.id, f.plan.actions.iter().map(|a| a.describe()).collect())).collect();
+    assert_eq!(verdicts, [("sg-open-remote-admin", vec![format!("revoke ingress tcp 22 from 0.0.0.0/0 on {group}")])]);
+}

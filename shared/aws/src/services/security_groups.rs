@@ -6,7 +6,7 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use snapback_rules::policy::eks_cluster_from_tags;
 use snapback_rules::services::security_groups::{
-    is_world_cidr, GroupState, Permission, RevokeTarget, SecurityGroupAction, SERVICE,
+    is_world_cidr, GroupState, Permission, Protocol, RevokeTarget, RuleEntry, SecurityGroupAction, Source, SERVICE,
 };
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
@@ -63,6 +63,7 @@ impl Ec2SecurityGroups {
                 .iter()
                 .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
                 .collect(),
+            ingress: group.ip_permissions().iter().flat_map(entries).collect(),
         }))
     }
 
@@ -178,6 +179,32 @@ impl Ec2SecurityGroups {
             RevokeOutcome::AlreadyGone => ActionResult::AlreadySafe,
         })
     }
+}
+
+/// An ingress permission as DescribeSecurityGroups lists it, one entry per source; the listing
+/// carries no rule ids (DescribeSecurityGroupRules does).
+fn entries(permission: &IpPermission) -> Vec<RuleEntry> {
+    let protocol = Protocol::parse(permission.ip_protocol().unwrap_or("-1"));
+    let port = |port: Option<i32>| if protocol == Protocol::All { None } else { port.map(i64::from) };
+    let (from_port, to_port) = (port(permission.from_port()), port(permission.to_port()));
+    let sources = permission
+        .ip_ranges()
+        .iter()
+        .filter_map(|range| range.cidr_ip().map(Source::cidr))
+        .chain(permission.ipv6_ranges().iter().filter_map(|range| range.cidr_ipv6().map(Source::cidr)))
+        .chain(
+            permission
+                .user_id_group_pairs()
+                .iter()
+                .filter_map(|pair| pair.group_id().map(|id| Source::Group(id.to_owned()))),
+        )
+        .chain(
+            permission
+                .prefix_list_ids()
+                .iter()
+                .filter_map(|list| list.prefix_list_id().map(|id| Source::PrefixList(id.to_owned()))),
+        );
+    sources.map(|source| RuleEntry { protocol: protocol.clone(), from_port, to_port, source, rule_id: None }).collect()
 }
 
 fn ip_permission(permission: &Permission) -> IpPermission {

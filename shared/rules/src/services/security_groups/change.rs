@@ -36,7 +36,8 @@ pub enum Source {
 }
 
 impl Source {
-    fn cidr(text: &str) -> Source {
+    /// A CIDR source as written; text that does not parse is kept, never judged world-open.
+    pub fn cidr(text: &str) -> Source {
         match text.trim().parse::<IpNet>() {
             Ok(net) => Source::Cidr { text: text.to_owned(), net },
             Err(_) => Source::Unparsed(text.to_owned()),
