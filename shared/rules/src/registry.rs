@@ -59,15 +59,18 @@ impl PartialEq for RuleMeta {
 
 impl Eq for RuleMeta {}
 
+/// A rule's check of one input: the finding, if the input trips the rule.
+pub type Check<T> = fn(&'static RuleMeta, &T, &Config) -> Option<Finding>;
+
 /// A rule of a service whose changes read as `C` and whose resources, as described, as `S`: its
 /// metadata, its change check and its state check.
 pub struct Rule<C: 'static, S: 'static> {
     pub meta: RuleMeta,
     /// The finding, if the change trips the rule.
-    pub check_change: fn(&'static RuleMeta, &C, &Config) -> Option<Finding>,
+    pub check_change: Check<C>,
     /// The finding, if the resource as it is trips the rule: the same finding and plan a change
     /// to this state gets. None exactly when `meta.changes_only` says why.
-    pub check_state: Option<fn(&'static RuleMeta, &S, &Config) -> Option<Finding>>,
+    pub check_state: Option<Check<S>>,
 }
 
 impl<C, S> Deref for Rule<C, S> {
