@@ -216,8 +216,11 @@ impl Alert {
         restored_label(self.outcome)
     }
 
-    /// The event in the CloudTrail console of its region.
+    /// The event in the CloudTrail console of its region (none for what a sweep found).
     pub fn cloudtrail_url(&self) -> Option<String> {
+        if self.origin.is_sweep() {
+            return None;
+        }
         let region = self.origin.region.as_deref()?;
         Some(format!(
             "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/events/{}",
@@ -597,6 +600,27 @@ mod tests {
                 assert!(form.contains("HIGH") && form.contains(outcome.as_str()), "{form}");
             }
         }
+    }
+
+    #[test]
+    fn what_a_sweep_found_names_the_sweep_and_links_no_cloudtrail_event() {
+        let mut alert = alert(Outcome::Remediated);
+        let found = snapback_rules::DescribedState::new(
+            Some(ACCOUNT.into()),
+            Some("eu-west-1".into()),
+            "2026-11-29T06:00:00Z",
+            "sg-0abc",
+            Box::new(()),
+        );
+        alert.origin = snapback_rules::Observation::State(found).origin();
+        assert_eq!(alert.cloudtrail_url(), None);
+        let email = alert.email_text();
+        assert!(email.contains("Actor:     snapback sweep"), "{email}");
+        assert!(
+            email.contains("When:      2026-11-29T06:00:00Z (Sweep sweep:111122223333:eu-west-1:sg-0abc:"),
+            "{email}"
+        );
+        assert!(!email.contains("cloudtrailv2"), "{email}");
     }
 
     /// GIVEN one change that trips three EKS rules on one cluster, with different outcomes,

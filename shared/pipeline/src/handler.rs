@@ -142,12 +142,14 @@ impl Guard {
         let config = &current.config;
         let (id, name) = (observation.id(), observation.name());
         let mut report = Report { event_id: Some(id.to_owned()), ..Report::default() };
-        let Observation::Change(event) = observation;
-        let listens = |source: &str, name: &str| self.function.listens_to(source, name);
-        if let Some(ignored) = screen(event, config, &self.own_principals, listens) {
-            tracing::info!(event_id = id, event_name = name, reason = ignored.label(), detail = %ignored, "event ignored");
-            report.ignored = Some(ignored.to_string());
-            return Ok(report);
+        // A described state was made by nobody: only a change has a caller and a call to screen.
+        if let Observation::Change(event) = observation {
+            let listens = |source: &str, name: &str| self.function.listens_to(source, name);
+            if let Some(ignored) = screen(event, config, &self.own_principals, listens) {
+                tracing::info!(event_id = id, event_name = name, reason = ignored.label(), detail = %ignored, "event ignored");
+                report.ignored = Some(ignored.to_string());
+                return Ok(report);
+            }
         }
         let findings = match observation.judge(self.function.services.iter().copied(), config) {
             Ok(findings) => findings,

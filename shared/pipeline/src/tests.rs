@@ -188,6 +188,45 @@ async fn a_notify_rule_whose_change_another_rules_restore_undid_is_reported_rest
     assert!(notes.contains("sg-open-k8s-api: sg-open-k8s-api is in notify mode"), "{notes}");
 }
 
+/// GIVEN a group a sweep found with SSH open to the world, WHEN the state is judged through the
+/// same path as a change, THEN the rule restores it by rule id and the alert says the sweep found
+/// it, naming no caller and no CloudTrail event.
+#[tokio::test]
+async fn a_described_state_is_judged_restored_and_alerted_as_found_by_the_sweep() {
+    use snapback_rules::services::security_groups::{GroupState, Protocol, RuleEntry, Source};
+    let (guard, outbox, groups) = guard(groups(), vec!["{}"]);
+    let group = GroupState {
+        group_id: "sg-1".into(),
+        ingress: vec![RuleEntry {
+            protocol: Protocol::Tcp,
+            from_port: Some(22),
+            to_port: Some(22),
+            source: Source::cidr("0.0.0.0/0"),
+            rule_id: Some("sgr-old".into()),
+        }],
+        ..GroupState::default()
+    };
+    let found = snapback_rules::DescribedState::new(
+        Some(ACCOUNT.into()),
+        Some("eu-west-1".into()),
+        "2026-11-29T06:00:00Z",
+        "sg-1",
+        Box::new(group),
+    );
+    let current = guard.config.current().await.unwrap();
+
+    let report = guard.judge(&snapback_rules::Observation::State(found), &current, soon()).await.unwrap();
+
+    assert_eq!(report.decisions.len(), 1, "{report:?}");
+    assert_eq!(report.decisions[0].outcome, "remediated");
+    assert_eq!(groups.ran(), ["revoke ingress rule sgr-old on sg-1"]);
+    let alerts = outbox.messages();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["event_name"], "Sweep");
+    assert_eq!(alerts[0]["event_time"], "2026-11-29T06:00:00Z");
+    assert!(alerts[0]["actor"].as_str().unwrap().starts_with("snapback sweep"), "{}", alerts[0]["actor"]);
+}
+
 #[test]
 fn the_deadline_reads_an_epoch_time_or_the_emulators_duration() {
     let mut context = lambda_runtime::Context::default();

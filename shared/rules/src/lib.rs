@@ -20,7 +20,7 @@ pub mod services;
 pub use config::{Config, ConfigError, Mode, Scope};
 pub use event::{Actor, Event, EventError};
 pub use finding::{Action, Finding, Plan, ResourceKind, ServiceAction, Severity};
-pub use observation::{Observation, Origin};
+pub use observation::{DescribedState, Observation, Origin};
 pub use policy::{decide, screen, Decision, Ignored, ResourceFacts};
 pub use registry::{function, listens_to, registry, rule, Function, RuleMeta};
 pub use services::{evaluate, Slice, Unreadable};

@@ -1,16 +1,55 @@
-//! What the pipeline judges: an observation, and the origin every alert about it names.
-//! Today one kind, a CloudTrail change; the sweep's described state and Kubernetes audit events
-//! arrive as further variants, judged through the same policy, execution and alerts.
+//! What the pipeline judges: an observation, and the origin every alert about it names. A
+//! CloudTrail change, or a resource as a sweep described it; Kubernetes audit events arrive as a
+//! further variant, judged through the same policy, execution and alerts.
+
+use std::any::Any;
+use std::fmt;
 
 use crate::config::Config;
 use crate::event::Event;
 use crate::finding::Finding;
 use crate::services::{Slice, Unreadable};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Observation {
     /// A CloudTrail record of a call that changed something.
     Change(Event),
+    /// A resource as a sweep described it.
+    State(DescribedState),
+}
+
+/// A resource as described at a moment: a slice's state type (a `GroupState`, an `EksState`).
+pub struct DescribedState {
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// When it was described (RFC 3339; time is passed in).
+    pub found_at: String,
+    pub resource: String,
+    pub state: Box<dyn Any + Send + Sync>,
+    id: String,
+}
+
+impl DescribedState {
+    pub fn new(
+        account: Option<String>,
+        region: Option<String>,
+        found_at: &str,
+        resource: &str,
+        state: Box<dyn Any + Send + Sync>,
+    ) -> DescribedState {
+        let id = format!(
+            "sweep:{}:{}:{resource}:{found_at}",
+            account.as_deref().unwrap_or("-"),
+            region.as_deref().unwrap_or("-")
+        );
+        DescribedState { account, region, found_at: found_at.to_owned(), resource: resource.to_owned(), state, id }
+    }
+}
+
+impl fmt::Debug for DescribedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DescribedState").field("id", &self.id).finish_non_exhaustive()
+    }
 }
 
 impl Observation {
@@ -22,27 +61,55 @@ impl Observation {
     ) -> Result<Vec<Finding>, Unreadable> {
         match self {
             Observation::Change(event) => crate::services::judge_change(services, event, config),
+            Observation::State(described) => Ok(services
+                .into_iter()
+                .flat_map(|service| service.judge_state(described.state.as_ref(), config))
+                .collect()),
         }
     }
 
     pub fn origin(&self) -> Origin {
         match self {
             Observation::Change(event) => Origin::of(event),
+            Observation::State(described) => Origin {
+                account: described.account.clone(),
+                region: described.region.clone(),
+                actor: SWEEP_ACTOR.to_owned(),
+                source_ip: None,
+                user_agent: None,
+                event_id: described.id.clone(),
+                event_name: SWEEP_EVENT.to_owned(),
+                event_time: Some(described.found_at.clone()),
+            },
         }
     }
 
-    /// A stable id for logs: the CloudTrail event id.
+    /// A stable id for logs: the CloudTrail event id, or the sweep's account, region, resource and time.
     pub fn id(&self) -> &str {
         match self {
             Observation::Change(event) => &event.event_id,
+            Observation::State(described) => &described.id,
         }
     }
 
-    /// What happened, for logs: the API call's name.
+    /// What happened, for logs: the API call's name, or `Sweep`.
     pub fn name(&self) -> &str {
         match self {
             Observation::Change(event) => &event.event_name,
+            Observation::State(_) => SWEEP_EVENT,
         }
+    }
+}
+
+/// Who an alert names for a finding a sweep made: nobody's call, the state as it was found.
+pub const SWEEP_ACTOR: &str = "snapback sweep (found as it is, not by a change)";
+/// The event name of a sweep's findings.
+pub const SWEEP_EVENT: &str = "Sweep";
+
+impl Origin {
+    /// Found by a sweep rather than reported by CloudTrail.
+    pub fn is_sweep(&self) -> bool {
+        self.event_name == SWEEP_EVENT && self.actor == SWEEP_ACTOR
     }
 }
 
