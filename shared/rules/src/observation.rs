@@ -10,6 +10,9 @@ use crate::event::Event;
 use crate::finding::Finding;
 use crate::services::{Slice, Unreadable};
 
+/// One at a time per invocation and never stored in bulk, so the size difference between the
+/// variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Observation {
     /// A CloudTrail record of a call that changed something.
