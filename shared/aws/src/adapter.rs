@@ -23,6 +23,20 @@ pub struct LookedUp {
     pub described: Option<Described>,
 }
 
+/// A resource a sweep found, as its slice's state type (`GroupState`, `EksState`), ready to be
+/// judged as a `DescribedState`.
+pub struct Found {
+    pub kind: &'static ResourceKind,
+    pub resource: String,
+    pub state: Box<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Found").field("kind", &self.kind.name).field("resource", &self.resource).finish_non_exhaustive()
+    }
+}
+
 /// What running one action achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionResult {
@@ -59,6 +73,10 @@ pub trait ServiceAdapter: Send + Sync {
         described: Option<Described>,
         deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>>;
+
+    /// Every resource of this service in the account and region, described for the rules'
+    /// state checks (every page of every list).
+    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>>;
 }
 
 /// The typed action for adapter `T`'s service; a mismatch is a wiring mistake, not a retry.
@@ -93,5 +111,9 @@ impl<T: ServiceAdapter + ?Sized> ServiceAdapter for std::sync::Arc<T> {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
         self.as_ref().run(action, described, deadline)
+    }
+
+    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
+        self.as_ref().sweep()
     }
 }

@@ -18,7 +18,7 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 use snapback_rules::Function;
 
-pub use adapter::{ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
+pub use adapter::{ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;

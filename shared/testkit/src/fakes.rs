@@ -69,6 +69,11 @@ impl ServiceAdapter for FakeAdapter {
         };
         Box::pin(async move { answer })
     }
+
+    /// Nothing to sweep: the fakes serve the event path.
+    fn sweep(&self) -> BoxFuture<'_, Result<Vec<snapback_aws::Found>, AwsError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// The alerts published, in their machine form, as an SQS or Lambda subscriber receives them.

@@ -14,10 +14,10 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use snapback_rules::policy::same_principal;
 use snapback_rules::services::eks::rules::eks_cluster_admin_access_entry::ADMIN_POLICIES;
-use snapback_rules::services::eks::{ClusterState, EksAction, EndpointState, SERVICE};
+use snapback_rules::services::eks::{ClusterState, EksAction, EksState, EndpointState, CLUSTER, NODEGROUP, SERVICE};
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
-use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
+use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::AwsError;
 
 /// What an update call answered.
@@ -305,9 +305,66 @@ impl ServiceAdapter for EksApi {
             }
         })
     }
+
+    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
+        Box::pin(self.sweep_all())
+    }
 }
 
 impl EksApi {
+    /// Every cluster with its configuration, and every managed nodegroup with its remote access.
+    /// Access entries are not swept yet (moto has no access entries to test it against).
+    async fn sweep_all(&self) -> Result<Vec<Found>, AwsError> {
+        let mut found = Vec::new();
+        let mut pages = self.client.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
+            for name in page.clusters() {
+                // Deleted between the list and the describe: nothing to judge.
+                let Some(cluster) = self.describe_cluster(name).await? else { continue };
+                found.push(Found {
+                    kind: &CLUSTER,
+                    resource: name.clone(),
+                    state: Box::new(EksState::Cluster(cluster)),
+                });
+                found.extend(self.nodegroups(name).await?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn nodegroups(&self, cluster: &str) -> Result<Vec<Found>, AwsError> {
+        let mut found = Vec::new();
+        let mut pages = self.client.list_nodegroups().cluster_name(cluster).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("eks:ListNodegroups", error))?;
+            for name in page.nodegroups() {
+                let described =
+                    match self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
+                        Ok(described) => described,
+                        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                            continue
+                        }
+                        Err(error) => return Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
+                    };
+                let remote = described.nodegroup().and_then(|nodegroup| nodegroup.remote_access());
+                let state = EksState::Nodegroup {
+                    cluster: cluster.to_owned(),
+                    nodegroup: name.clone(),
+                    ssh_key: remote
+                        .and_then(|remote| remote.ec2_ssh_key())
+                        .filter(|key| !key.is_empty())
+                        .map(str::to_owned),
+                    source_security_groups: remote
+                        .map(|remote| remote.source_security_groups().to_vec())
+                        .unwrap_or_default(),
+                };
+                found.push(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state) });
+            }
+        }
+        Ok(found)
+    }
+
     /// Describe, work out what is still needed, update; a busy cluster (CREATING, UPDATING, a
     /// 409) is waited for until shortly before `deadline`.
     async fn restore_cluster(

@@ -6,11 +6,12 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
 use snapback_rules::policy::eks_cluster_from_tags;
 use snapback_rules::services::security_groups::{
-    is_world_cidr, GroupState, Permission, Protocol, RevokeTarget, RuleEntry, SecurityGroupAction, Source, SERVICE,
+    is_world_cidr, GroupState, Permission, Protocol, RevokeTarget, RuleEntry, SecurityGroupAction, Source,
+    SECURITY_GROUP, SERVICE,
 };
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
-use crate::adapter::{typed, ActionResult, BoxFuture, Described, LookedUp, ServiceAdapter};
+use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::{error_code, AwsError};
 
 /// A rule as it stands now.
@@ -254,4 +255,64 @@ impl ServiceAdapter for Ec2SecurityGroups {
             self.revoke(group_id, target).await
         })
     }
+
+    /// Every group with its ingress rules and their rule ids: two paginated calls for the account
+    /// and region, however many groups.
+    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
+        Box::pin(async move {
+            let mut groups: Vec<GroupState> = Vec::new();
+            let mut pages = self.client.describe_security_groups().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
+                for group in page.security_groups() {
+                    let Some(group_id) = group.group_id() else { continue };
+                    groups.push(GroupState {
+                        group_id: group_id.to_owned(),
+                        vpc_id: group.vpc_id().map(str::to_owned),
+                        tags: group
+                            .tags()
+                            .iter()
+                            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+                            .collect(),
+                        ingress: Vec::new(),
+                    });
+                }
+            }
+            let index: std::collections::HashMap<String, usize> =
+                groups.iter().enumerate().map(|(at, group)| (group.group_id.clone(), at)).collect();
+            let mut rules = self.client.describe_security_group_rules().into_paginator().send();
+            while let Some(page) = rules.next().await {
+                let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroupRules", error))?;
+                for rule in page.security_group_rules().iter().filter(|rule| rule.is_egress() == Some(false)) {
+                    // A group created between the two listings is swept next time.
+                    let Some(at) = rule.group_id().and_then(|id| index.get(id)) else { continue };
+                    groups[*at].ingress.extend(rule_entry(rule));
+                }
+            }
+            Ok(groups
+                .into_iter()
+                .map(|group| Found { kind: &SECURITY_GROUP, resource: group.group_id.clone(), state: Box::new(group) })
+                .collect())
+        })
+    }
+}
+
+/// A rule as DescribeSecurityGroupRules lists it, with its id.
+fn rule_entry(rule: &aws_sdk_ec2::types::SecurityGroupRule) -> Option<RuleEntry> {
+    let protocol = Protocol::parse(rule.ip_protocol().unwrap_or("-1"));
+    let port = |port: Option<i32>| if protocol == Protocol::All { None } else { port.map(i64::from) };
+    let source = if let Some(cidr) = rule.cidr_ipv4().or(rule.cidr_ipv6()) {
+        Source::cidr(cidr)
+    } else if let Some(group) = rule.referenced_group_info().and_then(|info| info.group_id()) {
+        Source::Group(group.to_owned())
+    } else {
+        Source::PrefixList(rule.prefix_list_id()?.to_owned())
+    };
+    Some(RuleEntry {
+        from_port: port(rule.from_port()),
+        to_port: port(rule.to_port()),
+        protocol,
+        source,
+        rule_id: rule.security_group_rule_id().map(str::to_owned),
+    })
 }

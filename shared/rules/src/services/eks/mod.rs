@@ -19,6 +19,7 @@ use crate::registry::{EventKey, RuleMeta};
 pub const SERVICE: &str = "eks";
 
 pub static CLUSTER: ResourceKind = ResourceKind { service: SERVICE, name: "eks-cluster", scoped_by_cluster: false };
+pub static NODEGROUP: ResourceKind = ResourceKind { service: SERVICE, name: "eks-nodegroup", scoped_by_cluster: false };
 
 pub static SLICE: ServiceRules<EksChange, EksState> = ServiceRules {
     name: SERVICE,
