@@ -57,14 +57,8 @@ impl Ec2SecurityGroups {
             Err(error) => return Err(AwsError::from_sdk("ec2:DescribeSecurityGroups", error)),
         };
         Ok(output.security_groups().first().map(|group| GroupState {
-            group_id: group.group_id().unwrap_or(group_id).to_owned(),
-            vpc_id: group.vpc_id().map(str::to_owned),
-            tags: group
-                .tags()
-                .iter()
-                .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-                .collect(),
             ingress: group.ip_permissions().iter().flat_map(entries).collect(),
+            ..group_state(group, group_id)
         }))
     }
 
@@ -266,16 +260,7 @@ impl ServiceAdapter for Ec2SecurityGroups {
                 let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
                 for group in page.security_groups() {
                     let Some(group_id) = group.group_id() else { continue };
-                    groups.push(GroupState {
-                        group_id: group_id.to_owned(),
-                        vpc_id: group.vpc_id().map(str::to_owned),
-                        tags: group
-                            .tags()
-                            .iter()
-                            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-                            .collect(),
-                        ingress: Vec::new(),
-                    });
+                    groups.push(group_state(group, group_id));
                 }
             }
             let index: std::collections::HashMap<String, usize> =
@@ -294,6 +279,20 @@ impl ServiceAdapter for Ec2SecurityGroups {
                 .map(|group| Found { kind: &SECURITY_GROUP, resource: group.group_id.clone(), state: Box::new(group) })
                 .collect())
         })
+    }
+}
+
+/// A group's id, VPC and tags; its ingress comes from the caller's listing.
+fn group_state(group: &aws_sdk_ec2::types::SecurityGroup, group_id: &str) -> GroupState {
+    GroupState {
+        group_id: group.group_id().unwrap_or(group_id).to_owned(),
+        vpc_id: group.vpc_id().map(str::to_owned),
+        tags: group
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+            .collect(),
+        ingress: Vec::new(),
     }
 }
 
