@@ -3,3 +3,4 @@
 pub mod config_cmd;
 pub mod replay;
 pub mod rules_table;
+pub mod scan;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use snapback_cli::{replay, rules_table};
+use snapback_cli::{replay, rules_table, scan};
 use snapback_rules::Config;
 
 #[derive(Parser)]
@@ -40,6 +40,28 @@ enum Command {
     Alert {
         #[command(subcommand)]
         command: AlertCommand,
+    },
+    /// Audit what already exists, with your AWS credentials (read-only): every EKS cluster,
+    /// nodegroup and security group judged by the rules, with scope, exemptions and modes applied.
+    Scan {
+        /// A named profile of your AWS configuration.
+        #[arg(long)]
+        profile: Option<String>,
+        /// A region to scan; repeat for several (default: your configuration's region).
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
+        /// A snapback configuration document (defaults otherwise).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// table (default) or json (every finding an object).
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Write the report here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Exit with status 1 when anything at or above this severity is found (low, medium, high, critical).
+        #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high", "critical"])]
+        fail_on: Option<String>,
     },
     /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
     Replay {
@@ -95,6 +117,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Config { parameter, command } => config(&parameter, command),
+        Command::Scan { profile, regions, config, format, output, fail_on } => {
+            let config = match config.map(|path| load_config(&path)).transpose() {
+                Ok(config) => config.unwrap_or_default(),
+                Err(message) => {
+                    eprintln!("snapback: {message}");
+                    return ExitCode::from(2);
+                }
+            };
+            run_scan(profile, regions, &config, &format, output, fail_on.as_deref())
+        }
         Command::Manifest => {
             println!(
                 "{}",
@@ -191,5 +223,73 @@ fn config(parameter: &str, command: ConfigCommand) -> ExitCode {
             eprintln!("snapback: {error}");
             ExitCode::from(1)
         }
+    }
+}
+
+fn run_scan(
+    profile: Option<String>,
+    regions: Vec<String>,
+    config: &Config,
+    format: &str,
+    output: Option<PathBuf>,
+    fail_on: Option<&str>,
+) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let scanned = runtime.block_on(async {
+        let regions: Vec<Option<String>> =
+            if regions.is_empty() { vec![None] } else { regions.into_iter().map(Some).collect() };
+        let mut findings = Vec::new();
+        for region in regions {
+            let mut loader = snapback_aws::sdk_config_loader();
+            if let Some(profile) = &profile {
+                loader = loader.profile_name(profile);
+            }
+            if let Some(region) = &region {
+                loader = loader.region(aws_config::Region::new(region.clone()));
+            }
+            let sdk = loader.load().await;
+            let region = sdk.region().map(|region| region.to_string());
+            let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
+            let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|error| {
+                format!("{where_}: sts:GetCallerIdentity: {}", aws_sdk_sts::error::DisplayErrorContext(&error))
+            })?;
+            let account = identity.account().map(str::to_owned);
+            let adapters: Vec<_> = snapback_rules::registry::services()
+                .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
+                .collect();
+            eprintln!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown"));
+            let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref())
+                .await
+                .map_err(|error| format!("{where_}: {error}"))?;
+            findings.extend(found);
+        }
+        scan::sort(&mut findings);
+        Ok::<_, String>(findings)
+    });
+    let findings = match scanned {
+        Ok(findings) => findings,
+        Err(message) => {
+            eprintln!("snapback: scan failed: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = match format {
+        "json" => serde_json::to_string_pretty(&findings).expect("findings serialize") + "\n",
+        _ => scan::render_table(&findings),
+    };
+    match &output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, &report) {
+                eprintln!("snapback: {}: {error}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+        None => print!("{report}"),
+    }
+    eprint!("{}", scan::render_summary(&findings));
+    let threshold = fail_on.and_then(|level| serde_json::from_value(serde_json::Value::from(level)).ok());
+    match threshold {
+        Some(threshold) if scan::fails(&findings, threshold) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
     }
 }

@@ -1,0 +1,169 @@
+//! `snapback scan`: audit what already exists, with the user's own credentials. Each service's
+//! adapter sweeps its account and region, the rules judge every resource as it is, and the policy
+//! applies scope, exemptions and modes exactly as for events. Read-only: nothing is restored.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use snapback_aws::{AwsError, ServiceAdapter};
+use snapback_rules::{decide, Config, Decision, ResourceFacts, Scope, Severity};
+use time::OffsetDateTime;
+
+/// One finding as scan reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanFinding {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    /// What the rule would do: remediate, notify, or exempt (tagged).
+    pub mode: String,
+    pub resource: String,
+    pub cluster: Option<String>,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// What is wrong, one line per dangerous part.
+    pub found: Vec<String>,
+    /// The restore the rule would run, or what a person has to do.
+    pub restore: Vec<String>,
+    pub why: String,
+    pub fix: String,
+}
+
+/// Sweeps one account and region through `adapters` and judges everything found.
+pub async fn scan(
+    adapters: &[Box<dyn ServiceAdapter>],
+    config: &Config,
+    account: Option<&str>,
+    region: Option<&str>,
+) -> Result<Vec<ScanFinding>, AwsError> {
+    let now = OffsetDateTime::now_utc();
+    let mut findings = Vec::new();
+    for adapter in adapters {
+        let mut facts: HashMap<(&'static str, String), Option<ResourceFacts>> = HashMap::new();
+        for found in adapter.sweep().await? {
+            for finding in snapback_rules::services::judge_state(found.state.as_ref(), config) {
+                let key = (finding.kind.name, finding.resource.clone());
+                if !facts.contains_key(&key) {
+                    let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
+                    let looked = adapter.look_up(finding.kind, &finding.resource, find_cluster).await?;
+                    facts.insert(key.clone(), looked.map(|looked| looked.facts));
+                }
+                // Gone between the sweep and the look-up: nothing left to report.
+                let Some(facts) = &facts[&key] else { continue };
+                let mode = match decide(&finding, facts, config, now) {
+                    Decision::OutOfScope(_) => continue,
+                    Decision::Exempt { .. } => "exempt",
+                    Decision::Notify { .. } => "notify",
+                    Decision::Remediate { .. } => "remediate",
+                };
+                let mut restore: Vec<String> = finding.plan.actions.iter().map(|action| action.describe()).collect();
+                restore.extend(finding.plan.manual.clone());
+                findings.push(ScanFinding {
+                    rule: finding.rule.id.to_owned(),
+                    title: finding.rule.title.to_owned(),
+                    severity: finding.rule.severity,
+                    mode: mode.to_owned(),
+                    resource: finding.resource.clone(),
+                    cluster: facts.cluster.clone(),
+                    account: account.map(str::to_owned),
+                    region: region.map(str::to_owned),
+                    found: finding.changed.clone(),
+                    restore,
+                    why: finding.rule.rationale.to_owned(),
+                    fix: finding.rule.manual_fix.to_owned(),
+                });
+            }
+        }
+    }
+    sort(&mut findings);
+    Ok(findings)
+}
+
+/// Most severe first, then by rule and resource, so reports are stable.
+pub fn sort(findings: &mut [ScanFinding]) {
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.resource.cmp(&b.resource))
+    });
+}
+
+/// The table on stdout: by severity, one row per finding.
+pub fn render_table(findings: &[ScanFinding]) -> String {
+    let mut rows = vec![[
+        "SEVERITY".to_owned(),
+        "RULE".to_owned(),
+        "RESOURCE".to_owned(),
+        "CLUSTER".to_owned(),
+        "REGION".to_owned(),
+        "MODE".to_owned(),
+        "WHAT IS WRONG".to_owned(),
+    ]];
+    for finding in findings {
+        rows.push([
+            finding.severity.label().to_owned(),
+            finding.rule.clone(),
+            finding.resource.clone(),
+            finding.cluster.clone().unwrap_or_else(|| "-".to_owned()),
+            finding.region.clone().unwrap_or_else(|| "-".to_owned()),
+            finding.mode.clone(),
+            finding.found.join("; "),
+        ]);
+    }
+    crate::replay::format_table(&rows)
+}
+
+/// The summary on stderr: counts by severity.
+pub fn render_summary(findings: &[ScanFinding]) -> String {
+    let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
+    format!(
+        "{} finding(s): {} critical, {} high, {} medium, {} low\n",
+        findings.len(),
+        count(Severity::Critical),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low)
+    )
+}
+
+/// Does anything reach `threshold`?
+pub fn fails(findings: &[ScanFinding], threshold: Severity) -> bool {
+    findings.iter().any(|finding| finding.severity >= threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &str, severity: Severity, resource: &str) -> ScanFinding {
+        ScanFinding {
+            rule: rule.into(),
+            title: "t".into(),
+            severity,
+            mode: "remediate".into(),
+            resource: resource.into(),
+            cluster: Some("prod".into()),
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            found: vec!["tcp 22 from 0.0.0.0/0 (sgr-1)".into()],
+            restore: vec![],
+            why: "w".into(),
+            fix: "f".into(),
+        }
+    }
+
+    #[test]
+    fn findings_sort_most_severe_first_and_the_threshold_counts_at_or_above() {
+        let mut findings = vec![
+            finding("sg-open-k8s-api", Severity::Medium, "sg-2"),
+            finding("sg-open-kubelet", Severity::Critical, "sg-1"),
+            finding("sg-open-remote-admin", Severity::High, "sg-1"),
+        ];
+        sort(&mut findings);
+        let order: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(order, ["sg-open-kubelet", "sg-open-remote-admin", "sg-open-k8s-api"]);
+        assert!(fails(&findings, Severity::Critical));
+        assert!(!fails(&findings[2..], Severity::High));
+        assert_eq!(render_summary(&findings), "3 finding(s): 1 critical, 1 high, 1 medium, 0 low\n");
+        let table = render_table(&findings);
+        assert!(table.lines().nth(1).unwrap().starts_with("CRITICAL  sg-open-kubelet"), "{table}");
+    }
+}
