@@ -226,6 +226,12 @@ fn config(parameter: &str, command: ConfigCommand) -> ExitCode {
     }
 }
 
+/// Report formats: `--output` names a file, so a format given there is refused, not written.
+const SCAN_FORMATS: &[&str] = &["table", "json", "text", "markdown", "html", "asff"];
+
+/// The AWS CLI's status for a command that ran but got errors from the service.
+const SCAN_INCOMPLETE: u8 = 254;
+
 fn run_scan(
     profile: Option<String>,
     regions: Vec<String>,
@@ -234,13 +240,25 @@ fn run_scan(
     output: Option<PathBuf>,
     fail_on: Option<&str>,
 ) -> ExitCode {
+    if let Some(path) = output.as_ref().filter(|path| SCAN_FORMATS.iter().any(|format| path.as_os_str() == *format)) {
+        eprintln!("snapback: --output names the report file; for the format use --format {}", path.display());
+        return ExitCode::from(2);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    let scanned = runtime.block_on(async {
+    let (mut findings, errors) = runtime.block_on(async {
         let regions: Vec<Option<String>> =
             if regions.is_empty() { vec![None] } else { regions.into_iter().map(Some).collect() };
         let mut findings = Vec::new();
+        let mut errors = Vec::new();
         for region in regions {
-            let mut loader = snapback_aws::sdk_config_loader();
+            // An audit reads whole accounts: longer per-call timeouts than a Lambda function's.
+            let mut loader = snapback_aws::sdk_config_loader().timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                    .operation_timeout(std::time::Duration::from_secs(180))
+                    .build(),
+            );
             if let Some(profile) = &profile {
                 loader = loader.profile_name(profile);
             }
@@ -250,29 +268,27 @@ fn run_scan(
             let sdk = loader.load().await;
             let region = sdk.region().map(|region| region.to_string());
             let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
-            let identity = aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|error| {
-                format!("{where_}: sts:GetCallerIdentity: {}", aws_sdk_sts::error::DisplayErrorContext(&error))
-            })?;
-            let account = identity.account().map(str::to_owned);
+            let account = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
+                Ok(identity) => identity.account().map(str::to_owned),
+                Err(error) => {
+                    errors.push(format!(
+                        "{where_}: sts:GetCallerIdentity: {}",
+                        aws_sdk_sts::error::DisplayErrorContext(&error)
+                    ));
+                    continue;
+                }
+            };
             let adapters: Vec<_> = snapback_rules::registry::services()
                 .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
                 .collect();
             eprintln!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown"));
-            let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref())
-                .await
-                .map_err(|error| format!("{where_}: {error}"))?;
-            findings.extend(found);
+            let scanned = scan::scan(&adapters, config, account.as_deref(), region.as_deref()).await;
+            findings.extend(scanned.findings);
+            errors.extend(scanned.errors.into_iter().map(|error| format!("{where_}: {error}")));
         }
-        scan::sort(&mut findings);
-        Ok::<_, String>(findings)
+        (findings, errors)
     });
-    let findings = match scanned {
-        Ok(findings) => findings,
-        Err(message) => {
-            eprintln!("snapback: scan failed: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    scan::sort(&mut findings);
     let report = match format {
         "json" => serde_json::to_string_pretty(&findings).expect("findings serialize") + "\n",
         _ => scan::render_table(&findings),
@@ -287,7 +303,13 @@ fn run_scan(
         None => print!("{report}"),
     }
     eprint!("{}", scan::render_summary(&findings));
+    for error in &errors {
+        eprintln!("snapback: not scanned: {error}");
+    }
     let threshold = fail_on.and_then(|level| serde_json::from_value(serde_json::Value::from(level)).ok());
+    if !errors.is_empty() {
+        return ExitCode::from(SCAN_INCOMPLETE);
+    }
     match threshold {
         Some(threshold) if scan::fails(&findings, threshold) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use snapback_aws::{AwsError, ServiceAdapter};
+use snapback_aws::ServiceAdapter;
 use snapback_rules::{decide, Config, Decision, ResourceFacts, Scope, Severity};
 use time::OffsetDateTime;
 
@@ -29,23 +29,46 @@ pub struct ScanFinding {
     pub fix: String,
 }
 
-/// Sweeps one account and region through `adapters` and judges everything found.
+/// What a scan of one account and region found, and what it could not look at.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    pub findings: Vec<ScanFinding>,
+    /// A service or resource that could not be described, with the reason; the rest was scanned.
+    pub errors: Vec<String>,
+}
+
+/// Sweeps one account and region through `adapters` and judges everything found. A service that
+/// cannot be swept, or a resource that cannot be looked up, is reported and skipped.
 pub async fn scan(
     adapters: &[Box<dyn ServiceAdapter>],
     config: &Config,
     account: Option<&str>,
     region: Option<&str>,
-) -> Result<Vec<ScanFinding>, AwsError> {
+) -> Scanned {
     let now = OffsetDateTime::now_utc();
-    let mut findings = Vec::new();
+    let mut scanned = Scanned::default();
+    let findings = &mut scanned.findings;
     for adapter in adapters {
+        let swept = match adapter.sweep().await {
+            Ok(swept) => swept,
+            Err(error) => {
+                scanned.errors.push(format!("{}: {error}", adapter.service()));
+                continue;
+            }
+        };
         let mut facts: HashMap<(&'static str, String), Option<ResourceFacts>> = HashMap::new();
-        for found in adapter.sweep().await? {
+        for found in swept {
             for finding in snapback_rules::services::judge_state(found.state.as_ref(), config) {
                 let key = (finding.kind.name, finding.resource.clone());
                 if !facts.contains_key(&key) {
                     let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
-                    let looked = adapter.look_up(finding.kind, &finding.resource, find_cluster).await?;
+                    let looked = match adapter.look_up(finding.kind, &finding.resource, find_cluster).await {
+                        Ok(looked) => looked,
+                        Err(error) => {
+                            scanned.errors.push(format!("{} {}: {error}", finding.kind.name, finding.resource));
+                            None
+                        }
+                    };
                     facts.insert(key.clone(), looked.map(|looked| looked.facts));
                 }
                 // Gone between the sweep and the look-up: nothing left to report.
@@ -75,8 +98,8 @@ pub async fn scan(
             }
         }
     }
-    sort(&mut findings);
-    Ok(findings)
+    sort(findings);
+    scanned
 }
 
 /// Most severe first, then by rule and resource, so reports are stable.
@@ -124,9 +147,9 @@ pub fn render_summary(findings: &[ScanFinding]) -> String {
     )
 }
 
-/// Does anything reach `threshold`?
+/// Does anything not exempt reach `threshold`? (An exemption tag is how a risk is accepted.)
 pub fn fails(findings: &[ScanFinding], threshold: Severity) -> bool {
-    findings.iter().any(|finding| finding.severity >= threshold)
+    findings.iter().any(|finding| finding.severity >= threshold && finding.mode != "exempt")
 }
 
 #[cfg(test)]
@@ -162,6 +185,9 @@ mod tests {
         assert_eq!(order, ["sg-open-kubelet", "sg-open-remote-admin", "sg-open-k8s-api"]);
         assert!(fails(&findings, Severity::Critical));
         assert!(!fails(&findings[2..], Severity::High));
+        findings[0].mode = "exempt".into();
+        assert!(!fails(&findings, Severity::Critical), "an exempt finding is an accepted risk");
+        assert!(fails(&findings, Severity::High));
         assert_eq!(render_summary(&findings), "3 finding(s): 1 critical, 1 high, 1 medium, 0 low\n");
         let table = render_table(&findings);
         assert!(table.lines().nth(1).unwrap().starts_with("CRITICAL  sg-open-kubelet"), "{table}");

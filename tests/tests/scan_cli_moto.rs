@@ -73,4 +73,8 @@ async fn scan_reports_what_was_dangerous_before_snapback_with_scope_and_exemptio
     assert_eq!(table.status, 1, "a high finding fails --fail-on high: {}", table.stderr);
     assert!(table.stdout.starts_with("SEVERITY"), "{}", table.stdout);
     assert!(table.stdout.contains(&nodes) && table.stderr.contains("finding(s):"), "{}{}", table.stdout, table.stderr);
+
+    let misread = scan(&["--region", REGION, "--output", "json"]);
+    assert_eq!(misread.status, 2, "a format given to --output is refused, not written to ./json");
+    assert!(misread.stderr.contains("--format json"), "{}", misread.stderr);
 }

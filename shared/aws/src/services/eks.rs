@@ -337,7 +337,14 @@ impl EksApi {
         let mut found = Vec::new();
         let mut pages = self.client.list_nodegroups().cluster_name(cluster).into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("eks:ListNodegroups", error))?;
+            let page = match page {
+                Ok(page) => page,
+                // The cluster went away after it was listed: no nodegroups left to judge.
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                    return Ok(found)
+                }
+                Err(error) => return Err(AwsError::from_sdk("eks:ListNodegroups", error)),
+            };
             for name in page.nodegroups() {
                 let described =
                     match self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {

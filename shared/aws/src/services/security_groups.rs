@@ -255,7 +255,8 @@ impl ServiceAdapter for Ec2SecurityGroups {
     fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
         Box::pin(async move {
             let mut groups: Vec<GroupState> = Vec::new();
-            let mut pages = self.client.describe_security_groups().into_paginator().send();
+            // Pages of at most 1,000: one answer with every group of a large account can outlast a call's timeout.
+            let mut pages = self.client.describe_security_groups().max_results(1000).into_paginator().send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
                 for group in page.security_groups() {
