@@ -53,8 +53,8 @@ enum Command {
         /// A snapback configuration document (defaults otherwise).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// table (default) or json (every finding an object).
-        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        /// table (default), json (every finding an object) or markdown.
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown"])]
         format: String,
         /// Write the report here instead of stdout.
         #[arg(long, value_name = "FILE")]
@@ -291,6 +291,7 @@ fn run_scan(
     scan::sort(&mut findings);
     let report = match format {
         "json" => serde_json::to_string_pretty(&findings).expect("findings serialize") + "\n",
+        "markdown" => scan::render_markdown(&findings),
         _ => scan::render_table(&findings),
     };
     match &output {

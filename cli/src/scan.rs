@@ -134,6 +134,48 @@ pub fn render_table(findings: &[ScanFinding]) -> String {
     crate::replay::format_table(&rows)
 }
 
+/// The report as Markdown, for a pull request or a wiki: counts by severity, the findings as a
+/// table, then each finding with why it matters, what snapback would restore and the fix.
+pub fn render_markdown(findings: &[ScanFinding]) -> String {
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    let mut out = String::from("# snapback scan\n\n");
+    out += "| severity | findings |\n|---|---|\n";
+    for severity in [Severity::Critical, Severity::High, Severity::Medium, Severity::Low] {
+        let count = findings.iter().filter(|f| f.severity == severity).count();
+        out += &format!("| {} | {count} |\n", severity.label());
+    }
+    if findings.is_empty() {
+        out += "\nNothing found.\n";
+        return out;
+    }
+    out += "\n| severity | rule | resource | cluster | account / region | mode | what is wrong |\n|---|---|---|---|---|---|---|\n";
+    for f in findings {
+        out += &format!(
+            "| {} | `{}` | `{}` | {} | {} / {} | {} | {} |\n",
+            f.severity.label(),
+            f.rule,
+            cell(&f.resource),
+            cell(f.cluster.as_deref().unwrap_or("-")),
+            f.account.as_deref().unwrap_or("-"),
+            f.region.as_deref().unwrap_or("-"),
+            f.mode,
+            cell(&f.found.join("; "))
+        );
+    }
+    for f in findings {
+        out += &format!("\n## {} `{}` on `{}`\n\n{}\n\n", f.severity.label(), f.rule, f.resource, f.title);
+        out += &format!("- **What is wrong:** {}\n", f.found.join("; "));
+        out += &format!("- **Why it matters:** {}\n", f.why);
+        if !f.restore.is_empty() {
+            let label =
+                if f.mode == "remediate" { "snapback restores" } else { "snapback would restore (in remediate mode)" };
+            out += &format!("- **{label}:** {}\n", f.restore.join("; "));
+        }
+        out += &format!("- **Fix by hand:** {}\n", f.fix);
+    }
+    out
+}
+
 /// The summary on stderr: counts by severity.
 pub fn render_summary(findings: &[ScanFinding]) -> String {
     let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
@@ -157,9 +199,10 @@ mod tests {
     use super::*;
 
     fn finding(rule: &str, severity: Severity, resource: &str) -> ScanFinding {
+        let meta = snapback_rules::rule(rule).expect("a registered rule");
         ScanFinding {
             rule: rule.into(),
-            title: "t".into(),
+            title: meta.title.into(),
             severity,
             mode: "remediate".into(),
             resource: resource.into(),
@@ -168,8 +211,8 @@ mod tests {
             region: Some("eu-west-1".into()),
             found: vec!["tcp 22 from 0.0.0.0/0 (sgr-1)".into()],
             restore: vec![],
-            why: "w".into(),
-            fix: "f".into(),
+            why: meta.rationale.into(),
+            fix: meta.manual_fix.into(),
         }
     }
 
@@ -191,5 +234,30 @@ mod tests {
         assert_eq!(render_summary(&findings), "3 finding(s): 1 critical, 1 high, 1 medium, 0 low\n");
         let table = render_table(&findings);
         assert!(table.lines().nth(1).unwrap().starts_with("CRITICAL  sg-open-kubelet"), "{table}");
+    }
+
+    /// Golden file: the Markdown report of a small, fixed set of findings.
+    #[test]
+    fn golden_markdown_report() {
+        let mut findings = vec![
+            finding("sg-open-remote-admin", Severity::High, "sg-0123456789abcdef0"),
+            ScanFinding {
+                cluster: Some("prod".into()),
+                resource: "prod".into(),
+                mode: "notify".into(),
+                found: vec!["public endpoint on, open to 0.0.0.0/0".into()],
+                restore: vec!["set private endpoint on, public endpoint off for cluster prod".into()],
+                ..finding("eks-public-endpoint", Severity::High, "prod")
+            },
+        ];
+        sort(&mut findings);
+        let report = render_markdown(&findings);
+        assert!(report.contains("| HIGH | 2 |"), "{report}");
+        assert!(
+            report.contains("- **snapback would restore (in remediate mode):** set private endpoint on"),
+            "{report}"
+        );
+        insta::assert_snapshot!("scan-markdown", report);
+        assert!(render_markdown(&[]).contains("Nothing found."));
     }
 }

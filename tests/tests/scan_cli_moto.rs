@@ -74,6 +74,14 @@ async fn scan_reports_what_was_dangerous_before_snapback_with_scope_and_exemptio
     assert!(table.stdout.starts_with("SEVERITY"), "{}", table.stdout);
     assert!(table.stdout.contains(&nodes) && table.stderr.contains("finding(s):"), "{}{}", table.stdout, table.stderr);
 
+    let markdown = scan(&["--region", REGION, "--format", "markdown"]);
+    assert_eq!(markdown.status, 0, "{}", markdown.stderr);
+    assert!(
+        markdown.stdout.starts_with("# snapback scan") && markdown.stdout.contains(&format!("`{nodes}`")),
+        "{}",
+        markdown.stdout
+    );
+
     let misread = scan(&["--region", REGION, "--output", "json"]);
     assert_eq!(misread.status, 2, "a format given to --output is refused, not written to ./json");
     assert!(misread.stderr.contains("--format json"), "{}", misread.stderr);
