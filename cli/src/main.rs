@@ -53,8 +53,9 @@ enum Command {
         /// A snapback configuration document (defaults otherwise).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
-        /// table (default), json (every finding an object) or markdown.
-        #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown"])]
+        /// table (default), json (every finding an object), markdown, or asff (the AWS Security
+        /// Finding Format, for Security Hub's BatchImportFindings).
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown", "asff"])]
         format: String,
         /// Write the report here instead of stdout.
         #[arg(long, value_name = "FILE")]
@@ -292,6 +293,12 @@ fn run_scan(
     let report = match format {
         "json" => serde_json::to_string_pretty(&findings).expect("findings serialize") + "\n",
         "markdown" => scan::render_markdown(&findings),
+        "asff" => {
+            let now = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .expect("the time formats");
+            serde_json::to_string_pretty(&scan::render_asff(&findings, &now)).expect("records serialize") + "\n"
+        }
         _ => scan::render_table(&findings),
     };
     match &output {

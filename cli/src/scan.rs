@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use serde_json::{json, Value};
 use snapback_aws::ServiceAdapter;
-use snapback_rules::{decide, Config, Decision, ResourceFacts, Scope, Severity};
+use snapback_rules::{decide, Config, Decision, ResourceFacts, ResourceKind, Scope, Severity};
 use time::OffsetDateTime;
 
 /// One finding as scan reports it.
@@ -18,6 +19,8 @@ pub struct ScanFinding {
     /// What the rule would do: remediate, notify, or exempt (tagged).
     pub mode: String,
     pub resource: String,
+    /// The resource's kind (`security-group`, `eks-cluster`, `eks-nodegroup`).
+    pub kind: &'static ResourceKind,
     pub cluster: Option<String>,
     pub account: Option<String>,
     pub region: Option<String>,
@@ -87,6 +90,7 @@ pub async fn scan(
                     severity: finding.rule.severity,
                     mode: mode.to_owned(),
                     resource: finding.resource.clone(),
+                    kind: finding.kind,
                     cluster: facts.cluster.clone(),
                     account: account.map(str::to_owned),
                     region: region.map(str::to_owned),
@@ -176,6 +180,65 @@ pub fn render_markdown(findings: &[ScanFinding]) -> String {
     out
 }
 
+/// The findings in the AWS Security Finding Format (BatchImportFindings takes them as they are),
+/// updated at `now` (RFC 3339).
+pub fn render_asff(findings: &[ScanFinding], now: &str) -> Value {
+    let cut = |text: String, limit: usize| -> String {
+        if text.chars().count() <= limit {
+            return text;
+        }
+        text.chars().take(limit - 1).collect::<String>() + "…"
+    };
+    let records: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            let account = f.account.as_deref().unwrap_or("unknown");
+            let region = f.region.as_deref().unwrap_or("unknown");
+            let partition = partition_of(region);
+            json!({
+                "SchemaVersion": "2018-10-08",
+                "Id": format!("snapback/{account}/{region}/{}/{}", f.rule, f.resource),
+                "ProductArn": format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default"),
+                "GeneratorId": format!("snapback/{}", f.rule),
+                "AwsAccountId": account,
+                "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
+                "CreatedAt": now,
+                "UpdatedAt": now,
+                "Severity": {"Label": f.severity.label()},
+                "Title": cut(format!("{} ({})", f.title, f.rule), 256),
+                "Description": cut(format!("{}. {}", f.found.join("; "), f.why), 1024),
+                "Remediation": {"Recommendation": {"Text": cut(f.fix.clone(), 512)}},
+                "ProductFields": {
+                    "snapback/rule": f.rule,
+                    "snapback/mode": f.mode,
+                    "snapback/cluster": f.cluster.clone().unwrap_or_default(),
+                    "snapback/restore": cut(f.restore.join("; "), 2048),
+                },
+                "Resources": [{
+                    "Type": f.kind.asff_type,
+                    "Id": f.kind.arn_of(partition, region, account, &f.resource),
+                    "Partition": partition,
+                    "Region": region,
+                }],
+                "Workflow": {"Status": "NEW"},
+                "RecordState": "ACTIVE",
+            })
+        })
+        .collect();
+    Value::Array(records)
+}
+
+/// The partition a region belongs to.
+fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 /// The summary on stderr: counts by severity.
 pub fn render_summary(findings: &[ScanFinding]) -> String {
     let count = |severity: Severity| findings.iter().filter(|f| f.severity == severity).count();
@@ -206,6 +269,7 @@ mod tests {
             severity,
             mode: "remediate".into(),
             resource: resource.into(),
+            kind: &snapback_rules::services::security_groups::SECURITY_GROUP,
             cluster: Some("prod".into()),
             account: Some("111122223333".into()),
             region: Some("eu-west-1".into()),
@@ -234,6 +298,37 @@ mod tests {
         assert_eq!(render_summary(&findings), "3 finding(s): 1 critical, 1 high, 1 medium, 0 low\n");
         let table = render_table(&findings);
         assert!(table.lines().nth(1).unwrap().starts_with("CRITICAL  sg-open-kubelet"), "{table}");
+    }
+
+    #[test]
+    fn asff_records_carry_the_required_fields_within_their_limits() {
+        let mut long = finding("sg-open-remote-admin", Severity::High, "sg-0abc");
+        long.why = "x".repeat(2000);
+        let records = render_asff(&[long], "2026-11-29T06:00:00Z");
+        let record = &records[0];
+        for field in [
+            "SchemaVersion",
+            "Id",
+            "ProductArn",
+            "GeneratorId",
+            "AwsAccountId",
+            "Types",
+            "CreatedAt",
+            "UpdatedAt",
+            "Severity",
+            "Title",
+            "Description",
+            "Resources",
+        ] {
+            assert!(!record[field].is_null(), "{field} in {record}");
+        }
+        assert_eq!(record["ProductArn"], "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default");
+        assert_eq!(record["Severity"]["Label"], "HIGH");
+        assert_eq!(record["Resources"][0]["Type"], "AwsEc2SecurityGroup");
+        assert_eq!(record["Resources"][0]["Id"], "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0abc");
+        assert_eq!(record["Description"].as_str().unwrap().chars().count(), 1024);
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
     }
 
     /// Golden file: the Markdown report of a small, fixed set of findings.

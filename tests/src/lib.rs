@@ -489,17 +489,32 @@ pub async fn subscribe_queue(aws: &Clients, topic_arn: &str, filter_policy: Opti
     queue_url
 }
 
+/// moto's whole state from its `/moto-api/data.json` backdoor. moto builds it by walking every
+/// backend while other tests' requests change them, and answers a 500 page when one changed under
+/// it: read again, a few times.
+fn moto_data() -> Value {
+    use std::io::{Read, Write};
+    let address = moto_url().trim_start_matches("http://").to_owned();
+    let mut last = String::new();
+    for _ in 0..10 {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        if let Ok(data) = serde_json::from_str(body) {
+            return data;
+        }
+        last = answer.lines().next().unwrap_or_default().to_owned();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("moto's data.json did not answer JSON in 10 reads; last status line: {last}");
+}
+
 /// What moto recorded as published to `topic_arn`: (subject, message) per publish, from its
 /// `/moto-api/data.json` backdoor.
 pub fn published_to(topic_arn: &str) -> Vec<(String, String)> {
-    use std::io::{Read, Write};
-    let address = moto_url().trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    write!(stream, "GET /moto-api/data.json HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
-    let data: Value = serde_json::from_str(body).expect("moto's data.json is JSON");
+    let data = moto_data();
     let topics = data["sns"]["Topic"].as_array().cloned().unwrap_or_default();
     let topic = topics.iter().find(|topic| topic["arn"] == topic_arn).expect("the topic is in moto's data");
     topic["sent_notifications"]

@@ -82,6 +82,15 @@ async fn scan_reports_what_was_dangerous_before_snapback_with_scope_and_exemptio
         markdown.stdout
     );
 
+    let asff = scan(&["--region", REGION, "--format", "asff"]);
+    assert_eq!(asff.status, 0, "{}", asff.stderr);
+    let records: Vec<Value> = serde_json::from_str(&asff.stdout).expect("an array of ASFF findings");
+    let arn = format!("arn:aws:ec2:{REGION}:{}:security-group/{nodes}", snapback_tests::DEFAULT_ACCOUNT);
+    let record = records.iter().find(|r| r["Resources"][0]["Id"] == arn.as_str()).expect("the group's finding");
+    assert_eq!(record["Resources"][0]["Type"], "AwsEc2SecurityGroup");
+    assert_eq!(record["GeneratorId"], "snapback/sg-open-remote-admin");
+    assert_eq!(record["AwsAccountId"], snapback_tests::DEFAULT_ACCOUNT);
+
     let misread = scan(&["--region", REGION, "--output", "json"]);
     assert_eq!(misread.status, 2, "a format given to --output is refused, not written to ./json");
     assert!(misread.stderr.contains("--format json"), "{}", misread.stderr);

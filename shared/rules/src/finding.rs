@@ -50,6 +50,21 @@ pub struct ResourceKind {
     pub name: &'static str,
     /// True when a resource of no EKS cluster is out of scope under `scope: eks`.
     pub scoped_by_cluster: bool,
+    /// Its type in the AWS Security Finding Format (`AwsEc2SecurityGroup`, `Other`).
+    pub asff_type: &'static str,
+    /// Its ARN, with `{partition}`, `{region}`, `{account}` and `{id}` to fill in.
+    pub arn: &'static str,
+}
+
+impl ResourceKind {
+    /// The ARN of resource `id` of this kind.
+    pub fn arn_of(&self, partition: &str, region: &str, account: &str, id: &str) -> String {
+        self.arn
+            .replace("{partition}", partition)
+            .replace("{region}", region)
+            .replace("{account}", account)
+            .replace("{id}", id)
+    }
 }
 
 impl Serialize for ResourceKind {

@@ -18,8 +18,21 @@ use crate::registry::{EventKey, RuleMeta};
 /// The slice's name, shared with its adapter in `shared/aws`.
 pub const SERVICE: &str = "eks";
 
-pub static CLUSTER: ResourceKind = ResourceKind { service: SERVICE, name: "eks-cluster", scoped_by_cluster: false };
-pub static NODEGROUP: ResourceKind = ResourceKind { service: SERVICE, name: "eks-nodegroup", scoped_by_cluster: false };
+pub static CLUSTER: ResourceKind = ResourceKind {
+    service: SERVICE,
+    name: "eks-cluster",
+    scoped_by_cluster: false,
+    asff_type: "AwsEksCluster",
+    arn: "arn:{partition}:eks:{region}:{account}:cluster/{id}",
+};
+/// A managed nodegroup, `{id}` being `cluster/nodegroup` (ASFF has no type of its own for one).
+pub static NODEGROUP: ResourceKind = ResourceKind {
+    service: SERVICE,
+    name: "eks-nodegroup",
+    scoped_by_cluster: false,
+    asff_type: "Other",
+    arn: "arn:{partition}:eks:{region}:{account}:nodegroup/{id}",
+};
 
 pub static SLICE: ServiceRules<EksChange, EksState> = ServiceRules {
     name: SERVICE,

@@ -20,8 +20,13 @@ use crate::registry::{EventKey, RuleMeta};
 /// The slice's name, shared with its adapter in `shared/aws`.
 pub const SERVICE: &str = "security-groups";
 
-pub static SECURITY_GROUP: ResourceKind =
-    ResourceKind { service: SERVICE, name: "security-group", scoped_by_cluster: true };
+pub static SECURITY_GROUP: ResourceKind = ResourceKind {
+    service: SERVICE,
+    name: "security-group",
+    scoped_by_cluster: true,
+    asff_type: "AwsEc2SecurityGroup",
+    arn: "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
+};
 
 pub static SLICE: ServiceRules<SecurityGroupChange, GroupState> = ServiceRules {
     name: SERVICE,
