@@ -50,6 +50,9 @@ enum Command {
         /// A region to scan; repeat for several (default: your configuration's region).
         #[arg(long = "region", value_name = "REGION")]
         regions: Vec<String>,
+        /// Every region enabled for the account (ec2:DescribeRegions).
+        #[arg(long, conflicts_with = "regions")]
+        all_regions: bool,
         /// A snapback configuration document (defaults otherwise).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -118,7 +121,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Config { parameter, command } => config(&parameter, command),
-        Command::Scan { profile, regions, config, format, output, fail_on } => {
+        Command::Scan { profile, regions, all_regions, config, format, output, fail_on } => {
             let config = match config.map(|path| load_config(&path)).transpose() {
                 Ok(config) => config.unwrap_or_default(),
                 Err(message) => {
@@ -126,7 +129,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            run_scan(profile, regions, &config, &format, output, fail_on.as_deref())
+            run_scan(profile, regions, all_regions, &config, &format, output, fail_on.as_deref())
         }
         Command::Manifest => {
             println!(
@@ -236,6 +239,7 @@ const SCAN_INCOMPLETE: u8 = 254;
 fn run_scan(
     profile: Option<String>,
     regions: Vec<String>,
+    all_regions: bool,
     config: &Config,
     format: &str,
     output: Option<PathBuf>,
@@ -247,10 +251,21 @@ fn run_scan(
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let (mut findings, errors) = runtime.block_on(async {
-        let regions: Vec<Option<String>> =
-            if regions.is_empty() { vec![None] } else { regions.into_iter().map(Some).collect() };
         let mut findings = Vec::new();
         let mut errors = Vec::new();
+        let regions: Vec<Option<String>> = if all_regions {
+            match enabled_regions(profile.as_deref()).await {
+                Ok(regions) => regions.into_iter().map(Some).collect(),
+                Err(error) => {
+                    errors.push(error);
+                    Vec::new()
+                }
+            }
+        } else if regions.is_empty() {
+            vec![None]
+        } else {
+            regions.into_iter().map(Some).collect()
+        };
         for region in regions {
             // An audit reads whole accounts: longer per-call timeouts than a Lambda function's.
             let mut loader = snapback_aws::sdk_config_loader().timeout_config(
@@ -322,4 +337,20 @@ fn run_scan(
         Some(threshold) if scan::fails(&findings, threshold) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     }
+}
+
+/// The regions enabled for the account, from the configured region's EC2 endpoint.
+async fn enabled_regions(profile: Option<&str>) -> Result<Vec<String>, String> {
+    let mut loader = snapback_aws::sdk_config_loader();
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    let sdk = loader.load().await;
+    let answer = aws_sdk_ec2::Client::new(&sdk).describe_regions().send().await.map_err(|error| {
+        format!("ec2:DescribeRegions (for --all-regions): {}", aws_sdk_ec2::error::DisplayErrorContext(&error))
+    })?;
+    let mut regions: Vec<String> =
+        answer.regions().iter().filter_map(|region| region.region_name().map(str::to_owned)).collect();
+    regions.sort();
+    Ok(regions)
 }

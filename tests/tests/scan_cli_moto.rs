@@ -91,6 +91,15 @@ async fn scan_reports_what_was_dangerous_before_snapback_with_scope_and_exemptio
     assert_eq!(record["GeneratorId"], "snapback/sg-open-remote-admin");
     assert_eq!(record["AwsAccountId"], snapback_tests::DEFAULT_ACCOUNT);
 
+    let everywhere = scan(&["--all-regions", "--format", "json"]);
+    assert_eq!(everywhere.status, 0, "{}", everywhere.stderr);
+    let found: Vec<Value> = serde_json::from_str(&everywhere.stdout).unwrap();
+    assert!(found.iter().any(|f| f["resource"] == nodes.as_str() && f["region"] == REGION), "{}", everywhere.stdout);
+    let scanned_regions =
+        everywhere.stderr.lines().filter(|line| line.starts_with("snapback: scanning account")).count();
+    assert!(scanned_regions > 1, "every enabled region is scanned: {}", everywhere.stderr);
+    assert_eq!(scan(&["--all-regions", "--region", REGION]).status, 2, "--all-regions and --region conflict");
+
     let misread = scan(&["--region", REGION, "--output", "json"]);
     assert_eq!(misread.status, 2, "a format given to --output is refused, not written to ./json");
     assert!(misread.stderr.contains("--format json"), "{}", misread.stderr);
