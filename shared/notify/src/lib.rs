@@ -218,7 +218,7 @@ impl Alert {
 
     /// The event in the CloudTrail console of its region (none for what a sweep found).
     pub fn cloudtrail_url(&self) -> Option<String> {
-        if self.origin.is_sweep() {
+        if self.origin.found_by_sweep {
             return None;
         }
         let region = self.origin.region.as_deref()?;
@@ -471,6 +471,7 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
         event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
         event_name: example.event_name.to_owned(),
         event_time: Some("2026-11-27T10:00:00Z".to_owned()),
+        found_by_sweep: false,
     };
     let mut alert = Alert::new(&origin, &example.resource, "snapback:exempt");
     alert.cluster = Some("prod".to_owned());

@@ -83,6 +83,7 @@ impl Observation {
                 event_id: described.id.clone(),
                 event_name: SWEEP_EVENT.to_owned(),
                 event_time: Some(described.found_at.clone()),
+                found_by_sweep: true,
             },
         }
     }
@@ -109,13 +110,6 @@ pub const SWEEP_ACTOR: &str = "snapback sweep (found as it is, not by a change)"
 /// The event name of a sweep's findings.
 pub const SWEEP_EVENT: &str = "Sweep";
 
-impl Origin {
-    /// Found by a sweep rather than reported by CloudTrail.
-    pub fn is_sweep(&self) -> bool {
-        self.event_name == SWEEP_EVENT && self.actor == SWEEP_ACTOR
-    }
-}
-
 /// Who did what, where and when: what an alert says about where its findings came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
@@ -127,6 +121,9 @@ pub struct Origin {
     pub event_id: String,
     pub event_name: String,
     pub event_time: Option<String>,
+    /// Found as it is by a sweep, not reported by CloudTrail: no caller, no event to link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found_by_sweep: bool,
 }
 
 impl Origin {
@@ -140,6 +137,7 @@ impl Origin {
             event_id: event.event_id.clone(),
             event_name: event.event_name.clone(),
             event_time: event.event_time.clone(),
+            found_by_sweep: false,
         }
     }
 }

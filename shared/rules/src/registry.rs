@@ -110,7 +110,7 @@ impl Function {
 
     /// Does any slice of this function listen to this eventSource/eventName?
     pub fn listens_to(&self, event_source: &str, event_name: &str) -> bool {
-        self.rules().any(|meta| meta.listens_to(event_source, event_name))
+        self.services.iter().any(|service| service.listens_to(event_source, event_name))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
-use snapback_rules::services::eks::{ClusterState, EksState, EndpointState};
+use snapback_rules::services::eks::{AccessPolicyAssociation, ClusterState, EksState, EndpointState, NodegroupAccess};
 use snapback_rules::services::judge_state;
 use snapback_rules::services::security_groups::{GroupState, Protocol, RuleEntry, Source};
 use snapback_rules::{evaluate, Config, Event, Finding};
@@ -123,12 +123,12 @@ fn a_hardened_cluster_and_a_closed_group_are_clean() {
 
 #[test]
 fn nodegroups_and_access_policies_as_described_get_the_verdict_of_their_calls() {
-    let nodegroup = EksState::Nodegroup {
+    let nodegroup = EksState::Nodegroup(NodegroupAccess {
         cluster: "prod".into(),
         nodegroup: "ng-1".into(),
         ssh_key: Some("ops".into()),
         source_security_groups: vec![],
-    };
+    });
     let created = change(cloudtrail::eks(
         "CreateNodegroup",
         ACCOUNT,
@@ -139,12 +139,12 @@ fn nodegroups_and_access_policies_as_described_get_the_verdict_of_their_calls() 
     assert_eq!(created.len(), 1);
 
     let admin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
-    let association = EksState::AccessPolicy {
+    let association = EksState::AccessPolicy(AccessPolicyAssociation {
         cluster: "prod".into(),
         principal_arn: "arn:aws:iam::111122223333:role/intruder".into(),
         policy_arn: admin.into(),
         scope: "cluster".into(),
-    };
+    });
     let associated = change(cloudtrail::eks(
         "AssociateAccessPolicy",
         ACCOUNT,

@@ -14,7 +14,9 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use snapback_rules::policy::same_principal;
 use snapback_rules::services::eks::rules::eks_cluster_admin_access_entry::ADMIN_POLICIES;
-use snapback_rules::services::eks::{ClusterState, EksAction, EksState, EndpointState, CLUSTER, NODEGROUP, SERVICE};
+use snapback_rules::services::eks::{
+    ClusterState, EksAction, EksState, EndpointState, NodegroupAccess, CLUSTER, NODEGROUP, SERVICE,
+};
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
@@ -355,7 +357,7 @@ impl EksApi {
                         Err(error) => return Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
                     };
                 let remote = described.nodegroup().and_then(|nodegroup| nodegroup.remote_access());
-                let state = EksState::Nodegroup {
+                let state = EksState::Nodegroup(NodegroupAccess {
                     cluster: cluster.to_owned(),
                     nodegroup: name.clone(),
                     ssh_key: remote
@@ -365,7 +367,7 @@ impl EksApi {
                     source_security_groups: remote
                         .map(|remote| remote.source_security_groups().to_vec())
                         .unwrap_or_default(),
-                };
+                });
                 found.push(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state) });
             }
         }

@@ -34,6 +34,8 @@ pub trait Slice: Sync {
     /// `security-groups`, `eks`: also the name of its adapter in `shared/aws`.
     fn name(&self) -> &'static str;
     fn rules(&self) -> Vec<&'static RuleMeta>;
+    /// Does any of its rules listen to this eventSource/eventName? (Per event: no allocation.)
+    fn listens_to(&self, event_source: &str, event_name: &str) -> bool;
     /// The findings of the enabled rules for a record; an empty list when the record is not
     /// this service's.
     fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable>;
@@ -62,6 +64,10 @@ impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
 
     fn rules(&self) -> Vec<&'static RuleMeta> {
         self.rules.iter().map(|rule| &rule.meta).collect()
+    }
+
+    fn listens_to(&self, event_source: &str, event_name: &str) -> bool {
+        self.rules.iter().any(|rule| rule.listens_to(event_source, event_name))
     }
 
     fn judge_change(&self, event: &Event, config: &Config) -> Result<Vec<Finding>, Unreadable> {

@@ -66,27 +66,38 @@ pub enum EksChange {
         /// Whether secrets are envelope-encrypted; known on create only.
         secrets_encrypted: Option<bool>,
     },
-    Nodegroup {
-        cluster: String,
-        nodegroup: String,
-        ssh_key: Option<String>,
-        source_security_groups: Vec<String>,
-    },
-    AccessPolicy {
-        cluster: String,
-        principal_arn: String,
-        policy_arn: String,
-        /// `cluster` or `namespace`.
-        scope: String,
-    },
+    /// CreateNodegroup.
+    Nodegroup(NodegroupAccess),
+    /// AssociateAccessPolicy.
+    AccessPolicy(AccessPolicyAssociation),
+}
+
+/// A managed nodegroup's remote access: what CreateNodegroup sets and DescribeNodegroup shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodegroupAccess {
+    pub cluster: String,
+    pub nodegroup: String,
+    pub ssh_key: Option<String>,
+    pub source_security_groups: Vec<String>,
+}
+
+/// An access policy associated with a principal's access entry: what AssociateAccessPolicy
+/// makes and ListAssociatedAccessPolicies shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPolicyAssociation {
+    pub cluster: String,
+    pub principal_arn: String,
+    pub policy_arn: String,
+    /// `cluster` or `namespace`.
+    pub scope: String,
 }
 
 impl EksChange {
     pub fn cluster(&self) -> &str {
         match self {
             EksChange::Cluster { cluster, .. }
-            | EksChange::Nodegroup { cluster, .. }
-            | EksChange::AccessPolicy { cluster, .. } => cluster,
+            | EksChange::Nodegroup(NodegroupAccess { cluster, .. })
+            | EksChange::AccessPolicy(AccessPolicyAssociation { cluster, .. }) => cluster,
         }
     }
 
@@ -109,14 +120,14 @@ impl EksChange {
             "UpdateClusterConfig" => Some(updated_cluster(cluster, request, response)),
             "CreateNodegroup" => {
                 let remote = request.get("remoteAccess").unwrap_or(&Value::Null);
-                Some(EksChange::Nodegroup {
+                Some(EksChange::Nodegroup(NodegroupAccess {
                     cluster,
                     nodegroup: str_at(request, "nodegroupName").unwrap_or("unknown-nodegroup").to_owned(),
                     ssh_key: str_at(remote, "ec2SshKey").filter(|key| !key.is_empty()).map(str::to_owned),
                     source_security_groups: strings(remote.get("sourceSecurityGroups")),
-                })
+                }))
             }
-            "AssociateAccessPolicy" => Some(EksChange::AccessPolicy {
+            "AssociateAccessPolicy" => Some(EksChange::AccessPolicy(AccessPolicyAssociation {
                 cluster,
                 principal_arn: decode(str_at(request, "principalArn").unwrap_or_default()),
                 policy_arn: decode(str_at(request, "policyArn").unwrap_or_default()),
@@ -125,7 +136,7 @@ impl EksChange {
                     .and_then(|scope| str_at(scope, "type"))
                     .unwrap_or("cluster")
                     .to_ascii_lowercase(),
-            }),
+            })),
             _ => None,
         }
     }
@@ -278,7 +289,7 @@ mod tests {
         let parsed = change(json!({"eventSource": "eks.amazonaws.com", "eventName": "AssociateAccessPolicy",
             "requestParameters": {"name": "prod", "principalArn": "arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev",
                 "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "accessScope": {"type": "cluster"}}}));
-        let EksChange::AccessPolicy { principal_arn, scope, .. } = parsed else { panic!() };
+        let EksChange::AccessPolicy(AccessPolicyAssociation { principal_arn, scope, .. }) = parsed else { panic!() };
         assert_eq!(principal_arn, "arn:aws:iam::111122223333:role/dev");
         assert_eq!(scope, "cluster");
     }

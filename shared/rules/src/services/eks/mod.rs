@@ -7,7 +7,9 @@ pub mod rules;
 pub mod state;
 
 pub use actions::EksAction;
-pub use change::{EksChange, EndpointAccess, LoggingChange, EKS_SOURCE, WORLD_IPV4};
+pub use change::{
+    AccessPolicyAssociation, EksChange, EndpointAccess, LoggingChange, NodegroupAccess, EKS_SOURCE, WORLD_IPV4,
+};
 pub use state::{ClusterState, EksState, EndpointState};
 
 use super::{Example, ServiceRules};

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{EksChange, EndpointAccess, LoggingChange};
+use super::{AccessPolicyAssociation, EksChange, EndpointAccess, LoggingChange, NodegroupAccess};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterState {
@@ -72,19 +72,9 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EksState {
     Cluster(ClusterState),
-    Nodegroup {
-        cluster: String,
-        nodegroup: String,
-        ssh_key: Option<String>,
-        source_security_groups: Vec<String>,
-    },
+    Nodegroup(NodegroupAccess),
     /// One access policy associated with one principal's access entry.
-    AccessPolicy {
-        cluster: String,
-        principal_arn: String,
-        policy_arn: String,
-        scope: String,
-    },
+    AccessPolicy(AccessPolicyAssociation),
 }
 
 impl EksState {
@@ -107,18 +97,8 @@ impl EksState {
                 }),
                 secrets_encrypted: Some(cluster.secrets_encrypted),
             },
-            EksState::Nodegroup { cluster, nodegroup, ssh_key, source_security_groups } => EksChange::Nodegroup {
-                cluster: cluster.clone(),
-                nodegroup: nodegroup.clone(),
-                ssh_key: ssh_key.clone(),
-                source_security_groups: source_security_groups.clone(),
-            },
-            EksState::AccessPolicy { cluster, principal_arn, policy_arn, scope } => EksChange::AccessPolicy {
-                cluster: cluster.clone(),
-                principal_arn: principal_arn.clone(),
-                policy_arn: policy_arn.clone(),
-                scope: scope.clone(),
-            },
+            EksState::Nodegroup(access) => EksChange::Nodegroup(access.clone()),
+            EksState::AccessPolicy(association) => EksChange::AccessPolicy(association.clone()),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::options::{read, OptionDoc, OptionsSpec};
 use crate::registry::{EventKey, Rule, RuleMeta};
 use crate::services::eks::EksAction as Action;
-use crate::services::eks::{EksChange, EksState};
+use crate::services::eks::{AccessPolicyAssociation, EksChange, EksState};
 
 /// Access policies that make a principal admin of the whole cluster.
 pub const ADMIN_POLICIES: &[&str] = &["AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy"];
@@ -52,7 +52,7 @@ pub struct AdminOptions {
 }
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, config: &Config) -> Option<Finding> {
-    let EksChange::AccessPolicy { cluster, principal_arn, policy_arn, scope } = change else {
+    let EksChange::AccessPolicy(AccessPolicyAssociation { cluster, principal_arn, policy_arn, scope }) = change else {
         return None;
     };
     let policy = policy_arn.rsplit('/').next().unwrap_or_default();

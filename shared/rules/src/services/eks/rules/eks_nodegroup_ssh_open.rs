@@ -5,7 +5,7 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{EventKey, Rule, RuleMeta};
-use crate::services::eks::{EksChange, EksState};
+use crate::services::eks::{EksChange, EksState, NodegroupAccess};
 
 pub static RULE: Rule<EksChange, EksState> = Rule {
     meta: RuleMeta {
@@ -28,7 +28,9 @@ pub static RULE: Rule<EksChange, EksState> = Rule {
 };
 
 fn check_change(meta: &'static RuleMeta, change: &EksChange, _config: &Config) -> Option<Finding> {
-    let EksChange::Nodegroup { cluster, nodegroup, ssh_key: Some(key), source_security_groups } = change else {
+    let EksChange::Nodegroup(NodegroupAccess { cluster, nodegroup, ssh_key: Some(key), source_security_groups }) =
+        change
+    else {
         return None;
     };
     if !source_security_groups.is_empty() {
