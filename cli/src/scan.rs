@@ -63,6 +63,12 @@ pub async fn scan(
         for found in swept {
             for finding in snapback_rules::services::judge_state(found.state.as_ref(), config) {
                 let key = (finding.kind.name, finding.resource.clone());
+                // What the sweep already knows about the resource it described needs no look-up.
+                if let Some(known) =
+                    found.facts.as_ref().filter(|_| finding.kind == found.kind && finding.resource == found.resource)
+                {
+                    facts.entry(key.clone()).or_insert_with(|| Some(known.clone()));
+                }
                 if !facts.contains_key(&key) {
                     let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
                     let looked = match adapter.look_up(finding.kind, &finding.resource, find_cluster).await {

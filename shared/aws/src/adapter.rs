@@ -29,6 +29,8 @@ pub struct Found {
     pub kind: &'static ResourceKind,
     pub resource: String,
     pub state: Box<dyn Any + Send + Sync>,
+    /// What policy needs about the resource, when the sweep already knows it (spares a look-up).
+    pub facts: Option<ResourceFacts>,
 }
 
 impl std::fmt::Debug for Found {

@@ -327,6 +327,7 @@ impl EksApi {
                 found.push(Found {
                     kind: &CLUSTER,
                     resource: name.clone(),
+                    facts: Some(ResourceFacts { tags: cluster.tags.clone(), cluster: Some(name.clone()) }),
                     state: Box::new(EksState::Cluster(cluster)),
                 });
                 found.extend(self.nodegroups(name).await?);
@@ -368,7 +369,13 @@ impl EksApi {
                         .map(|remote| remote.source_security_groups().to_vec())
                         .unwrap_or_default(),
                 });
-                found.push(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state) });
+                // Its findings are about the cluster: its facts come from the cluster's look-up.
+                found.push(Found {
+                    kind: &NODEGROUP,
+                    resource: format!("{cluster}/{name}"),
+                    state: Box::new(state),
+                    facts: None,
+                });
             }
         }
         Ok(found)

@@ -1,6 +1,7 @@
 //! The security-groups adapter: group tags and owning cluster, ingress revokes by rule id or exact
 //! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group).
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
@@ -126,6 +127,13 @@ impl Ec2SecurityGroups {
 
     /// The cluster whose VPC config lists this security group, if any.
     pub async fn cluster_using_group(&self, group_id: &str) -> Result<Option<String>, AwsError> {
+        Ok(self.clusters_by_group(Some(group_id)).await?.remove(group_id))
+    }
+
+    /// The cluster of every security group some cluster's VPC config lists; with `until`, stops
+    /// at the first cluster that lists that group.
+    async fn clusters_by_group(&self, until: Option<&str>) -> Result<HashMap<String, String>, AwsError> {
+        let mut owners = HashMap::new();
         let mut pages = self.eks.list_clusters().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
@@ -141,14 +149,16 @@ impl Ec2SecurityGroups {
                 let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else {
                     continue;
                 };
-                if vpc.security_group_ids().iter().any(|id| id == group_id)
-                    || vpc.cluster_security_group_id() == Some(group_id)
+                for group in vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id())
                 {
-                    return Ok(Some(name.clone()));
+                    owners.entry(group.to_owned()).or_insert_with(|| name.clone());
+                }
+                if until.is_some_and(|group| owners.contains_key(group)) {
+                    return Ok(owners);
                 }
             }
         }
-        Ok(None)
+        Ok(owners)
     }
 
     async fn revoke(&self, group_id: &str, target: &RevokeTarget) -> Result<ActionResult, AwsError> {
@@ -275,9 +285,19 @@ impl ServiceAdapter for Ec2SecurityGroups {
                     groups[*at].ingress.extend(rule_entry(rule));
                 }
             }
+            // Each cluster described once for all groups, not once per untagged group.
+            let owners = self.clusters_by_group(None).await?;
             Ok(groups
                 .into_iter()
-                .map(|group| Found { kind: &SECURITY_GROUP, resource: group.group_id.clone(), state: Box::new(group) })
+                .map(|group| {
+                    let cluster = eks_cluster_from_tags(&group.tags).or_else(|| owners.get(&group.group_id).cloned());
+                    Found {
+                        kind: &SECURITY_GROUP,
+                        resource: group.group_id.clone(),
+                        facts: Some(ResourceFacts { tags: group.tags.clone(), cluster }),
+                        state: Box::new(group),
+                    }
+                })
                 .collect())
         })
     }
