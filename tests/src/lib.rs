@@ -122,6 +122,7 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -166,7 +167,12 @@ impl Clients {
             sqs: aws_sdk_sqs::Client::from_conf(
                 aws_sdk_sqs::config::Builder::from(&sdk).interceptor(header.clone()).build(),
             ),
-            ssm: aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&sdk).interceptor(header).build()),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(header).build(),
+            ),
         }
     }
 }
@@ -270,14 +276,50 @@ impl World {
         let function = snapback_rules::function(name).expect("a registered function");
         Guard {
             function,
-            adapters: function.services.iter().map(|service| aws.adapter(service.name(), &own)).collect(),
+            adapters: function.slices().into_iter().map(|service| aws.adapter(service.name(), &own)).collect(),
             publisher: Box::new(SnsPublisher::new(aws.sns.clone(), &self.topic_arn)),
             config: ConfigCache::new(
                 Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), parameter))),
                 std::time::Duration::from_secs(60),
             ),
             own_principals: own,
+            ledger: None,
         }
+    }
+
+    /// A new ledger table, as Terraform makes it (`pk`, `sk`, on demand); returns its name.
+    pub async fn ledger_table(&self) -> String {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let name = format!("snapback-ledger-{}", fresh_account());
+        let key = |name: &str, kind| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().unwrap();
+        let attribute = |name: &str| {
+            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().unwrap()
+        };
+        self.aws
+            .dynamodb
+            .create_table()
+            .table_name(&name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .attribute_definitions(attribute("pk"))
+            .attribute_definitions(attribute("sk"))
+            .send()
+            .await
+            .unwrap();
+        name
+    }
+
+    /// The ledger in `table`, on this account's clients.
+    pub fn ledger(&self, table: &str) -> Box<dyn snapback_aws::Ledger> {
+        Box::new(snapback_aws::DynamoLedger::new(self.aws.dynamodb.clone(), table))
+    }
+
+    /// The registry's function `name` on this account, remembering in the ledger `table`.
+    pub fn function_guard_with_ledger(&self, name: &str, table: &str) -> Guard {
+        Guard { ledger: Some(self.ledger(table)), ..self.function_guard(name, &self.aws, &[]) }
     }
 
     /// A security group in the VPC with these tags.

@@ -33,6 +33,7 @@ resource "aws_lambda_function" "this" {
         SNAPBACK_SELF_ARNS = join(",", local.role_arns)
       },
       contains(keys(local.relays), each.key) ? { SNAPBACK_SLACK_SECRET_ARN = var.slack_webhook_secret_arn } : {},
+      contains(keys(local.relays), each.key) ? {} : { SNAPBACK_LEDGER_TABLE = aws_dynamodb_table.ledger.name },
       var.docs_url != null ? { SNAPBACK_DOCS_URL = var.docs_url } : {},
     )
   }
@@ -57,9 +58,10 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
-  for_each               = local.functions
-  function_name          = aws_lambda_function.this[each.key].function_name
-  maximum_retry_attempts = 2
+  for_each      = local.functions
+  function_name = aws_lambda_function.this[each.key].function_name
+  # A sweep is not retried: the next scheduled run goes on from the ledger's cursor.
+  maximum_retry_attempts = each.value.trigger == "schedule" ? 0 : 2
 
   destination_config {
     on_failure {

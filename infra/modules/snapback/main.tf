@@ -2,13 +2,15 @@ locals {
   # Generated from the rule registry by `snapback manifest`; a test keeps it current.
   manifest = jsondecode(file("${path.module}/manifest.json"))
 
-  # Every function of the registry's function table; the alert relays only with a webhook.
+  # Every function of the registry's function table; the alert relays only with a webhook, the
+  # sweeper only with a schedule.
   functions = {
     for name, function in local.manifest.functions : name => function
-    if function.trigger != "alert-topic" || var.slack_webhook_secret_arn != null
+    if(function.trigger != "alert-topic" || var.slack_webhook_secret_arn != null) && (function.trigger != "schedule" || var.sweep_schedule != null)
   }
-  guards = { for name, function in local.functions : name => function if function.trigger == "cloudtrail" }
-  relays = { for name, function in local.functions : name => function if function.trigger == "alert-topic" }
+  guards   = { for name, function in local.functions : name => function if function.trigger == "cloudtrail" }
+  relays   = { for name, function in local.functions : name => function if function.trigger == "alert-topic" }
+  sweepers = { for name, function in local.functions : name => function if function.trigger == "schedule" }
 
   # One EventBridge rule per (function, pattern).
   patterns = merge([
@@ -49,6 +51,13 @@ locals {
     "eks:ListAccessEntries"            = ["arn:${local.partition}:eks:${local.region}:${local.account}:cluster/*"]
     "eks:ListAssociatedAccessPolicies" = ["arn:${local.partition}:eks:${local.region}:${local.account}:access-entry/*"]
     "eks:DisassociateAccessPolicy"     = ["arn:${local.partition}:eks:${local.region}:${local.account}:access-entry/*"]
+    "eks:ListNodegroups"               = ["arn:${local.partition}:eks:${local.region}:${local.account}:cluster/*"]
+    "eks:DescribeNodegroup"            = ["arn:${local.partition}:eks:${local.region}:${local.account}:nodegroup/*"]
+    "dynamodb:GetItem"                 = [aws_dynamodb_table.ledger.arn]
+    "dynamodb:PutItem"                 = [aws_dynamodb_table.ledger.arn]
+    "dynamodb:UpdateItem"              = [aws_dynamodb_table.ledger.arn]
+    "dynamodb:DeleteItem"              = [aws_dynamodb_table.ledger.arn]
+    "dynamodb:Query"                   = [aws_dynamodb_table.ledger.arn]
     "ec2:DescribeSecurityGroups"       = ["*"]
     "ec2:DescribeSecurityGroupRules"   = ["*"]
     "eks:ListClusters"                 = ["*"]

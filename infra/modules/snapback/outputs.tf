@@ -22,3 +22,8 @@ output "role_arns" {
   description = "Execution role ARNs by function (snapback's own principals)."
   value       = { for name, role in aws_iam_role.this : name => role.arn }
 }
+
+output "ledger_table_name" {
+  description = "DynamoDB table where snapback remembers findings, alerts and handled events."
+  value       = aws_dynamodb_table.ledger.name
+}

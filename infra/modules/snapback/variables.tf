@@ -126,6 +126,18 @@ variable "create_trail" {
   default     = false
 }
 
+variable "sweep_schedule" {
+  description = "When the sweeper judges everything as it is: an EventBridge Scheduler expression (rate(...) or cron(...)), or null for no sweeps."
+  type        = string
+  default     = "rate(1 hour)"
+  nullable    = true
+
+  validation {
+    condition     = var.sweep_schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.sweep_schedule))
+    error_message = "sweep_schedule must be a rate(...) or cron(...) expression, such as \"rate(1 hour)\", or null."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -6,6 +6,7 @@ mod adapter;
 mod alerts;
 mod config_source;
 mod error;
+mod ledger;
 mod secrets;
 pub mod services;
 mod webhook;
@@ -22,6 +23,7 @@ pub use adapter::{ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAd
 pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
+pub use ledger::{Claim, DynamoLedger, Entry, EntryStatus, Ledger, LedgerScope, PendingAlert, SweepCursor};
 pub use secrets::{SecretSource, SecretsManager};
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
@@ -43,8 +45,8 @@ pub fn adapter(service: &str, sdk: &SdkConfig, protected: &[String]) -> Option<B
 /// The adapters of a function's slices, built once per cold start.
 pub fn adapters(function: &Function, sdk: &SdkConfig, protected: &[String]) -> Vec<Box<dyn ServiceAdapter>> {
     function
-        .services
-        .iter()
+        .slices()
+        .into_iter()
         .map(|service| {
             adapter(service.name(), sdk, protected)
                 .unwrap_or_else(|| panic!("no adapter for slice {}; add it to snapback_aws::adapter", service.name()))

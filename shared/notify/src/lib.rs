@@ -19,6 +19,8 @@ pub enum Outcome {
     WouldRemediate,
     Exempt,
     Failed,
+    /// A finding an earlier alert reported is gone (a sweep no longer finds it).
+    Resolved,
 }
 
 impl Outcome {
@@ -28,10 +30,12 @@ impl Outcome {
             Outcome::WouldRemediate => "would-remediate",
             Outcome::Exempt => "exempt",
             Outcome::Failed => "failed",
+            Outcome::Resolved => "resolved",
         }
     }
 
-    pub const ALL: [Outcome; 4] = [Outcome::Remediated, Outcome::WouldRemediate, Outcome::Exempt, Outcome::Failed];
+    pub const ALL: [Outcome; 5] =
+        [Outcome::Remediated, Outcome::WouldRemediate, Outcome::Exempt, Outcome::Failed, Outcome::Resolved];
 
     pub fn parse(text: &str) -> Option<Outcome> {
         Outcome::ALL.into_iter().find(|outcome| outcome.as_str() == text)
@@ -44,6 +48,7 @@ impl Outcome {
             Outcome::WouldRemediate => "Detected (notify mode)",
             Outcome::Exempt => "Allowed by exemption",
             Outcome::Failed => "Revert FAILED",
+            Outcome::Resolved => "Resolved",
         }
     }
 }
@@ -97,7 +102,7 @@ fn urgency(outcome: Outcome) -> u8 {
         Outcome::Failed => 3,
         Outcome::WouldRemediate => 2,
         Outcome::Remediated => 1,
-        Outcome::Exempt => 0,
+        Outcome::Exempt | Outcome::Resolved => 0,
     }
 }
 

@@ -34,6 +34,7 @@ fn colour(alert: &Alert) -> &'static str {
     match (alert.outcome, alert.severity) {
         (Outcome::Failed, _) => "#d00000",
         (Outcome::Exempt, _) => "#8a8a8a",
+        (Outcome::Resolved, _) => "#2eb67d",
         (_, Severity::Critical) => "#a4000f",
         (_, Severity::High) => "#e8590c",
         (_, Severity::Medium) => "#f2c744",
@@ -47,6 +48,7 @@ fn emoji(alert: &Alert) -> &'static str {
         Outcome::WouldRemediate => ":warning:",
         Outcome::Exempt => ":no_entry_sign:",
         Outcome::Failed => ":rotating_light:",
+        Outcome::Resolved => ":heavy_check_mark:",
     }
 }
 

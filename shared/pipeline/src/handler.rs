@@ -3,18 +3,22 @@
 //! Nothing here names a service: each finding's resource kind says which adapter looks it up,
 //! each action says which adapter runs it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use snapback_aws::{ActionResult, AlertPublisher, AwsError, Described, ServiceAdapter};
+use snapback_aws::{
+    ActionResult, AlertPublisher, AwsError, Claim, Described, Entry, Ledger, LedgerScope, ServiceAdapter,
+};
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
-    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, Scope,
+    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, ResourceKind,
+    Scope,
 };
 use time::OffsetDateTime;
 
 use crate::config_cache::{ConfigCache, CurrentConfig};
+use crate::ledger::{fingerprint, is_news, remember, Remembered, Seen};
 use crate::outcome::{DecisionOutcome, DecisionRecord, Report};
 
 /// The only error a handler returns: something a retry can fix. Lambda then retries the event
@@ -43,6 +47,11 @@ pub fn deadline(context: &lambda_runtime::Context) -> Instant {
     Instant::now() + Duration::from_millis(remaining_ms)
 }
 
+/// The account of a Lambda function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
+pub fn account_of_function(function_arn: &str) -> Option<&str> {
+    function_arn.split(':').nth(4).filter(|account| !account.is_empty())
+}
+
 /// A guard function: its registry entry, one adapter per slice it hosts, the alert publisher and
 /// the config, all built once per cold start; one `handle` per event.
 pub struct Guard {
@@ -52,6 +61,9 @@ pub struct Guard {
     pub config: ConfigCache,
     /// snapback's own roles: their changes are never judged.
     pub own_principals: Vec<String>,
+    /// What was found and alerted, events handled, alerts not yet published; None without a
+    /// table (everything works, without the de-duplication).
+    pub ledger: Option<Box<dyn Ledger>>,
 }
 
 /// How a failed action ended: retry the event, or report the failure.
@@ -98,9 +110,25 @@ struct Restore {
 
 /// What the event's findings' resources looked like, each looked up once.
 #[derive(Default)]
-struct LookUps {
+pub(crate) struct LookUps {
     facts: HashMap<(&'static str, String), Option<ResourceFacts>>,
     described: HashMap<(&'static str, String), Described>,
+}
+
+impl LookUps {
+    /// What a sweep already knows about the resource it described: no look-up needed.
+    pub(crate) fn knowing(kind: &'static ResourceKind, resource: &str, facts: Option<ResourceFacts>) -> LookUps {
+        let mut look_ups = LookUps::default();
+        if let Some(facts) = facts {
+            look_ups.facts.insert((kind.name, resource.to_owned()), Some(facts));
+        }
+        look_ups
+    }
+}
+
+/// How long a delivery holds an event's claim: past the invocation's deadline, a retry may take over.
+fn lease_seconds(deadline: Instant) -> i64 {
+    deadline.saturating_duration_since(Instant::now()).as_secs() as i64 + 30
 }
 
 impl Guard {
@@ -116,6 +144,9 @@ impl Guard {
             publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
             config: ConfigCache::from_settings(sdk, settings),
             own_principals: settings.own_principals.clone(),
+            ledger: settings.ledger_table.as_ref().map(|table| {
+                Box::new(snapback_aws::DynamoLedger::from_sdk(sdk, table)) as Box<dyn Ledger>
+            }),
         }
     }
 
@@ -138,6 +169,17 @@ impl Guard {
         current: &CurrentConfig,
         deadline: Instant,
     ) -> Result<Report, HandlerError> {
+        self.judge_knowing(observation, current, deadline, LookUps::default()).await
+    }
+
+    /// [`Guard::judge`], with what is already known about the resources.
+    pub(crate) async fn judge_knowing(
+        &self,
+        observation: &Observation,
+        current: &CurrentConfig,
+        deadline: Instant,
+        mut look_ups: LookUps,
+    ) -> Result<Report, HandlerError> {
         let started = Instant::now();
         let config = &current.config;
         let (id, name) = (observation.id(), observation.name());
@@ -151,7 +193,7 @@ impl Guard {
                 return Ok(report);
             }
         }
-        let findings = match observation.judge(self.function.services.iter().copied(), config) {
+        let findings = match observation.judge(self.function.slices(), config) {
             Ok(findings) => findings,
             Err(unreadable) => {
                 tracing::warn!(event_id = id, event_name = name, reason = %unreadable, "event ignored: unreadable");
@@ -162,10 +204,36 @@ impl Guard {
         if findings.is_empty() {
             tracing::info!(event_id = id, event_name = name, "no findings");
         }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let origin = observation.origin();
+        let scope = LedgerScope::new(origin.account.as_deref(), origin.region.as_deref());
+        let mut retry: Option<AwsError> = None;
+        let mut ledger = self.ledger.as_deref();
+
+        // One delivery of an event acts on it; a retry first publishes what its attempt could not.
+        let claimed = matches!(observation, Observation::Change(_)) && !findings.is_empty();
+        if let (true, Some(table)) = (claimed, ledger) {
+            match table.claim(&scope, id, now, lease_seconds(deadline)).await {
+                Ok(Claim::Duplicate) => {
+                    tracing::info!(event_id = id, event_name = name, reason = "duplicate", "event ignored");
+                    report.ignored = Some("duplicate delivery: another delivery of this event handled it".into());
+                    return Ok(report);
+                }
+                Ok(Claim::Retry) => {
+                    if let Err(error) = self.publish_pending(table, &scope, Some(id)).await {
+                        retry.get_or_insert(error);
+                    }
+                }
+                Ok(Claim::First) => {}
+                Err(error) => {
+                    // The restore matters more than de-duplication: go on without the ledger.
+                    tracing::warn!(event_id = id, %error, "ledger unavailable: judging without it");
+                    ledger = None;
+                }
+            }
+        }
 
         // Policy first, for every finding; then each distinct (merged) action runs once.
-        let mut retry: Option<AwsError> = None;
-        let mut look_ups = LookUps::default();
         let mut merged: Vec<Action> = Vec::new();
         let mut steps: Vec<Result<Restore, Verdict>> = Vec::new();
         for finding in &findings {
@@ -208,10 +276,80 @@ impl Guard {
                 }
             })
             .collect();
-        for alert in alerts(observation, &findings, &verdicts, current) {
-            if let Err(error) = self.publisher.publish(&alert).await {
-                tracing::error!(event_id = id, rules = ?alert.rule_ids(), %error, alert = %alert.to_json(), "alert not published");
+        // The ledger says which alerting findings are news (all of them without one).
+        let seen = match observation {
+            Observation::Change(_) => Seen::Change(id),
+            Observation::State(_) => Seen::Sweep,
+        };
+        let previous = recall(ledger, &scope, &findings, &verdicts).await;
+        let fingerprints: Vec<String> = findings.iter().map(fingerprint).collect();
+        let news: Vec<bool> = verdicts
+            .iter()
+            .enumerate()
+            .map(|(index, verdict)| {
+                verdict.outcome.alert().is_some()
+                    && is_news(
+                        previous[index].as_ref(),
+                        seen,
+                        &fingerprints[index],
+                        verdict.outcome,
+                        now,
+                        config.realert_after,
+                    )
+            })
+            .collect();
+        let mut delivered: HashSet<(&str, &str)> = HashSet::new();
+        for (key, alert) in alerts(observation, &findings, &verdicts, &news, current) {
+            let Err(error) = self.publisher.publish(&alert).await else {
+                delivered.insert(key);
+                continue;
+            };
+            tracing::error!(event_id = id, rules = ?alert.rule_ids(), %error, alert = %alert.to_json(), "alert not published");
+            let kept = match ledger {
+                Some(table) => match table.keep_pending(&scope, id, &alert.resource, &alert.to_json(), now).await {
+                    Ok(()) => true,
+                    Err(error) => {
+                        tracing::error!(event_id = id, %error, "alert not kept in the ledger either");
+                        false
+                    }
+                },
+                None => false,
+            };
+            if kept {
+                delivered.insert(key);
+            }
+            // An event's retry publishes a kept alert at once; a sweep's next run does.
+            if !kept || matches!(observation, Observation::Change(_)) {
                 retry.get_or_insert(error);
+            }
+        }
+        if let Some(table) = ledger {
+            for (index, (finding, verdict)) in findings.iter().zip(&verdicts).enumerate() {
+                if verdict.outcome.alert().is_none() {
+                    continue;
+                }
+                let remembered = Remembered {
+                    finding,
+                    outcome: verdict.outcome,
+                    cluster: verdict.cluster.clone(),
+                    fingerprint: fingerprints[index].clone(),
+                    alerted: news[index] && delivered.contains(&(finding.kind.name, finding.resource.as_str())),
+                    observation_id: id,
+                };
+                let entry = remember(previous[index].clone(), now, remembered);
+                if let Err(error) = table.record(&scope, &entry).await {
+                    tracing::warn!(event_id = id, rule = finding.rule.id, %error, "finding not recorded in the ledger");
+                }
+            }
+            if claimed {
+                if let Err(error) = table.settle(&scope, id, retry.is_none()).await {
+                    tracing::warn!(event_id = id, %error, "event's claim not settled: a retry may take over after its lease");
+                }
+            }
+        }
+        for ((finding, verdict), news) in findings.iter().zip(&verdicts).zip(&news) {
+            if verdict.outcome.alert().is_some() && !news {
+                tracing::info!(event_id = id, rule = finding.rule.id, resource = %finding.resource, "alerted before: quiet");
             }
         }
         for (finding, verdict) in findings.iter().zip(verdicts) {
@@ -235,6 +373,42 @@ impl Guard {
         match retry {
             Some(error) => Err(error.into()),
             None => Ok(report),
+        }
+    }
+
+    /// Publishes the alerts the ledger kept (of one event, or all of the scope's) and forgets
+    /// each one published; the first failure is returned after trying the rest.
+    pub(crate) async fn publish_pending(
+        &self,
+        table: &dyn Ledger,
+        scope: &LedgerScope,
+        event_id: Option<&str>,
+    ) -> Result<usize, AwsError> {
+        let mut failed = None;
+        let mut published = 0;
+        for pending in table.pending(scope, event_id).await? {
+            let alert: Alert = match serde_json::from_str(&pending.alert) {
+                Ok(alert) => alert,
+                Err(error) => {
+                    tracing::error!(%error, alert = %pending.alert, "a kept alert cannot be read: dropped");
+                    table.forget_pending(scope, &pending).await?;
+                    continue;
+                }
+            };
+            match self.publisher.publish(&alert).await {
+                Ok(()) => {
+                    published += 1;
+                    tracing::info!(rules = ?alert.rule_ids(), resource = %alert.resource, "kept alert published");
+                    table.forget_pending(scope, &pending).await?;
+                }
+                Err(error) => {
+                    failed.get_or_insert(error);
+                }
+            }
+        }
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(published),
         }
     }
 
@@ -295,6 +469,30 @@ impl Guard {
             Decision::Remediate { notes } => Ok(Restore { cluster, notes, actions: Vec::new() }),
         })
     }
+}
+
+/// The ledger's entries for the alerting findings (None for the rest, and without a ledger).
+/// An entry that cannot be read counts as none: an alert too many, never one too few.
+async fn recall(
+    ledger: Option<&dyn Ledger>,
+    scope: &LedgerScope,
+    findings: &[Finding],
+    verdicts: &[Verdict],
+) -> Vec<Option<Entry>> {
+    let mut entries = Vec::with_capacity(findings.len());
+    for (finding, verdict) in findings.iter().zip(verdicts) {
+        let entry = match ledger {
+            Some(table) if verdict.outcome.alert().is_some() => {
+                table.entry(scope, finding.rule.id, &finding.resource).await.unwrap_or_else(|error| {
+                    tracing::warn!(rule = finding.rule.id, %error, "ledger entry not read: alerting as new");
+                    None
+                })
+            }
+            _ => None,
+        };
+        entries.push(entry);
+    }
+    entries
 }
 
 /// A lookup before any change failed: retry the event, or alert that the restore failed.
@@ -389,17 +587,18 @@ fn verdict_of(restore: Restore, results: &[Result<ActionResult, ActionFailure>])
 /// One alert per resource the observation's alerting findings are about, in the order they
 /// first appear: every rule with its outcome and what actually ran; in an alert of several
 /// rules, each rule's notes name the rule.
-fn alerts(
+fn alerts<'a>(
     observation: &Observation,
-    findings: &[Finding],
-    verdicts: &[Verdict],
+    findings: &'a [Finding],
+    verdicts: &'a [Verdict],
+    news: &[bool],
     current: &CurrentConfig,
-) -> Vec<Alert> {
+) -> Vec<((&'a str, &'a str), Alert)> {
     /// The findings about one resource (kind, id) with their verdicts.
     type Group<'a> = ((&'a str, &'a str), Vec<(&'a Finding, &'a Verdict)>);
     let mut groups: Vec<Group> = Vec::new();
-    for (finding, verdict) in findings.iter().zip(verdicts) {
-        if verdict.outcome.alert().is_none() {
+    for ((finding, verdict), news) in findings.iter().zip(verdicts).zip(news) {
+        if !news {
             continue;
         }
         let key = (finding.kind.name, finding.resource.as_str());
@@ -411,8 +610,8 @@ fn alerts(
     let origin = observation.origin();
     groups
         .into_iter()
-        .map(|((_, resource), members)| {
-            let mut alert = Alert::new(&origin, resource, &current.config.exemption_tag);
+        .map(|(key, members)| {
+            let mut alert = Alert::new(&origin, key.1, &current.config.exemption_tag);
             let several = members.len() > 1;
             for (finding, verdict) in members {
                 alert.cluster = alert.cluster.take().or(verdict.cluster.clone());
@@ -427,7 +626,7 @@ fn alerts(
                 );
             }
             alert.note(current.note.clone());
-            alert
+            (key, alert)
         })
         .collect()
 }

@@ -4,15 +4,18 @@
 
 pub mod config_cache;
 mod handler;
+pub mod ledger;
 mod outcome;
 mod settings;
 mod slack_relay;
+mod sweep;
 
 pub use config_cache::{ConfigCache, CurrentConfig};
-pub use handler::{deadline, Guard, HandlerError};
+pub use handler::{account_of_function, deadline, Guard, HandlerError};
 pub use outcome::{DecisionOutcome, DecisionRecord, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};
 pub use slack_relay::{RelayError, RelayReport, SlackRelay};
+pub use sweep::{SweepReport, DEADLINE_MARGIN, SWEEP_CONCURRENCY};
 
 /// Logs as the Lambda runtime's default subscriber writes them: JSON (one object per line, the
 /// default, so CloudWatch Logs Insights can answer "what did snapback do today" from the decision

@@ -11,6 +11,8 @@ pub struct Settings {
     pub config_ttl: Duration,
     /// `SNAPBACK_SELF_ARNS`: snapback's own role ARNs, comma separated.
     pub own_principals: Vec<String>,
+    /// `SNAPBACK_LEDGER_TABLE`: the DynamoDB ledger; unset, snapback works without de-duplication.
+    pub ledger_table: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +66,9 @@ impl Settings {
             .filter(|arn| !arn.is_empty())
             .map(str::to_owned)
             .collect();
-        Ok(Settings { topic_arn, config, config_ttl, own_principals })
+        let ledger_table =
+            lookup("SNAPBACK_LEDGER_TABLE").map(|table| table.trim().to_owned()).filter(|table| !table.is_empty());
+        Ok(Settings { topic_arn, config, config_ttl, own_principals, ledger_table })
     }
 }
 
@@ -86,6 +90,11 @@ mod tests {
         assert_eq!(parsed.config, ConfigLocation::Ssm("/snapback/config".into()));
         assert_eq!(parsed.own_principals, ["a", "b"]);
         assert_eq!(parsed.config_ttl, Duration::from_secs(60));
+        assert_eq!(parsed.ledger_table, None);
+        assert_eq!(
+            settings(&[topic, ("SNAPBACK_LEDGER_TABLE", "snapback-ledger")]).unwrap().ledger_table.as_deref(),
+            Some("snapback-ledger")
+        );
         assert_eq!(
             settings(&[topic, ("SNAPBACK_CONFIG", "/etc/snapback.json")]).unwrap().config,
             ConfigLocation::File("/etc/snapback.json".into())

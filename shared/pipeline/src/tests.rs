@@ -24,6 +24,7 @@ fn guard(groups: FakeAdapter, documents: Vec<&'static str>) -> (Guard, Arc<Outbo
         publisher: Box::new(outbox.clone()),
         config: ConfigCache::new(Some(Box::new(Documents::new(documents))), Duration::ZERO),
         own_principals: Vec::new(),
+        ledger: None,
     };
     (guard, outbox, groups)
 }

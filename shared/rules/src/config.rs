@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -88,9 +89,15 @@ pub struct Config {
     /// Principals (user, role or assumed-role ARNs) whose changes are never judged.
     pub trusted_principals: Vec<String>,
     pub exemption_tag: String,
+    /// How long a finding a sweep keeps finding, unchanged, stays quiet after its alert (with a
+    /// ledger table; `realert_after` in the document, such as `"24h"`).
+    pub realert_after: Duration,
+    /// Whether a finding that is gone since the last sweep is alerted as resolved.
+    pub alert_on_resolved: bool,
 }
 
 pub const DEFAULT_EXEMPTION_TAG: &str = "snapback:exempt";
+pub const DEFAULT_REALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for Config {
     fn default() -> Config {
@@ -103,6 +110,8 @@ impl Default for Config {
             scope: Scope::Eks,
             trusted_principals: Vec::new(),
             exemption_tag: DEFAULT_EXEMPTION_TAG.to_owned(),
+            realert_after: DEFAULT_REALERT_AFTER,
+            alert_on_resolved: false,
         }
     }
 }
@@ -166,10 +175,17 @@ impl Config {
                         .ok_or_else(|| refuse("exemption_tag", format!("expected a non-empty string, got {value}")))?
                         .to_owned()
                 }
+                "realert_after" => config.realert_after = duration("realert_after", value)?,
+                "alert_on_resolved" => {
+                    config.alert_on_resolved = value
+                        .as_bool()
+                        .ok_or_else(|| refuse("alert_on_resolved", format!("expected true or false, got {value}")))?
+                }
                 other => {
                     return Err(refuse(
                         other,
-                        "unknown field; expected rules, scope, trusted_principals or exemption_tag",
+                        "unknown field; expected rules, scope, trusted_principals, exemption_tag, realert_after \
+                         or alert_on_resolved",
                     ))
                 }
             }
@@ -221,7 +237,41 @@ impl Config {
             "scope": self.scope,
             "trusted_principals": self.trusted_principals,
             "exemption_tag": self.exemption_tag,
+            "realert_after": format_duration(self.realert_after),
+            "alert_on_resolved": self.alert_on_resolved,
         })
+    }
+}
+
+/// A duration as the document writes it: a whole number and a unit, `s`, `m`, `h` or `d`
+/// (`"90m"`, `"24h"`), at least a minute.
+fn duration(field: &str, value: &Value) -> Result<Duration, ConfigError> {
+    let bad = || refuse(field, format!("expected a duration such as \"24h\", \"90m\" or \"2d\", got {value}"));
+    let text = value.as_str().ok_or_else(bad)?.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let amount: u64 = text[..split].parse().map_err(|_| bad())?;
+    let unit = match &text[split..] {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    let seconds = amount.checked_mul(unit).ok_or_else(bad)?;
+    if seconds < 60 {
+        return Err(refuse(field, format!("at least a minute, got {value}")));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// The largest whole unit that writes `duration` exactly.
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match () {
+        _ if seconds % 86_400 == 0 => format!("{}d", seconds / 86_400),
+        _ if seconds % 3600 == 0 => format!("{}h", seconds / 3600),
+        _ if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        _ => format!("{seconds}s"),
     }
 }
 
@@ -297,6 +347,20 @@ mod tests {
     }
 
     #[test]
+    fn reads_realert_after_in_units_and_writes_it_back_in_the_largest_exact_one() {
+        assert_eq!(Config::default().realert_after, Duration::from_secs(24 * 3600));
+        assert!(!Config::default().alert_on_resolved);
+        for (text, seconds, written) in [("90m", 5400, "90m"), ("48h", 172_800, "2d"), ("120s", 120, "2m")] {
+            let config =
+                Config::from_json(&format!(r#"{{"realert_after": "{text}", "alert_on_resolved": true}}"#)).unwrap();
+            assert_eq!(config.realert_after, Duration::from_secs(seconds), "{text}");
+            assert!(config.alert_on_resolved);
+            assert_eq!(config.to_value()["realert_after"], written);
+            assert_eq!(Config::from_value(&config.to_value()).unwrap(), config);
+        }
+    }
+
+    #[test]
     fn refuses_bad_documents_naming_the_field() {
         let cases = [
             (r#"{"rules": {"sg-open-ssh": {"mode": "off"}}}"#, "rules.sg-open-ssh"),
@@ -309,6 +373,10 @@ mod tests {
             (r#"{"trusted_principals": ["a", 1]}"#, "trusted_principals[1]"),
             (r#"{"exemption_tag": ""}"#, "exemption_tag"),
             (r#"{"scopes": "eks"}"#, "scopes"),
+            (r#"{"realert_after": "1 day"}"#, "realert_after"),
+            (r#"{"realert_after": 3600}"#, "realert_after"),
+            (r#"{"realert_after": "30s"}"#, "realert_after"),
+            (r#"{"alert_on_resolved": "yes"}"#, "alert_on_resolved"),
             (r#"[]"#, "(document)"),
             (r#"{"rules": "#, "(document)"),
         ];

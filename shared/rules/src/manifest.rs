@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::event::CLOUDTRAIL_DETAIL_TYPE;
-use crate::registry::{self, function_of, registry};
+use crate::registry::{self, function_of, registry, Trigger};
 
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
 pub const OWN_ROLE_PREFIX: &str = "snapback-";
@@ -47,14 +47,21 @@ fn patterns(events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
 pub fn manifest() -> Value {
     let mut functions = serde_json::Map::new();
     for function in registry::functions() {
-        let rules: Vec<_> = function.rules().collect();
+        let rules = function.judged_rules();
         let mut events: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         let mut actions: BTreeSet<&str> = function.base_actions.iter().copied().collect();
         for meta in &rules {
-            for key in meta.events {
-                events.entry(key.source).or_default().insert(key.name);
+            if function.trigger == Trigger::Cloudtrail {
+                for key in meta.events {
+                    events.entry(key.source).or_default().insert(key.name);
+                }
             }
             actions.extend(meta.iam_actions.iter().copied());
+        }
+        if function.trigger == Trigger::Schedule {
+            for service in function.slices() {
+                actions.extend(service.sweep_actions().iter().copied());
+            }
         }
         functions.insert(
             function.name.to_owned(),
@@ -101,5 +108,26 @@ mod tests {
             }
         }
         assert_eq!(manifest["functions"]["slack-notifier"]["event_patterns"], json!([]));
+    }
+
+    #[test]
+    fn the_sweeper_may_read_every_slice_and_restore_every_rule_but_listens_to_no_event() {
+        let sweeper = &manifest()["functions"]["sweeper"];
+        assert_eq!(sweeper["trigger"], "schedule");
+        assert_eq!(sweeper["event_patterns"], json!([]));
+        assert_eq!(sweeper["rules"].as_array().unwrap().len(), registry().len());
+        let actions = sweeper["iam_actions"].to_string();
+        for meta in registry() {
+            for action in meta.iam_actions {
+                assert!(actions.contains(action), "{}: {action}", meta.id);
+            }
+        }
+        for service in registry::services() {
+            for action in service.sweep_actions() {
+                assert!(actions.contains(action), "{}: {action}", service.name());
+            }
+        }
+        // Sweeping is for the sweeper: a guard reads only what its restores need.
+        assert!(!manifest()["functions"]["eks-guard"]["iam_actions"].to_string().contains("eks:ListNodegroups"));
     }
 }

@@ -89,6 +89,8 @@ pub enum Trigger {
     Cloudtrail,
     /// A subscription to the alert topic (the Slack relay).
     AlertTopic,
+    /// A schedule (EventBridge Scheduler): sweeps every slice of every guard.
+    Schedule,
 }
 
 /// A Lambda function: the slices it hosts and how it is deployed.
@@ -104,8 +106,22 @@ pub struct Function {
 }
 
 impl Function {
+    /// The rules it hosts (the registry's rules are the guards' rules; the sweeper hosts none).
     pub fn rules(&self) -> impl Iterator<Item = &'static RuleMeta> + '_ {
         self.services.iter().flat_map(|service| service.rules())
+    }
+
+    /// The slices it judges: its own, or, for the sweeper, every guard's.
+    pub fn slices(&self) -> Vec<&'static dyn Slice> {
+        match self.trigger {
+            Trigger::Schedule => services().collect(),
+            _ => self.services.to_vec(),
+        }
+    }
+
+    /// The rules it judges: its slices' rules.
+    pub fn judged_rules(&self) -> Vec<&'static RuleMeta> {
+        self.slices().into_iter().flat_map(|service| service.rules()).collect()
     }
 
     /// Does any slice of this function listen to this eventSource/eventName?
@@ -120,8 +136,18 @@ impl fmt::Debug for Function {
     }
 }
 
-/// Publishing to the (KMS-encrypted) alert topic and reading the config parameter.
-const GUARD_BASE_ACTIONS: &[&str] = &["sns:Publish", "ssm:GetParameter", "kms:Decrypt", "kms:GenerateDataKey"];
+/// Publishing to the (KMS-encrypted) alert topic, reading the config parameter, and the ledger.
+const GUARD_BASE_ACTIONS: &[&str] = &[
+    "sns:Publish",
+    "ssm:GetParameter",
+    "kms:Decrypt",
+    "kms:GenerateDataKey",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+];
 
 /// Every function. A new service is one slice in one function's `services`.
 pub static FUNCTIONS: &[Function] = &[
@@ -143,6 +169,17 @@ pub static FUNCTIONS: &[Function] = &[
         // A cluster stays CREATING for about ten minutes; the guard waits for it.
         timeout_seconds: 900,
         memory_mb: 128,
+    },
+    Function {
+        name: "sweeper",
+        description: "Sweeps the account and region on a schedule: every guard's rules on everything as it is.",
+        trigger: Trigger::Schedule,
+        // Every slice (see `Function::slices`): hosting them here would list their rules twice.
+        services: &[],
+        base_actions: GUARD_BASE_ACTIONS,
+        // Stops before the deadline and goes on at the next run from a cursor in the ledger.
+        timeout_seconds: 300,
+        memory_mb: 256,
     },
     Function {
         name: "slack-notifier",

@@ -46,6 +46,8 @@ pub trait Slice: Sync {
     fn judges_state(&self, rule_id: &str) -> bool;
     /// An example finding of one of its rules.
     fn example(&self, meta: &RuleMeta) -> Example;
+    /// The read-only calls its adapter's sweep makes (IAM actions of the sweeper and of `snapback scan`).
+    fn sweep_actions(&self) -> &'static [&'static str];
 }
 
 /// A service whose CloudTrail changes read as `C` and whose described resources as `S`.
@@ -55,6 +57,8 @@ pub struct ServiceRules<C: 'static, S: 'static> {
     pub parse: fn(&Event) -> Result<Option<C>, Unreadable>,
     pub rules: &'static [&'static Rule<C, S>],
     pub example: fn(&RuleMeta) -> Example,
+    /// The read-only calls its adapter's sweep makes.
+    pub sweep_actions: &'static [&'static str],
 }
 
 impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
@@ -100,6 +104,10 @@ impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
 
     fn example(&self, meta: &RuleMeta) -> Example {
         (self.example)(meta)
+    }
+
+    fn sweep_actions(&self) -> &'static [&'static str] {
+        self.sweep_actions
     }
 }
 

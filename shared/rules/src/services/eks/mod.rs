@@ -49,6 +49,15 @@ pub static SLICE: ServiceRules<EksChange, EksState> = ServiceRules {
         &rules::eks_cluster_admin_access_entry::RULE,
     ],
     example,
+    // Clusters, their node groups, and their access entries with the policies associated.
+    sweep_actions: &[
+        "eks:ListClusters",
+        "eks:DescribeCluster",
+        "eks:ListNodegroups",
+        "eks:DescribeNodegroup",
+        "eks:ListAccessEntries",
+        "eks:ListAssociatedAccessPolicies",
+    ],
 };
 
 /// A sample change to cluster `prod`, restored to the private-only posture where the rule can be.

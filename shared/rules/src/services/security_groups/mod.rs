@@ -37,6 +37,13 @@ pub static SLICE: ServiceRules<SecurityGroupChange, GroupState> = ServiceRules {
         &rules::sg_open_k8s_api::RULE,
         &rules::sg_open_all_traffic::RULE,
     ],
+    // Groups and their rules; the clusters, to know which groups are a cluster's.
+    sweep_actions: &[
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSecurityGroupRules",
+        "eks:ListClusters",
+        "eks:DescribeCluster",
+    ],
     example,
 };
 

@@ -1,0 +1,265 @@
+//! A sweep: every resource of the guard's services, as its adapter describes it, judged through
+//! the same path as an event (policy, restores, alerts, ledger), a bounded number at a time. A
+//! sweep that runs short of time stops before the deadline and leaves a cursor in the ledger; the
+//! next run goes on from there. Only a sweep that saw everything resolves what it no longer found.
+
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor};
+use snapback_notify::{Alert, Outcome, RuleVerdict};
+use snapback_rules::{DescribedState, Observation};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config_cache::CurrentConfig;
+use crate::handler::{Guard, HandlerError, LookUps};
+use crate::outcome::DecisionRecord;
+
+/// Resources judged at once: enough to hide latency, few enough to stay under API rate limits.
+pub const SWEEP_CONCURRENCY: usize = 8;
+/// No new resource is started with less than this left before the deadline.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
+
+/// What one sweep run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    pub account: String,
+    pub region: String,
+    /// Resources judged by this run.
+    pub resources: usize,
+    /// The decisions on findings (resources without one are not listed).
+    pub decisions: Vec<DecisionRecord>,
+    /// `rule resource` of findings no longer found, marked resolved.
+    pub resolved: Vec<String>,
+    /// Alerts kept after a failed publish, published now.
+    pub pending_published: usize,
+    /// False when the run stopped before the deadline: the next run goes on from its cursor.
+    pub complete: bool,
+    pub errors: Vec<String>,
+}
+
+/// Notes a failure in the report; the first one is the run's error.
+fn failed(report: &mut SweepReport, failure: &mut Option<AwsError>, what: String, error: AwsError) {
+    tracing::error!(%error, "sweep: {what}");
+    report.errors.push(format!("{what}: {error}"));
+    failure.get_or_insert(error);
+}
+
+/// Where a resource sorts in a sweep: the cursor's unit.
+fn sweep_key(found: &Found) -> String {
+    format!("{}/{}", found.kind.name, found.resource)
+}
+
+impl Guard {
+    /// Sweeps the account and region the guard's adapters reach. Returns an error after doing
+    /// everything it could when something failed (a service that could not be listed, a restore
+    /// a retry may fix), so the failure shows in the function's error metric.
+    pub async fn sweep(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+        deadline: Instant,
+    ) -> Result<SweepReport, HandlerError> {
+        let current = self.config.current().await?;
+        let scope = LedgerScope::new(account, region);
+        let now = OffsetDateTime::now_utc();
+        let found_at = now.format(&Rfc3339).expect("the time formats");
+        let mut report = SweepReport { account: scope.account.clone(), region: scope.region.clone(), ..Default::default() };
+        let mut failure: Option<AwsError> = None;
+        let ledger = self.ledger.as_deref();
+
+        let mut cursor = None;
+        if let Some(table) = ledger {
+            match self.publish_pending(table, &scope, None).await {
+                Ok(published) => report.pending_published = published,
+                Err(error) => failed(&mut report, &mut failure, "kept alerts not published".into(), error),
+            }
+            match table.cursor(&scope).await {
+                Ok(found) => cursor = found,
+                Err(error) => failed(&mut report, &mut failure, "ledger cursor not read; sweeping from the start".into(), error),
+            }
+        }
+        let started_at = cursor.as_ref().map_or(now.unix_timestamp(), |cursor| cursor.started_at);
+        let first = cursor
+            .as_ref()
+            .and_then(|cursor| self.adapters.iter().position(|adapter| adapter.service() == cursor.service))
+            .unwrap_or(0);
+        let mut after = cursor.and_then(|cursor| cursor.after);
+        let mut every_service_listed = true;
+
+        for adapter in &self.adapters[first..] {
+            let service = adapter.service();
+            let mut found = match adapter.sweep().await {
+                Ok(found) => found,
+                Err(error) => {
+                    every_service_listed = false;
+                    failed(&mut report, &mut failure, format!("{service} not swept"), error);
+                    continue;
+                }
+            };
+            found.sort_by_key(sweep_key);
+            if let Some(after) = after.take() {
+                found.retain(|found| sweep_key(found) > after);
+            }
+            let keys: Vec<String> = found.iter().map(sweep_key).collect();
+            let judged: Vec<Option<Result<crate::Report, HandlerError>>> = stream::iter(found)
+                .map(|found| {
+                    let (current, found_at, scope) = (&current, &found_at, &scope);
+                    async move {
+                        if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
+                            return None;
+                        }
+                        Some(self.judge_found(found, current, scope, found_at, deadline).await)
+                    }
+                })
+                .buffered(SWEEP_CONCURRENCY)
+                .collect()
+                .await;
+            let mut last_done: Option<String> = None;
+            for (key, judged) in keys.into_iter().zip(judged) {
+                match judged {
+                    None => {
+                        let cursor = SweepCursor { started_at, service: service.to_owned(), after: last_done };
+                        return self.stop_short(ledger, &scope, cursor, report, failure).await;
+                    }
+                    Some(Ok(judged)) => {
+                        report.resources += 1;
+                        report.decisions.extend(judged.decisions);
+                    }
+                    Some(Err(HandlerError::Aws(error))) => failed(&mut report, &mut failure, format!("{key} not judged"), error),
+                }
+                last_done = Some(key);
+            }
+        }
+
+        report.complete = true;
+        if let Some(table) = ledger {
+            // Resolving after a partial listing would resolve what was merely not listed.
+            if every_service_listed {
+                if let Err(error) = self.resolve_unseen(table, &scope, started_at, &current, &found_at, &mut report).await
+                {
+                    failed(&mut report, &mut failure, "resolved findings not recorded".into(), error);
+                }
+            }
+            if let Err(error) = table.save_cursor(&scope, None).await {
+                failed(&mut report, &mut failure, "ledger cursor not cleared".into(), error);
+            }
+        }
+        tracing::info!(
+            resources = report.resources,
+            findings = report.decisions.len(),
+            resolved = report.resolved.len(),
+            errors = report.errors.len(),
+            "sweep finished"
+        );
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(report),
+        }
+    }
+
+    async fn judge_found(
+        &self,
+        found: Found,
+        current: &CurrentConfig,
+        scope: &LedgerScope,
+        found_at: &str,
+        deadline: Instant,
+    ) -> Result<crate::Report, HandlerError> {
+        let look_ups = LookUps::knowing(found.kind, &found.resource, found.facts);
+        let described = DescribedState::new(
+            Some(scope.account.clone()),
+            Some(scope.region.clone()),
+            found_at,
+            &found.resource,
+            found.state,
+        );
+        self.judge_knowing(&Observation::State(described), current, deadline, look_ups).await
+    }
+
+    /// Saves the cursor and returns what was done: the next run goes on from the cursor.
+    async fn stop_short(
+        &self,
+        ledger: Option<&dyn Ledger>,
+        scope: &LedgerScope,
+        cursor: SweepCursor,
+        mut report: SweepReport,
+        failure: Option<AwsError>,
+    ) -> Result<SweepReport, HandlerError> {
+        tracing::warn!(service = cursor.service, after = ?cursor.after, "sweep stopped before the deadline");
+        match ledger {
+            Some(table) => {
+                if let Err(error) = table.save_cursor(scope, Some(&cursor)).await {
+                    tracing::error!(%error, "sweep cursor not saved: the next run starts over");
+                    report.errors.push(format!("sweep cursor not saved: {error}"));
+                }
+            }
+            None => report.errors.push(format!(
+                "stopped before the deadline at {} after {:?}; without a ledger table the next run starts over",
+                cursor.service, cursor.after
+            )),
+        }
+        match failure {
+            Some(error) => Err(error.into()),
+            None => Ok(report),
+        }
+    }
+
+    /// Open findings this sweep did not see (last seen before it started) are resolved, and
+    /// alerted as such when the configuration asks.
+    async fn resolve_unseen(
+        &self,
+        table: &dyn Ledger,
+        scope: &LedgerScope,
+        started_at: i64,
+        current: &CurrentConfig,
+        found_at: &str,
+        report: &mut SweepReport,
+    ) -> Result<(), AwsError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        for entry in table.open_entries(scope).await? {
+            if entry.last_seen >= started_at {
+                continue;
+            }
+            let resolved = Entry { status: EntryStatus::Resolved, last_seen: now, ..entry };
+            if current.config.alert_on_resolved {
+                if let Some(alert) = resolved_alert(&resolved, scope, found_at, current) {
+                    self.publisher.publish(&alert).await?;
+                }
+            }
+            table.record(scope, &resolved).await?;
+            tracing::info!(rule = resolved.rule, resource = resolved.resource, "finding resolved");
+            report.resolved.push(format!("{} {}", resolved.rule, resolved.resource));
+        }
+        Ok(())
+    }
+}
+
+/// The alert that a finding is gone; None for a rule the registry no longer has.
+fn resolved_alert(entry: &Entry, scope: &LedgerScope, found_at: &str, current: &CurrentConfig) -> Option<Alert> {
+    let rule = snapback_rules::rule(&entry.rule)?;
+    let described =
+        DescribedState::new(Some(scope.account.clone()), Some(scope.region.clone()), found_at, &entry.resource, Box::new(()));
+    let mut alert = Alert::new(&Observation::State(described).origin(), &entry.resource, &current.config.exemption_tag);
+    alert.cluster = entry.cluster.clone();
+    alert.add(RuleVerdict {
+        rule: rule.id.to_owned(),
+        title: rule.title.to_owned(),
+        severity: rule.severity,
+        outcome: Outcome::Resolved,
+        changed: vec![format!("no longer found (first seen at {})", epoch_text(entry.first_seen))],
+        restored: Vec::new(),
+        rationale: rule.rationale.to_owned(),
+        manual_fix: rule.manual_fix.to_owned(),
+    });
+    Some(alert)
+}
+
+fn epoch_text(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| seconds.to_string())
+}
