@@ -64,4 +64,3 @@ async fn the_eks_guard_bootstrap_makes_a_public_endpoint_private_again_under_the
     assert_eq!((public, private), (false, true));
     assert_eq!(world.alerts().await.len(), 1, "one change, one cluster: one alert");
 }
-

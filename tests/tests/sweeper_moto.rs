@@ -34,7 +34,8 @@ fn alerted(alerts: &[snapback_tests::Delivered]) -> Vec<(String, String)> {
 async fn the_sweeper_restores_what_was_dangerous_before_it_ran_and_a_second_sweep_is_silent() {
     let world = World::new().await;
     world.put_config("{}").await;
-    world.cluster("prod", true, true, &["0.0.0.0/0"], &["api", "audit", "authenticator"], &[]).await;
+    let every_log = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+    world.cluster("prod", true, false, &["0.0.0.0/0"], &every_log, &[]).await;
     let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
     world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
     let table = world.ledger_table().await;
@@ -48,8 +49,7 @@ async fn the_sweeper_restores_what_was_dangerous_before_it_ran_and_a_second_swee
     assert_eq!((public, private), (false, true), "the endpoint is private again");
     let alerts = world.alerts().await;
     assert!(alerts.iter().all(|alert| alert.message["event_name"] == "Sweep"), "found by the sweep");
-    let remediated: Vec<(String, String)> =
-        alerted(&alerts).into_iter().filter(|(rule, _)| rule != "eks-control-plane-logging-disabled").collect();
+    let remediated = alerted(&alerts);
     assert!(remediated.contains(&("sg-open-remote-admin".into(), "remediated".into())), "{remediated:?}");
     assert!(remediated.contains(&("eks-public-endpoint".into(), "remediated".into())), "{remediated:?}");
 
@@ -69,7 +69,7 @@ async fn the_sweeper_honours_scope_and_exemptions_and_alerts_an_exemption_once()
     world.put_config("{}").await;
     let stray = world.group("stray", &[]).await;
     world.authorize(&stray, tcp_from(22, &["0.0.0.0/0"])).await;
-    let exempt = world.group("bastion", &[("aws:eks:cluster-name", "prod"), ("snapback:exempt", "true")]).await;
+    let exempt = world.group("bastion", &[("aws:eks:cluster-name", "prod"), ("snapback:exempt", "all")]).await;
     world.authorize(&exempt, tcp_from(22, &["0.0.0.0/0"])).await;
     let table = world.ledger_table().await;
     let sweeper = world.function_guard_with_ledger("sweeper", &table);
@@ -91,9 +91,7 @@ async fn the_sweeper_honours_scope_and_exemptions_and_alerts_an_exemption_once()
 #[tokio::test]
 async fn a_changed_finding_re_alerts_and_a_removed_one_is_resolved() {
     let world = World::new().await;
-    world
-        .put_config(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}, "alert_on_resolved": true}"#)
-        .await;
+    world.put_config(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}, "alert_on_resolved": true}"#).await;
     let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
     let ssh = world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
     let table = world.ledger_table().await;
@@ -113,7 +111,15 @@ async fn a_changed_finding_re_alerts_and_a_removed_one_is_resolved() {
 
     let rule_ids: Vec<String> =
         ssh.iter().chain(&rdp).map(|rule| rule.security_group_rule_id.clone().unwrap()).collect();
-    world.aws.ec2.revoke_security_group_ingress().group_id(&group).set_security_group_rule_ids(Some(rule_ids)).send().await.unwrap();
+    world
+        .aws
+        .ec2
+        .revoke_security_group_ingress()
+        .group_id(&group)
+        .set_security_group_rule_ids(Some(rule_ids))
+        .send()
+        .await
+        .unwrap();
     let report = sweep(&sweeper, &world).await;
 
     assert_eq!(report.resolved, [format!("sg-open-remote-admin {group}")]);
@@ -223,7 +229,8 @@ async fn two_concurrent_deliveries_of_one_event_give_one_alert() {
     let (a, b) = tokio::join!(one.handle(&event, deadline_in(30)), two.handle(&event, deadline_in(30)));
 
     let reports = [a.unwrap(), b.unwrap()];
-    let duplicates = reports.iter().filter(|report| report.ignored.as_deref().is_some_and(|why| why.contains("duplicate")));
+    let duplicates =
+        reports.iter().filter(|report| report.ignored.as_deref().is_some_and(|why| why.contains("duplicate")));
     assert_eq!(duplicates.count(), 1, "{reports:?}");
     assert_eq!(world.alerts().await.len(), 1);
 }

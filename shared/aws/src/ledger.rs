@@ -9,8 +9,9 @@
 //! | an alert not yet published | `<account>#<region>` | `pending#<event id>#<resource>` |
 //! | an unfinished sweep | `<account>#<region>` | `sweep#cursor` |
 //!
-//! Times are epoch seconds; `expires_at` is the table's TTL attribute (claims, pending alerts and
-//! resolved findings expire; open findings never do).
+//! Times are epoch milliseconds (two sweeps, or a sweep and an event, may fall in one second);
+//! `expires_at` is the table's TTL attribute, in epoch seconds as DynamoDB reads it (claims,
+//! pending alerts and resolved findings expire; open findings never do).
 
 use std::collections::HashMap;
 
@@ -23,6 +24,7 @@ use crate::error::{error_code, AwsError};
 /// How long an event's claim is remembered: longer than Lambda's retries and EventBridge's
 /// redelivery (24 h), so a late duplicate is still recognised.
 const CLAIM_KEPT_SECONDS: i64 = 7 * 24 * 3600;
+const MS: i64 = 1000;
 /// How long an alert waits to be published before the table forgets it.
 const PENDING_KEPT_SECONDS: i64 = 14 * 24 * 3600;
 /// How long a resolved finding is kept, so a finding that comes back is known as a return.
@@ -103,7 +105,7 @@ impl Entry {
 /// Where an unfinished sweep stopped: it goes on from there at the next run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepCursor {
-    /// When the sweep began (epoch seconds): what it has not seen since is resolved at its end.
+    /// When the sweep began (epoch ms): what it has not seen since is resolved at its end.
     pub started_at: i64,
     /// The service being swept, and the last resource (in sweep order) it finished.
     pub service: String,
@@ -303,8 +305,8 @@ impl DynamoLedger {
             .item("pk", scope.pk())
             .item("sk", s(format!("event#{event_id}")))
             .item("status", s("running"))
-            .item("lease_until", n(now + lease_seconds))
-            .item("expires_at", n(now + CLAIM_KEPT_SECONDS))
+            .item("lease_until", n(now + lease_seconds * MS))
+            .item("expires_at", n(now / MS + CLAIM_KEPT_SECONDS))
             // A new event, an attempt that failed, or one that died holding its lease.
             .condition_expression("attribute_not_exists(sk) OR #status = :failed OR lease_until < :now")
             .expression_attribute_names("#status", "status")
@@ -360,7 +362,7 @@ impl DynamoLedger {
             request = request.item("last_event", s(event));
         }
         if entry.status == EntryStatus::Resolved {
-            request = request.item("expires_at", n(entry.last_seen + RESOLVED_KEPT_SECONDS));
+            request = request.item("expires_at", n(entry.last_seen / MS + RESOLVED_KEPT_SECONDS));
         }
         request.send().await.map(|_| ()).map_err(|error| AwsError::from_sdk("dynamodb:PutItem", error))
     }
@@ -392,9 +394,7 @@ impl Ledger for DynamoLedger {
         rule: &'a str,
         resource: &'a str,
     ) -> BoxFuture<'a, Result<Option<Entry>, AwsError>> {
-        Box::pin(async move {
-            Ok(self.get(scope, Entry::sort_key(rule, resource)).await?.as_ref().and_then(entry_of))
-        })
+        Box::pin(async move { Ok(self.get(scope, Entry::sort_key(rule, resource)).await?.as_ref().and_then(entry_of)) })
     }
 
     fn record<'a>(&'a self, scope: &'a LedgerScope, entry: &'a Entry) -> BoxFuture<'a, Result<(), AwsError>> {
@@ -424,7 +424,7 @@ impl Ledger for DynamoLedger {
                 .item("sk", s(format!("pending#{event_id}#{resource}")))
                 .item("alert", s(alert))
                 .item("kept_at", n(now))
-                .item("expires_at", n(now + PENDING_KEPT_SECONDS))
+                .item("expires_at", n(now / MS + PENDING_KEPT_SECONDS))
                 .send()
                 .await
                 .map(|_| ())

@@ -53,6 +53,9 @@ impl Outcome {
     }
 }
 
+/// The next step of a resolved alert.
+pub(crate) const NOTHING_TO_DO: &str = "Nothing to do: the finding is gone.";
+
 /// One rule's part in an alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleVerdict {
@@ -79,6 +82,20 @@ impl RuleVerdict {
             restored: finding.plan.actions.iter().map(|action| action.describe()).collect(),
             rationale: finding.rule.rationale.to_owned(),
             manual_fix: finding.rule.manual_fix.to_owned(),
+        }
+    }
+
+    /// A finding an earlier alert reported, no longer found by a sweep.
+    pub fn resolved(rule: &snapback_rules::RuleMeta, first_seen: &str) -> RuleVerdict {
+        RuleVerdict {
+            rule: rule.id.to_owned(),
+            title: rule.title.to_owned(),
+            severity: rule.severity,
+            outcome: Outcome::Resolved,
+            changed: vec![format!("no longer found (first seen at {first_seen})")],
+            restored: Vec::new(),
+            rationale: rule.rationale.to_owned(),
+            manual_fix: rule.manual_fix.to_owned(),
         }
     }
 
@@ -286,6 +303,10 @@ impl Alert {
             text.extend(self.rules.iter().map(|rule| format!("  - {}: {}\n", rule.rule, rule.rationale)));
         }
         text.push_str("\nNext steps:\n");
+        if self.outcome == Outcome::Resolved {
+            text.push_str(&format!("  - {NOTHING_TO_DO}\n"));
+            return text;
+        }
         for rule in &self.rules {
             match single {
                 true => text.push_str(&format!("  - Fix by hand: {}\n", rule.manual_fix)),
@@ -375,6 +396,9 @@ impl Alert {
             self.exemption(),
             self.exemption_tag
         ));
+        if self.outcome == Outcome::Resolved {
+            next_steps = vec![NOTHING_TO_DO.to_owned()];
+        }
         let mut keywords = self.rule_ids();
         keywords.push(self.severity.label().to_owned());
         keywords.push(self.outcome.as_str().to_owned());
@@ -467,28 +491,45 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
     if outcome == Outcome::Exempt {
         notes.push("exempt by tag snapback:exempt until 2026-12-31T23:59:59Z".to_owned());
     }
-    let origin = Origin {
-        account: Some("111122223333".to_owned()),
-        region: Some("eu-west-1".to_owned()),
-        actor: "arn:aws:sts::111122223333:assumed-role/Admin/alice".to_owned(),
-        source_ip: Some("198.51.100.7".to_owned()),
-        user_agent: Some("aws-cli/2.15.0".to_owned()),
-        event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
-        event_name: example.event_name.to_owned(),
-        event_time: Some("2026-11-27T10:00:00Z".to_owned()),
-        found_by_sweep: false,
+    let origin = match outcome {
+        // Only a sweep finds that something is gone.
+        Outcome::Resolved => Origin {
+            account: Some("111122223333".to_owned()),
+            region: Some("eu-west-1".to_owned()),
+            actor: snapback_rules::observation::SWEEP_ACTOR.to_owned(),
+            source_ip: None,
+            user_agent: None,
+            event_id: format!("sweep:111122223333:eu-west-1:{}:2026-11-27T10:00:00Z", example.resource),
+            event_name: snapback_rules::observation::SWEEP_EVENT.to_owned(),
+            event_time: Some("2026-11-27T10:00:00Z".to_owned()),
+            found_by_sweep: true,
+        },
+        _ => Origin {
+            account: Some("111122223333".to_owned()),
+            region: Some("eu-west-1".to_owned()),
+            actor: "arn:aws:sts::111122223333:assumed-role/Admin/alice".to_owned(),
+            source_ip: Some("198.51.100.7".to_owned()),
+            user_agent: Some("aws-cli/2.15.0".to_owned()),
+            event_id: "8f2c1e4a-5b6d-4e7f-9a0b-1c2d3e4f5a6b".to_owned(),
+            event_name: example.event_name.to_owned(),
+            event_time: Some("2026-11-27T10:00:00Z".to_owned()),
+            found_by_sweep: false,
+        },
     };
     let mut alert = Alert::new(&origin, &example.resource, "snapback:exempt");
     alert.cluster = Some("prod".to_owned());
-    alert.add(RuleVerdict {
-        rule: rule.id.to_owned(),
-        title: rule.title.to_owned(),
-        severity: rule.severity,
-        outcome,
-        changed: vec![example.changed],
-        restored: example.restored.into_iter().collect(),
-        rationale: rule.rationale.to_owned(),
-        manual_fix: rule.manual_fix.to_owned(),
+    alert.add(match outcome {
+        Outcome::Resolved => RuleVerdict::resolved(rule, "2026-11-20T10:00:00Z"),
+        _ => RuleVerdict {
+            rule: rule.id.to_owned(),
+            title: rule.title.to_owned(),
+            severity: rule.severity,
+            outcome,
+            changed: vec![example.changed],
+            restored: example.restored.into_iter().collect(),
+            rationale: rule.rationale.to_owned(),
+            manual_fix: rule.manual_fix.to_owned(),
+        },
     });
     alert.note(notes);
     alert

@@ -102,6 +102,9 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
         alert.exemption(),
         alert.exemption_tag
     ));
+    if alert.outcome == Outcome::Resolved {
+        next = vec![crate::NOTHING_TO_DO.to_owned()];
+    }
     if let Some(url) = alert.cloudtrail_url() {
         next.push(format!("<{url}|The event in CloudTrail>"));
     }

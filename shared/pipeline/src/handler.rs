@@ -12,8 +12,7 @@ use snapback_aws::{
 };
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
-    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, ResourceKind,
-    Scope,
+    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, ResourceKind, Scope,
 };
 use time::OffsetDateTime;
 
@@ -144,9 +143,10 @@ impl Guard {
             publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
             config: ConfigCache::from_settings(sdk, settings),
             own_principals: settings.own_principals.clone(),
-            ledger: settings.ledger_table.as_ref().map(|table| {
-                Box::new(snapback_aws::DynamoLedger::from_sdk(sdk, table)) as Box<dyn Ledger>
-            }),
+            ledger: settings
+                .ledger_table
+                .as_ref()
+                .map(|table| Box::new(snapback_aws::DynamoLedger::from_sdk(sdk, table)) as Box<dyn Ledger>),
         }
     }
 
@@ -204,7 +204,7 @@ impl Guard {
         if findings.is_empty() {
             tracing::info!(event_id = id, event_name = name, "no findings");
         }
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = crate::ledger::now_ms();
         let origin = observation.origin();
         let scope = LedgerScope::new(origin.account.as_deref(), origin.region.as_deref());
         let mut retry: Option<AwsError> = None;
@@ -306,13 +306,15 @@ impl Guard {
             };
             tracing::error!(event_id = id, rules = ?alert.rule_ids(), %error, alert = %alert.to_json(), "alert not published");
             let kept = match ledger {
-                Some(table) => match table.keep_pending(&scope, id, &alert.resource, &alert.to_json(), now).await {
-                    Ok(()) => true,
-                    Err(error) => {
-                        tracing::error!(event_id = id, %error, "alert not kept in the ledger either");
-                        false
+                Some(table) => {
+                    match table.keep_pending(&scope, id, &alert.resource, &alert.to_json().to_string(), now).await {
+                        Ok(()) => true,
+                        Err(error) => {
+                            tracing::error!(event_id = id, %error, "alert not kept in the ledger either");
+                            false
+                        }
                     }
-                },
+                }
                 None => false,
             };
             if kept {

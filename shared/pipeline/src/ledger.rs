@@ -18,10 +18,16 @@ pub fn fingerprint(finding: &Finding) -> String {
     parts.push(String::new());
     parts.extend(plan);
     // FNV-1a, 64 bits: stable across builds and platforms, unlike std's hasher.
-    let hash = parts.join("\n").bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let hash = parts
+        .join("\n")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
     format!("{hash:016x}")
+}
+
+/// The ledger's clock: epoch milliseconds.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// What an observation is to the ledger.
@@ -35,7 +41,7 @@ pub enum Seen<'a> {
     Sweep,
 }
 
-/// Whether the finding's alert goes out.
+/// Whether the finding's alert goes out (`now` and the entry's times in epoch milliseconds).
 pub fn is_news(
     entry: Option<&Entry>,
     seen: Seen,
@@ -46,15 +52,13 @@ pub fn is_news(
 ) -> bool {
     let Some(entry) = entry else { return true };
     match seen {
-        Seen::Change(event_id) => {
-            entry.last_event.as_deref() != Some(event_id) || entry.fingerprint != fingerprint
-        }
+        Seen::Change(event_id) => entry.last_event.as_deref() != Some(event_id) || entry.fingerprint != fingerprint,
         Seen::Sweep => {
             outcome == DecisionOutcome::Remediated
                 || entry.status == EntryStatus::Resolved
                 || entry.fingerprint != fingerprint
                 || entry.outcome != outcome.as_str()
-                || entry.last_alerted.is_none_or(|at| now - at >= realert_after.as_secs() as i64)
+                || entry.last_alerted.is_none_or(|at| now - at >= realert_after.as_millis() as i64)
         }
     }
 }
@@ -95,7 +99,7 @@ pub fn remember(previous: Option<Entry>, now: i64, new: Remembered) -> Entry {
 mod tests {
     use super::*;
 
-    const HOUR: i64 = 3600;
+    const HOUR: i64 = 3600 * 1000;
     const DAY: Duration = Duration::from_secs(24 * 3600);
 
     fn entry(outcome: &str, last_alerted: i64, status: EntryStatus) -> Entry {

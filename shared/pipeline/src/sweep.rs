@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor};
-use snapback_notify::{Alert, Outcome, RuleVerdict};
+use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{DescribedState, Observation};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config_cache::CurrentConfig;
 use crate::handler::{Guard, HandlerError, LookUps};
+use crate::ledger::now_ms;
 use crate::outcome::DecisionRecord;
 
 /// Resources judged at once: enough to hide latency, few enough to stay under API rate limits.
@@ -66,7 +67,8 @@ impl Guard {
         let scope = LedgerScope::new(account, region);
         let now = OffsetDateTime::now_utc();
         let found_at = now.format(&Rfc3339).expect("the time formats");
-        let mut report = SweepReport { account: scope.account.clone(), region: scope.region.clone(), ..Default::default() };
+        let mut report =
+            SweepReport { account: scope.account.clone(), region: scope.region.clone(), ..Default::default() };
         let mut failure: Option<AwsError> = None;
         let ledger = self.ledger.as_deref();
 
@@ -78,10 +80,12 @@ impl Guard {
             }
             match table.cursor(&scope).await {
                 Ok(found) => cursor = found,
-                Err(error) => failed(&mut report, &mut failure, "ledger cursor not read; sweeping from the start".into(), error),
+                Err(error) => {
+                    failed(&mut report, &mut failure, "ledger cursor not read; sweeping from the start".into(), error)
+                }
             }
         }
-        let started_at = cursor.as_ref().map_or(now.unix_timestamp(), |cursor| cursor.started_at);
+        let started_at = cursor.as_ref().map_or(now_ms(), |cursor| cursor.started_at);
         let first = cursor
             .as_ref()
             .and_then(|cursor| self.adapters.iter().position(|adapter| adapter.service() == cursor.service))
@@ -128,7 +132,9 @@ impl Guard {
                         report.resources += 1;
                         report.decisions.extend(judged.decisions);
                     }
-                    Some(Err(HandlerError::Aws(error))) => failed(&mut report, &mut failure, format!("{key} not judged"), error),
+                    Some(Err(HandlerError::Aws(error))) => {
+                        failed(&mut report, &mut failure, format!("{key} not judged"), error)
+                    }
                 }
                 last_done = Some(key);
             }
@@ -138,7 +144,8 @@ impl Guard {
         if let Some(table) = ledger {
             // Resolving after a partial listing would resolve what was merely not listed.
             if every_service_listed {
-                if let Err(error) = self.resolve_unseen(table, &scope, started_at, &current, &found_at, &mut report).await
+                if let Err(error) =
+                    self.resolve_unseen(table, &scope, started_at, &current, &found_at, &mut report).await
                 {
                     failed(&mut report, &mut failure, "resolved findings not recorded".into(), error);
                 }
@@ -218,7 +225,7 @@ impl Guard {
         found_at: &str,
         report: &mut SweepReport,
     ) -> Result<(), AwsError> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = now_ms();
         for entry in table.open_entries(scope).await? {
             if entry.last_seen >= started_at {
                 continue;
@@ -240,26 +247,22 @@ impl Guard {
 /// The alert that a finding is gone; None for a rule the registry no longer has.
 fn resolved_alert(entry: &Entry, scope: &LedgerScope, found_at: &str, current: &CurrentConfig) -> Option<Alert> {
     let rule = snapback_rules::rule(&entry.rule)?;
-    let described =
-        DescribedState::new(Some(scope.account.clone()), Some(scope.region.clone()), found_at, &entry.resource, Box::new(()));
+    let described = DescribedState::new(
+        Some(scope.account.clone()),
+        Some(scope.region.clone()),
+        found_at,
+        &entry.resource,
+        Box::new(()),
+    );
     let mut alert = Alert::new(&Observation::State(described).origin(), &entry.resource, &current.config.exemption_tag);
     alert.cluster = entry.cluster.clone();
-    alert.add(RuleVerdict {
-        rule: rule.id.to_owned(),
-        title: rule.title.to_owned(),
-        severity: rule.severity,
-        outcome: Outcome::Resolved,
-        changed: vec![format!("no longer found (first seen at {})", epoch_text(entry.first_seen))],
-        restored: Vec::new(),
-        rationale: rule.rationale.to_owned(),
-        manual_fix: rule.manual_fix.to_owned(),
-    });
+    alert.add(RuleVerdict::resolved(rule, &epoch_text(entry.first_seen)));
     Some(alert)
 }
 
-fn epoch_text(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
+fn epoch_text(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms / 1000)
         .ok()
         .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_else(|| seconds.to_string())
+        .unwrap_or_else(|| ms.to_string())
 }

@@ -70,7 +70,7 @@ pub fn manifest() -> Value {
                 "trigger": function.trigger,
                 "timeout": function.timeout_seconds,
                 "memory_size": function.memory_mb,
-                "services": function.services.iter().map(|service| service.name()).collect::<Vec<_>>(),
+                "services": function.slices().iter().map(|service| service.name()).collect::<Vec<_>>(),
                 "event_patterns": patterns(&events),
                 "iam_actions": actions,
                 "rules": rules.iter().map(|meta| meta.id).collect::<Vec<_>>(),
