@@ -95,6 +95,13 @@ pub(crate) fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> 
     }
 }
 
+/// The endpoint does not serve the operation at all: a 404 that carries no AWS error code (an
+/// emulator without it, such as moto for EKS access entries). AWS's own not-found answers carry a
+/// code (`ResourceNotFoundException`).
+pub(crate) fn is_unserved<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(error, SdkError::ServiceError(service) if service.err().code().is_none() && service.raw().status().as_u16() == 404)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

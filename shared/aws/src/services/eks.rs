@@ -1,6 +1,8 @@
 //! The EKS adapter: cluster tags and state, endpoint posture, logging and encryption restored in
 //! one UpdateClusterConfig per update type (waiting for a busy cluster until shortly before the
-//! deadline), cluster-admin access policies removed unless that would lock everyone out.
+//! deadline), cluster-admin access policies removed unless that would lock everyone out. A sweep
+//! describes every cluster, nodegroup and access-policy association, at most a bounded number of
+//! calls at once.
 
 use std::time::{Duration, Instant};
 
@@ -15,12 +17,14 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use snapback_rules::policy::same_principal;
 use snapback_rules::services::eks::rules::eks_cluster_admin_access_entry::ADMIN_POLICIES;
 use snapback_rules::services::eks::{
-    ClusterState, EksAction, EksState, EndpointState, NodegroupAccess, CLUSTER, NODEGROUP, SERVICE,
+    AccessPolicyAssociation, ClusterState, EksAction, EksState, EndpointState, NodegroupAccess, CLUSTER, NODEGROUP,
+    SERVICE,
 };
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
-use crate::error::AwsError;
+use crate::error::{is_unserved, AwsError};
+use crate::sweep::{each, sort_found, CallBound, SWEEP_CONCURRENCY};
 
 /// What an update call answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,11 +61,19 @@ pub struct EksApi {
     busy: BusyPolicy,
     /// Principals whose access snapback never removes (its own roles).
     protected_principals: Vec<String>,
+    /// Calls a sweep (or an access-entry listing) has in flight at once.
+    concurrency: usize,
 }
 
 impl EksApi {
     pub fn new(client: aws_sdk_eks::Client) -> Self {
-        EksApi { client, busy: BusyPolicy::default(), protected_principals: Vec::new() }
+        EksApi { client, busy: BusyPolicy::default(), protected_principals: Vec::new(), concurrency: SWEEP_CONCURRENCY }
+    }
+
+    /// At most `calls` EKS calls in flight during a sweep (default [`SWEEP_CONCURRENCY`]).
+    pub fn with_sweep_concurrency(mut self, calls: usize) -> Self {
+        self.concurrency = calls.max(1);
+        self
     }
 
     pub fn with_busy_policy(mut self, busy: BusyPolicy) -> Self {
@@ -201,33 +213,90 @@ impl EksApi {
 impl EksApi {
     /// Principals holding one of `policies` at cluster scope.
     pub async fn principals_with_policies(&self, cluster: &str, policies: &[&str]) -> Result<Vec<String>, AwsError> {
-        let mut holders = Vec::new();
-        let mut entries = self.client.list_access_entries().cluster_name(cluster).into_paginator().send();
-        while let Some(page) = entries.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("eks:ListAccessEntries", error))?;
-            for principal in page.access_entries() {
-                let mut associated = self
-                    .client
-                    .list_associated_access_policies()
-                    .cluster_name(cluster)
-                    .principal_arn(principal)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = associated.next().await {
-                    let page = page.map_err(|error| AwsError::from_sdk("eks:ListAssociatedAccessPolicies", error))?;
-                    let holds = page.associated_access_policies().iter().any(|policy| {
-                        let name = policy.policy_arn().unwrap_or_default().rsplit('/').next().unwrap_or_default();
-                        let cluster_scope =
-                            policy.access_scope().and_then(|s| s.r#type()).is_some_and(|t| t.as_str() == "cluster");
-                        cluster_scope && policies.contains(&name)
-                    });
-                    if holds && !holders.contains(principal) {
-                        holders.push(principal.clone());
-                    }
-                }
+        let bound = CallBound::new(self.concurrency);
+        let Some(associations) = self.access_policies(cluster, &bound).await? else {
+            return Err(AwsError::permanent("eks:ListAccessEntries", "the endpoint does not serve EKS access entries"));
+        };
+        let mut holders: Vec<String> = Vec::new();
+        for association in associations {
+            let name = association.policy_arn.rsplit('/').next().unwrap_or_default();
+            if association.scope == "cluster"
+                && policies.contains(&name)
+                && !holders.contains(&association.principal_arn)
+            {
+                holders.push(association.principal_arn);
             }
         }
         Ok(holders)
+    }
+
+    /// Every access policy associated with an access entry of `cluster`, the principals' policies
+    /// listed concurrently within `bound`. A cluster that has no access entries (CONFIG_MAP-only
+    /// authentication, which EKS answers with InvalidRequestException) or no longer exists has
+    /// none; None when the endpoint does not serve the access-entry API at all.
+    async fn access_policies(
+        &self,
+        cluster: &str,
+        bound: &CallBound,
+    ) -> Result<Option<Vec<AccessPolicyAssociation>>, AwsError> {
+        let mut principals = Vec::new();
+        let mut pages = self.client.list_access_entries().cluster_name(cluster).into_paginator().send();
+        while let Some(page) = bound.call(pages.next()).await {
+            match page {
+                Ok(page) => principals.extend(page.access_entries().iter().cloned()),
+                Err(error)
+                    if error
+                        .as_service_error()
+                        .is_some_and(|e| e.is_invalid_request_exception() || e.is_resource_not_found_exception()) =>
+                {
+                    return Ok(Some(Vec::new()))
+                }
+                Err(error) if is_unserved(&error) => return Ok(None),
+                Err(error) => return Err(AwsError::from_sdk("eks:ListAccessEntries", error)),
+            }
+        }
+        let per_principal = each(principals, |principal| self.associated_policies(cluster, principal, bound)).await?;
+        Ok(Some(per_principal.into_iter().flatten().collect()))
+    }
+
+    /// The access policies associated with one principal's access entry (none once it is gone).
+    async fn associated_policies(
+        &self,
+        cluster: &str,
+        principal: String,
+        bound: &CallBound,
+    ) -> Result<Vec<AccessPolicyAssociation>, AwsError> {
+        let mut associations = Vec::new();
+        let mut pages = self
+            .client
+            .list_associated_access_policies()
+            .cluster_name(cluster)
+            .principal_arn(&principal)
+            .into_paginator()
+            .send();
+        while let Some(page) = bound.call(pages.next()).await {
+            let page = match page {
+                Ok(page) => page,
+                // The entry (or its cluster) was deleted after it was listed.
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                    return Ok(Vec::new())
+                }
+                Err(error) => return Err(AwsError::from_sdk("eks:ListAssociatedAccessPolicies", error)),
+            };
+            associations.extend(page.associated_access_policies().iter().filter_map(|policy| {
+                Some(AccessPolicyAssociation {
+                    cluster: cluster.to_owned(),
+                    principal_arn: principal.clone(),
+                    policy_arn: policy.policy_arn()?.to_owned(),
+                    // As the change side reads AssociateAccessPolicy: lower case, cluster when unsaid.
+                    scope: policy
+                        .access_scope()
+                        .and_then(|scope| scope.r#type())
+                        .map_or_else(|| "cluster".to_owned(), |kind| kind.as_str().to_ascii_lowercase()),
+                })
+            }));
+        }
+        Ok(associations)
     }
 
     /// Removes the policy from the principal; false when it was not associated.
@@ -256,17 +325,22 @@ impl ServiceAdapter for EksApi {
         SERVICE
     }
 
+    /// Every EKS resource's facts are its cluster's: a cluster by its name, a nodegroup or an
+    /// access-policy association by the cluster its id starts with (`cluster/...`). Only a
+    /// cluster's own look-up hands its description on to the actions.
     fn look_up<'a>(
         &'a self,
-        _kind: &'static ResourceKind,
+        kind: &'static ResourceKind,
         resource: &'a str,
         _find_cluster: bool,
     ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
         Box::pin(async move {
-            let Some(facts) = self.describe_cluster(resource).await? else { return Ok(None) };
+            let cluster = owning_cluster(resource);
+            let Some(facts) = self.describe_cluster(cluster).await? else { return Ok(None) };
+            let is_cluster = *kind == CLUSTER && cluster == resource;
             Ok(Some(LookedUp {
                 facts: ResourceFacts { tags: facts.tags.clone(), cluster: Some(facts.name.clone()) },
-                described: Some(Box::new(facts)),
+                described: is_cluster.then(|| Box::new(facts) as Described),
             }))
         })
     }
@@ -314,71 +388,81 @@ impl ServiceAdapter for EksApi {
 }
 
 impl EksApi {
-    /// Every cluster with its configuration, and every managed nodegroup with its remote access.
-    /// Access entries are not swept yet (moto has no access entries to test it against).
+    /// Every cluster with its configuration, every managed nodegroup with its remote access and
+    /// every access policy associated with an access entry, sorted by resource. Clusters, their
+    /// nodegroups and their principals are looked at concurrently, at most `concurrency` calls at once.
     async fn sweep_all(&self) -> Result<Vec<Found>, AwsError> {
-        let mut found = Vec::new();
-        let mut pages = self.client.list_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
-            for name in page.clusters() {
-                // Deleted between the list and the describe: nothing to judge.
-                let Some(cluster) = self.describe_cluster(name).await? else { continue };
-                found.push(Found {
-                    kind: &CLUSTER,
-                    resource: name.clone(),
-                    facts: Some(ResourceFacts { tags: cluster.tags.clone(), cluster: Some(name.clone()) }),
-                    state: Box::new(EksState::Cluster(cluster)),
-                });
-                found.extend(self.nodegroups(name).await?);
-            }
-        }
+        let bound = CallBound::new(self.concurrency);
+        let names = cluster_names(&self.client).await?;
+        let per_cluster = each(&names, |name| self.sweep_cluster(name, &bound)).await?;
+        let mut found: Vec<Found> = per_cluster.into_iter().flatten().collect();
+        sort_found(&mut found);
         Ok(found)
     }
 
-    async fn nodegroups(&self, cluster: &str) -> Result<Vec<Found>, AwsError> {
-        let mut found = Vec::new();
+    /// One cluster, its nodegroups and its access-policy associations.
+    async fn sweep_cluster(&self, name: &str, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        // Deleted between the list and the describe: nothing to judge.
+        let Some(cluster) = bound.call(self.describe_cluster(name)).await? else { return Ok(Vec::new()) };
+        let facts = ResourceFacts { tags: cluster.tags.clone(), cluster: Some(name.to_owned()) };
+        let (nodegroups, associations) =
+            tokio::try_join!(self.nodegroups(name, bound), self.access_policies(name, bound))?;
+        let associations = associations.unwrap_or_else(|| {
+            tracing::warn!(cluster = name, "the endpoint does not serve EKS access entries; none swept");
+            Vec::new()
+        });
+        let mut found = vec![Found {
+            kind: &CLUSTER,
+            resource: name.to_owned(),
+            facts: Some(facts.clone()),
+            state: Box::new(EksState::Cluster(cluster)),
+        }];
+        found.extend(nodegroups);
+        // One per association, named after it; its findings are about the cluster, whose facts it carries.
+        found.extend(associations.into_iter().map(|association| Found {
+            kind: &CLUSTER,
+            resource: association_id(&association),
+            facts: Some(facts.clone()),
+            state: Box::new(EksState::AccessPolicy(association)),
+        }));
+        Ok(found)
+    }
+
+    async fn nodegroups(&self, cluster: &str, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        let mut names = Vec::new();
         let mut pages = self.client.list_nodegroups().cluster_name(cluster).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(page) => page,
+        while let Some(page) = bound.call(pages.next()).await {
+            match page {
+                Ok(page) => names.extend(page.nodegroups().iter().cloned()),
                 // The cluster went away after it was listed: no nodegroups left to judge.
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                    return Ok(found)
+                    return Ok(Vec::new())
                 }
                 Err(error) => return Err(AwsError::from_sdk("eks:ListNodegroups", error)),
-            };
-            for name in page.nodegroups() {
-                let described =
-                    match self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
-                        Ok(described) => described,
-                        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                            continue
-                        }
-                        Err(error) => return Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
-                    };
-                let remote = described.nodegroup().and_then(|nodegroup| nodegroup.remote_access());
-                let state = EksState::Nodegroup(NodegroupAccess {
-                    cluster: cluster.to_owned(),
-                    nodegroup: name.clone(),
-                    ssh_key: remote
-                        .and_then(|remote| remote.ec2_ssh_key())
-                        .filter(|key| !key.is_empty())
-                        .map(str::to_owned),
-                    source_security_groups: remote
-                        .map(|remote| remote.source_security_groups().to_vec())
-                        .unwrap_or_default(),
-                });
-                // Its findings are about the cluster: its facts come from the cluster's look-up.
-                found.push(Found {
-                    kind: &NODEGROUP,
-                    resource: format!("{cluster}/{name}"),
-                    state: Box::new(state),
-                    facts: None,
-                });
             }
         }
-        Ok(found)
+        let described = each(names, |name| self.sweep_nodegroup(cluster, name, bound)).await?;
+        Ok(described.into_iter().flatten().collect())
+    }
+
+    async fn sweep_nodegroup(&self, cluster: &str, name: String, bound: &CallBound) -> Result<Option<Found>, AwsError> {
+        let request = self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(&name);
+        let described = match bound.call(request.send()).await {
+            Ok(described) => described,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                return Ok(None)
+            }
+            Err(error) => return Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
+        };
+        let remote = described.nodegroup().and_then(|nodegroup| nodegroup.remote_access());
+        let state = EksState::Nodegroup(NodegroupAccess {
+            cluster: cluster.to_owned(),
+            nodegroup: name.clone(),
+            ssh_key: remote.and_then(|remote| remote.ec2_ssh_key()).filter(|key| !key.is_empty()).map(str::to_owned),
+            source_security_groups: remote.map(|remote| remote.source_security_groups().to_vec()).unwrap_or_default(),
+        });
+        // Its findings are about the cluster: its facts come from the cluster's look-up.
+        Ok(Some(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state), facts: None }))
     }
 
     /// Describe, work out what is still needed, update; a busy cluster (CREATING, UPDATING, a
@@ -456,6 +540,29 @@ impl EksApi {
         *wait = (*wait * 2).min(self.busy.max_wait);
         Ok(())
     }
+}
+
+/// Every cluster's name in the account and region, every page.
+pub(crate) async fn cluster_names(client: &aws_sdk_eks::Client) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut pages = client.list_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
+        names.extend(page.clusters().iter().cloned());
+    }
+    Ok(names)
+}
+
+/// The cluster an EKS resource id belongs to: the id itself for a cluster, the part before the
+/// first `/` for a nodegroup (`cluster/nodegroup`) or an association (cluster names have no `/`).
+fn owning_cluster(resource: &str) -> &str {
+    resource.split_once('/').map_or(resource, |(cluster, _)| cluster)
+}
+
+/// A swept association's id: `cluster/principal-arn/policy-name`, one per principal and policy.
+fn association_id(association: &AccessPolicyAssociation) -> String {
+    let policy = association.policy_arn.rsplit('/').next().unwrap_or_default();
+    format!("{}/{}/{policy}", association.cluster, association.principal_arn)
 }
 
 /// What a cluster still needs, worked out from the cluster as it is now.

@@ -1,10 +1,12 @@
 //! The security-groups adapter: group tags and owning cluster, ingress revokes by rule id or exact
-//! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group).
+//! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group,
+//! describing the clusters a bounded number at a time).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
+use futures_util::StreamExt;
 use snapback_rules::policy::eks_cluster_from_tags;
 use snapback_rules::services::security_groups::{
     is_world_cidr, GroupState, Permission, Protocol, RevokeTarget, RuleEntry, SecurityGroupAction, Source,
@@ -14,6 +16,8 @@ use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::{error_code, AwsError};
+use crate::services::eks::cluster_names;
+use crate::sweep::{sort_found, SWEEP_CONCURRENCY};
 
 /// A rule as it stands now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +40,19 @@ pub enum RevokeOutcome {
 pub struct Ec2SecurityGroups {
     client: aws_sdk_ec2::Client,
     eks: aws_sdk_eks::Client,
+    /// Clusters described at once while mapping groups to clusters.
+    concurrency: usize,
 }
 
 impl Ec2SecurityGroups {
     pub fn new(client: aws_sdk_ec2::Client, eks: aws_sdk_eks::Client) -> Self {
-        Ec2SecurityGroups { client, eks }
+        Ec2SecurityGroups { client, eks, concurrency: SWEEP_CONCURRENCY }
+    }
+
+    /// At most `calls` DescribeCluster calls in flight (default [`SWEEP_CONCURRENCY`]).
+    pub fn with_sweep_concurrency(mut self, calls: usize) -> Self {
+        self.concurrency = calls.max(1);
+        self
     }
 }
 
@@ -131,34 +143,58 @@ impl Ec2SecurityGroups {
     }
 
     /// The cluster of every security group some cluster's VPC config lists; with `until`, stops
-    /// at the first cluster that lists that group.
+    /// at the first cluster that lists that group. Clusters are described `concurrency` at a
+    /// time and read in the order ListClusters gave them, so the first cluster listing a group
+    /// owns it, however the calls finish.
     async fn clusters_by_group(&self, until: Option<&str>) -> Result<HashMap<String, String>, AwsError> {
+        let names = cluster_names(&self.eks).await?;
+        let mut described = futures_util::stream::iter(names)
+            .map(|name| async move { (self.eks.describe_cluster().name(&name).send().await, name) })
+            .buffered(self.concurrency);
         let mut owners = HashMap::new();
-        let mut pages = self.eks.list_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("eks:ListClusters", error))?;
-            for name in page.clusters() {
-                let described = match self.eks.describe_cluster().name(name).send().await {
-                    Ok(described) => described,
-                    // Deleted between the list and the describe.
-                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                        continue
-                    }
-                    Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
-                };
-                let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else {
-                    continue;
-                };
-                for group in vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id())
-                {
-                    owners.entry(group.to_owned()).or_insert_with(|| name.clone());
-                }
-                if until.is_some_and(|group| owners.contains_key(group)) {
-                    return Ok(owners);
-                }
+        while let Some((described, name)) = described.next().await {
+            let described = match described {
+                Ok(described) => described,
+                // Deleted between the list and the describe.
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => continue,
+                Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
+            };
+            let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else { continue };
+            for group in vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id()) {
+                owners.entry(group.to_owned()).or_insert_with(|| name.clone());
+            }
+            if until.is_some_and(|group| owners.contains_key(group)) {
+                return Ok(owners);
             }
         }
         Ok(owners)
+    }
+
+    /// Every group with its ingress rules and their rule ids: two paginated listings for the
+    /// account and region, however many groups.
+    async fn groups_with_rules(&self) -> Result<Vec<GroupState>, AwsError> {
+        let mut groups: Vec<GroupState> = Vec::new();
+        // Pages of at most 1,000: one answer with every group of a large account can outlast a call's timeout.
+        let mut pages = self.client.describe_security_groups().max_results(1000).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
+            for group in page.security_groups() {
+                let Some(group_id) = group.group_id() else { continue };
+                groups.push(group_state(group, group_id));
+            }
+        }
+        let index: HashMap<String, usize> =
+            groups.iter().enumerate().map(|(at, group)| (group.group_id.clone(), at)).collect();
+        let mut rules = self.client.describe_security_group_rules().max_results(1000).into_paginator().send();
+        while let Some(page) = rules.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroupRules", error))?;
+            for rule in page.security_group_rules().iter().filter(|rule| rule.is_egress() == Some(false)) {
+                // A group created between the two listings is swept next time.
+                let Some(at) = rule.group_id().and_then(|id| index.get(id)) else { continue };
+                groups[*at].ingress.extend(rule_entry(rule));
+            }
+        }
+        Ok(groups)
     }
 
     async fn revoke(&self, group_id: &str, target: &RevokeTarget) -> Result<ActionResult, AwsError> {
@@ -260,34 +296,13 @@ impl ServiceAdapter for Ec2SecurityGroups {
         })
     }
 
-    /// Every group with its ingress rules and their rule ids: two paginated calls for the account
-    /// and region, however many groups.
+    /// Every group with its ingress rules and their rule ids, and the owning cluster of each:
+    /// the EC2 listings run alongside the clusters' descriptions (each cluster described once for
+    /// all groups, not once per untagged group). Sorted by group id.
     fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
         Box::pin(async move {
-            let mut groups: Vec<GroupState> = Vec::new();
-            // Pages of at most 1,000: one answer with every group of a large account can outlast a call's timeout.
-            let mut pages = self.client.describe_security_groups().max_results(1000).into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
-                for group in page.security_groups() {
-                    let Some(group_id) = group.group_id() else { continue };
-                    groups.push(group_state(group, group_id));
-                }
-            }
-            let index: std::collections::HashMap<String, usize> =
-                groups.iter().enumerate().map(|(at, group)| (group.group_id.clone(), at)).collect();
-            let mut rules = self.client.describe_security_group_rules().into_paginator().send();
-            while let Some(page) = rules.next().await {
-                let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroupRules", error))?;
-                for rule in page.security_group_rules().iter().filter(|rule| rule.is_egress() == Some(false)) {
-                    // A group created between the two listings is swept next time.
-                    let Some(at) = rule.group_id().and_then(|id| index.get(id)) else { continue };
-                    groups[*at].ingress.extend(rule_entry(rule));
-                }
-            }
-            // Each cluster described once for all groups, not once per untagged group.
-            let owners = self.clusters_by_group(None).await?;
-            Ok(groups
+            let (groups, owners) = tokio::try_join!(self.groups_with_rules(), self.clusters_by_group(None))?;
+            let mut found: Vec<Found> = groups
                 .into_iter()
                 .map(|group| {
                     let cluster = eks_cluster_from_tags(&group.tags).or_else(|| owners.get(&group.group_id).cloned());
@@ -298,7 +313,9 @@ impl ServiceAdapter for Ec2SecurityGroups {
                         state: Box::new(group),
                     }
                 })
-                .collect())
+                .collect();
+            sort_found(&mut found);
+            Ok(found)
         })
     }
 }

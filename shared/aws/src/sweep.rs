@@ -1,0 +1,115 @@
+//! What every sweep shares: a bound on the calls it has in flight while it fans out per resource,
+//! and the retry policy for clients that make that many calls.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use tokio::sync::Semaphore;
+
+use crate::error::AwsError;
+
+/// AWS calls one sweep has in flight at once, unless its adapter is built with another bound
+/// (`with_sweep_concurrency`).
+pub const SWEEP_CONCURRENCY: usize = 8;
+
+/// Attempts per call for a client that sweeps: a throttled call is tried again up to five times.
+pub const SWEEP_MAX_ATTEMPTS: u32 = 6;
+
+/// Retry policy for clients that sweep: standard mode, in which throttling answers (`Throttling`,
+/// `ThrottlingException`, `RequestLimitExceeded`, `TooManyRequestsException`, …), 5xx and
+/// transient network errors are retried with exponential backoff and full jitter (from 1 s,
+/// doubling up to 20 s), with more attempts than the per-event path makes. The rate itself is
+/// kept down by the sweep's bound on calls in flight ([`SWEEP_CONCURRENCY`]); adaptive mode's
+/// client-side rate limiting is not used, because after a throttle early in a sweep it limits
+/// every further call of the client to a rate measured from the few calls made so far (about one
+/// call every two seconds at first). Errors still failing after the last attempt arrive as
+/// [`AwsError::Retryable`]. Keep the client's operation timeout long enough for the backoff.
+pub fn sweep_retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(SWEEP_MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_secs(1))
+        .with_max_backoff(Duration::from_secs(20))
+}
+
+/// At most `limit` calls of one sweep in flight: the sweep fans out over every resource at once,
+/// and each call waits here for a free slot. A slot is held for one call (one page), never while
+/// waiting on other calls, so nested fan-outs cannot deadlock.
+pub(crate) struct CallBound(Semaphore);
+
+impl CallBound {
+    pub(crate) fn new(limit: usize) -> CallBound {
+        CallBound(Semaphore::new(limit.max(1)))
+    }
+
+    /// Runs `call` once a slot is free.
+    pub(crate) async fn call<T>(&self, call: impl Future<Output = T>) -> T {
+        let _slot = self.0.acquire().await.expect("the sweep's semaphore is never closed");
+        call.await
+    }
+}
+
+/// `look` for every item, all started at once (their calls wait for the [`CallBound`]), results
+/// in the items' order; the first error drops the rest.
+pub(crate) async fn each<I, T, F, Fut>(items: I, look: F) -> Result<Vec<T>, AwsError>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    futures_util::future::try_join_all(items.into_iter().map(look)).await
+}
+
+/// Sweep results in a stable order, by resource, so reports do not change from run to run.
+pub(crate) fn sort_found(found: &mut [crate::Found]) {
+    found.sort_by(|a, b| a.resource.cmp(&b.resource).then_with(|| a.kind.name.cmp(b.kind.name)));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn no_more_calls_than_the_bound_run_at_once_and_results_keep_the_items_order() {
+        let bound = CallBound::new(3);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let results = each(0..20u64, |item| {
+            let (bound, running, most) = (&bound, running.clone(), most.clone());
+            async move {
+                bound
+                    .call(async {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Later items finish first: the order must come from the items, not the finish.
+                        tokio::time::sleep(Duration::from_millis(20 - item)).await;
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await;
+                Ok(item * 10)
+            }
+        })
+        .await
+        .unwrap();
+
+        assert_eq!(most.load(Ordering::SeqCst), 3);
+        assert_eq!(results, (0..20).map(|item| item * 10).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn the_first_error_ends_the_fan_out() {
+        let result = each(0..5, |item| async move {
+            if item == 2 {
+                Err(AwsError::permanent("test:Call", "refused"))
+            } else {
+                Ok(item)
+            }
+        })
+        .await;
+
+        assert!(matches!(result, Err(AwsError::Permanent { operation: "test:Call", .. })), "{result:?}");
+    }
+}
