@@ -9,7 +9,7 @@ use snapback_pipeline::{account_of_function, deadline, init_tracing, Guard, Sett
 async fn main() -> Result<(), Error> {
     init_tracing();
     let settings = Settings::from_env()?;
-    let sdk = snapback_aws::load_sdk_config().await;
+    let sdk = snapback_aws::load_sweep_sdk_config().await;
     let region = sdk.region().map(|region| region.to_string());
     let function = snapback_rules::function("sweeper").expect("the sweeper is in the registry's function table");
     let guard = Guard::from_settings(function, &sdk, &settings);

@@ -63,6 +63,24 @@ pub async fn load_sdk_config() -> SdkConfig {
     sdk_config_loader().load().await
 }
 
+/// The SDK configuration of a sweep (the sweeper, `snapback scan`): a sweep reads a whole account,
+/// so throttling gets more attempts and longer backoff ([`sweep_retry_config`]) and each call more
+/// time than a guard's restore.
+pub async fn load_sweep_sdk_config() -> SdkConfig {
+    sweep_sdk_config_loader().load().await
+}
+
+/// The loader behind [`load_sweep_sdk_config`], for callers that set more (a profile, a region).
+pub fn sweep_sdk_config_loader() -> aws_config::ConfigLoader {
+    sdk_config_loader().retry_config(sweep_retry_config()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .operation_timeout(Duration::from_secs(180))
+            .build(),
+    )
+}
+
 /// The loader behind [`load_sdk_config`], for callers that set more (tests pick an endpoint).
 pub fn sdk_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())

@@ -15,7 +15,7 @@ pub use handler::{account_of_function, deadline, Guard, HandlerError};
 pub use outcome::{DecisionOutcome, DecisionRecord, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};
 pub use slack_relay::{RelayError, RelayReport, SlackRelay};
-pub use sweep::{SweepReport, DEADLINE_MARGIN, SWEEP_CONCURRENCY};
+pub use sweep::{SweepReport, DEADLINE_MARGIN};
 
 /// Logs as the Lambda runtime's default subscriber writes them: JSON (one object per line, the
 /// default, so CloudWatch Logs Insights can answer "what did snapback do today" from the decision

@@ -1,5 +1,6 @@
 //! A sweep: every resource of the guard's services, as its adapter describes it, judged through
-//! the same path as an event (policy, restores, alerts, ledger), a bounded number at a time. A
+//! the same path as an event (policy, restores, alerts, ledger), as many at a time as the
+//! adapters' sweeps make calls (`SWEEP_CONCURRENCY`). A
 //! sweep that runs short of time stops before the deadline and leaves a cursor in the ledger; the
 //! next run goes on from there. Only a sweep that saw everything resolves what it no longer found.
 
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor};
+use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor, SWEEP_CONCURRENCY};
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{DescribedState, Observation};
 use time::format_description::well_known::Rfc3339;
@@ -18,8 +19,6 @@ use crate::handler::{Guard, HandlerError, LookUps};
 use crate::ledger::now_ms;
 use crate::outcome::DecisionRecord;
 
-/// Resources judged at once: enough to hide latency, few enough to stay under API rate limits.
-pub const SWEEP_CONCURRENCY: usize = 8;
 /// No new resource is started with less than this left before the deadline.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(10);
 
