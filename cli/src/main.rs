@@ -462,6 +462,8 @@ async fn remediate(findings: &[scan::ScanFinding], scanned: &[ScannedRegion], ye
         let adapters: Vec<_> = snapback_rules::registry::services()
             .filter_map(|service| snapback_aws::adapter(service.name(), &region.sdk, &protected))
             .collect();
+        let name = region.region.as_deref().unwrap_or("the default region");
+        eprintln!("snapback: restoring in {name} (account {})", region.account.as_deref().unwrap_or("unknown"));
         let ran = remediate::run(&remediate::merged_actions(&here), &adapters).await;
         for action in &ran {
             eprintln!("snapback: {}", action.line());

@@ -28,9 +28,17 @@ pub fn resources(findings: &[&ScanFinding]) -> usize {
 pub fn render_plan(findings: &[&ScanFinding]) -> String {
     let mut out = format!("snapback would restore {} resource(s):\n", resources(findings));
     for f in findings {
-        let place = [f.cluster.as_deref(), f.account.as_deref(), f.region.as_deref()];
-        let place: Vec<&str> = place.into_iter().flatten().collect();
-        out += &format!("  {} {} on {} ({})\n", f.severity.label(), f.rule, f.resource, place.join(", "));
+        let owner = f.cluster.as_deref().filter(|cluster| *cluster != f.resource);
+        let owner = owner.map(|cluster| format!(" of cluster {cluster}")).unwrap_or_default();
+        let account = f.account.as_deref().unwrap_or("unknown account");
+        let region = f.region.as_deref().unwrap_or("unknown region");
+        out += &format!(
+            "  {} {} on {} ({}{owner}, {account} / {region})\n",
+            f.severity.label(),
+            f.rule,
+            f.resource,
+            f.kind.name
+        );
         for action in &f.actions {
             out += &format!("    - {}\n", action.describe());
         }
@@ -165,7 +173,11 @@ mod tests {
         );
         let plan = render_plan(&planned);
         assert!(plan.starts_with(&format!("snapback would restore {} resource(s):\n", resources(&planned))), "{plan}");
-        assert!(plan.contains("  CRITICAL sg-open-kubelet on sg-0a1b2c3d4e5f60718 (prod, 111122223333, eu-west-1)\n    - revoke ingress rule sgr-0d3f9b2c7a1e5c842 on sg-0a1b2c3d4e5f60718\n"), "{plan}");
+        assert!(plan.contains("  CRITICAL sg-open-kubelet on sg-0a1b2c3d4e5f60718 (security-group of cluster prod, 111122223333 / eu-west-1)\n    - revoke ingress rule sgr-0d3f9b2c7a1e5c842 on sg-0a1b2c3d4e5f60718\n"), "{plan}");
+        assert!(
+            plan.contains("  HIGH eks-public-endpoint on prod (eks-cluster, 111122223333 / eu-west-1)\n"),
+            "{plan}"
+        );
     }
 
     #[test]
