@@ -10,16 +10,19 @@ pub struct Progress {
     bar: ProgressBar,
 }
 
+/// Before anything is swept: what is happening, no bar (an empty count would draw it full).
+const WAITING: &str = "{spinner:.cyan} {prefix:.bold} {msg}";
+const COUNTING: &str = "{spinner:.cyan} {prefix:.bold} {msg:<26} [{bar:24.cyan/blue}] {pos}/{len} resources judged";
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).expect("the template parses").progress_chars("=> ")
+}
+
 impl Progress {
     /// A bar on stderr, hidden when stderr is not a terminal.
     pub fn on_stderr() -> Progress {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template(
-            "{spinner:.cyan} {prefix:.bold} {msg:<26} [{bar:30.cyan/blue}] {pos}/{len} resources judged",
-        )
-        .expect("the template parses")
-        .progress_chars("=> ");
-        bar.set_style(style);
+        bar.set_style(style(WAITING));
         if !bar.is_hidden() {
             bar.enable_steady_tick(Duration::from_millis(120));
         }
@@ -34,6 +37,7 @@ impl Progress {
     /// Starts a region: `name` prefixes the bar, the count starts over.
     pub fn region(&self, name: &str) {
         self.bar.reset();
+        self.bar.set_style(style(WAITING));
         self.bar.set_length(0);
         self.bar.set_prefix(name.to_owned());
         self.bar.set_message("signing in");
@@ -45,6 +49,9 @@ impl Progress {
 
     /// `service` described `resources` resources, to be judged next.
     pub fn judging(&self, service: &str, resources: usize) {
+        if resources > 0 && self.bar.length() == Some(0) {
+            self.bar.set_style(style(COUNTING));
+        }
         self.bar.inc_length(resources as u64);
         self.bar.set_message(format!("judging {service}"));
     }
