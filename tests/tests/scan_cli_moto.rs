@@ -25,8 +25,14 @@ fn scan_as(credentials: &[(&'static str, String)], args: &[&str]) -> snapback_te
     snapback_testkit::cli::run(&function_binary("snapback"), &all, &env)
 }
 
-/// Credentials that moto maps to `account` (a role assumed there), so that the binary, which
-/// sends no account header, works in a test's own account: changes stay out of the other tests'.
+/// A world in an account of its own, and credentials that moto maps to it (a role assumed there):
+/// the binary, which sends no account header, changes nothing of the other tests'.
+async fn world_of_its_own() -> (World, Vec<(&'static str, String)>) {
+    let world = World::in_account(&fresh_account()).await;
+    let credentials = credentials_in(&world.aws.account).await;
+    (world, credentials)
+}
+
 async fn credentials_in(account: &str) -> Vec<(&'static str, String)> {
     let sts = aws_sdk_sts::Client::new(&sdk_config().await);
     let assumed = sts
@@ -143,9 +149,8 @@ async fn scan_reports_what_was_dangerous_before_snapback_with_scope_and_exemptio
 
 #[tokio::test]
 async fn scan_remediate_restores_what_is_in_remediate_mode_after_refusing_to_ask_without_a_terminal() {
-    let account = fresh_account();
-    let world = World::in_account(&account).await;
-    let me = credentials_in(&account).await;
+    let (world, me) = world_of_its_own().await;
+    let account = &world.aws.account;
     let cluster = format!("remediate-{}", std::process::id());
     let every_log = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
     world.cluster(&cluster, true, false, &["0.0.0.0/0"], &every_log, &[]).await;
@@ -200,13 +205,13 @@ async fn scan_remediate_restores_what_is_in_remediate_mode_after_refusing_to_ask
         left.iter().map(|f| (f["rule"].as_str().unwrap(), f["mode"].as_str().unwrap())).collect();
     assert_eq!(left, [("sg-open-k8s-api", "notify")], "only what notify mode leaves");
     assert!(again.stderr.contains("snapback: nothing to restore"), "{}", again.stderr);
+    let _ = std::fs::remove_file(config);
 }
 
 #[tokio::test]
 async fn scan_to_security_hub_imports_the_asff_findings_as_printed() {
-    let account = fresh_account();
-    let world = World::in_account(&account).await;
-    let me = credentials_in(&account).await;
+    let (world, me) = world_of_its_own().await;
+    let account = world.aws.account.clone();
     let nodes = world.group("hub-nodes", &[("aws:eks:cluster-name", "hub")]).await;
     world.authorize(&nodes, tcp_from(22, &["0.0.0.0/0"])).await;
 
