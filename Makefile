@@ -16,7 +16,7 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools build build-dev deploy test tf-check demo bench rules-doc manifest lint clean
+.PHONY: help tools browser build build-dev deploy test tf-check demo bench rules-doc manifest scan-screenshot lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,17 @@ $(BUILD_TOOLS): $(TOOLS)
 	@touch $@
 
 tools: $(TOOLS) ## install moto's server, cargo-lambda, checkov (and terraform if missing) into .venv (idempotent)
+
+# Debian's Chromium renders the HTML scan report in a test; apt-get (sudo when not root), once.
+browser: ## install Debian's chromium (apt-get) when missing, for the HTML report's browser test
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; \
+	elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	else echo "chromium is missing, and installing it needs root or sudo: apt-get install chromium" >&2; exit 1; fi; \
+	command -v apt-get >/dev/null 2>&1 || { echo "chromium is missing and there is no apt-get: install chromium" >&2; exit 1; }; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y --no-install-recommends chromium \
+	  || { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; }
 
 build: $(BUILD_TOOLS) ## one Lambda zip per function in target/lambda/<function>/bootstrap.zip (ARCH=arm64|x86_64)
 	@case "$(ARCH)" in \
@@ -59,8 +70,8 @@ deploy: build ## build, then terraform apply infra/examples/complete with your A
 build-dev: ## build every crate, binary and test (dev profile)
 	cargo build --workspace --bins --tests
 
-test: tools build-dev tf-check ## unit, integration (moto), end-to-end (cargo-lambda runtime) tests and Terraform checks
-	scripts/with-moto.sh cargo test --workspace --no-fail-fast
+test: tools browser build-dev tf-check ## unit, integration (moto), end-to-end (cargo-lambda runtime), browser tests and Terraform checks
+	SNAPBACK_REQUIRE_BROWSER=1 scripts/with-moto.sh cargo test --workspace --no-fail-fast
 
 tf-check: tools ## terraform fmt and checkov over infra/ (no provider download, so no init)
 	@command -v terraform >/dev/null 2>&1 || { echo "terraform is missing: run make tools" >&2; exit 1; }
@@ -83,6 +94,11 @@ rules-doc: ## regenerate RULES.md from the rule registry
 
 manifest: ## regenerate infra/modules/snapback/manifest.json from the rule registry
 	cargo run -q -p snapback-cli -- manifest > infra/modules/snapback/manifest.json
+
+scan-screenshot: browser ## render the sample scan's HTML report to docs/scan-report.png
+	cargo run -q -p snapback-cli --example scan_report_sample > target/scan-report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 \
+		--screenshot=docs/scan-report.png file://$(CURDIR)/target/scan-report.html
 
 lint: ## clippy and rustfmt
 	cargo fmt --all -- --check

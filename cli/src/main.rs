@@ -1,9 +1,13 @@
-//! `snapback`: inspect the rule registry and replay CloudTrail offline.
+//! `snapback`: inspect the rule registry, replay CloudTrail offline, audit an account.
 
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use snapback_cli::scan::progress::Progress;
+use snapback_cli::scan::{remediate, security_hub};
 use snapback_cli::{replay, rules_table, scan};
 use snapback_rules::Config;
 
@@ -41,32 +45,10 @@ enum Command {
         #[command(subcommand)]
         command: AlertCommand,
     },
-    /// Audit what already exists, with your AWS credentials (read-only): every EKS cluster,
-    /// nodegroup and security group judged by the rules, with scope, exemptions and modes applied.
-    Scan {
-        /// A named profile of your AWS configuration.
-        #[arg(long)]
-        profile: Option<String>,
-        /// A region to scan; repeat for several (default: your configuration's region).
-        #[arg(long = "region", value_name = "REGION")]
-        regions: Vec<String>,
-        /// Every region enabled for the account (ec2:DescribeRegions).
-        #[arg(long, conflicts_with = "regions")]
-        all_regions: bool,
-        /// A snapback configuration document (defaults otherwise).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// table (default), json (every finding an object), markdown, or asff (the AWS Security
-        /// Finding Format, for Security Hub's BatchImportFindings).
-        #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown", "asff"])]
-        format: String,
-        /// Write the report here instead of stdout.
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Exit with status 1 when anything at or above this severity is found (low, medium, high, critical).
-        #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high", "critical"])]
-        fail_on: Option<String>,
-    },
+    /// Audit what already exists, with your AWS credentials (read-only unless --remediate): every
+    /// EKS cluster, nodegroup and security group judged by the rules, with scope, exemptions and
+    /// modes applied.
+    Scan(ScanArgs),
     /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
     Replay {
         /// One JSON object per finding per line on stdout.
@@ -82,6 +64,41 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// A named profile of your AWS configuration.
+    #[arg(long)]
+    profile: Option<String>,
+    /// A region to scan; repeat for several (default: your configuration's region).
+    #[arg(long = "region", value_name = "REGION")]
+    regions: Vec<String>,
+    /// Every region enabled for the account (ec2:DescribeRegions).
+    #[arg(long, conflicts_with = "regions")]
+    all_regions: bool,
+    /// A snapback configuration document (defaults otherwise).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// table (default), json (every finding an object), markdown, html (one self-contained page
+    /// with charts), or asff (the AWS Security Finding Format, for Security Hub).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown", "html", "asff"])]
+    format: String,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit with status 1 when anything at or above this severity is found (low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY", value_parser = ["low", "medium", "high", "critical"])]
+    fail_on: Option<String>,
+    /// Import the findings into Security Hub (BatchImportFindings) in each region scanned.
+    #[arg(long)]
+    to_security_hub: bool,
+    /// After the report, restore what it found in remediate mode, once you confirm the plan.
+    #[arg(long)]
+    remediate: bool,
+    /// With --remediate: restore without asking (needed when stdin is not a terminal).
+    #[arg(long, requires = "remediate")]
+    yes: bool,
 }
 
 #[derive(Subcommand)]
@@ -121,15 +138,15 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Config { parameter, command } => config(&parameter, command),
-        Command::Scan { profile, regions, all_regions, config, format, output, fail_on } => {
-            let config = match config.map(|path| load_config(&path)).transpose() {
+        Command::Scan(args) => {
+            let config = match args.config.as_deref().map(load_config).transpose() {
                 Ok(config) => config.unwrap_or_default(),
                 Err(message) => {
                     eprintln!("snapback: {message}");
                     return ExitCode::from(2);
                 }
             };
-            run_scan(profile, regions, all_regions, &config, &format, output, fail_on.as_deref())
+            run_scan(args, &config)
         }
         Command::Manifest => {
             println!(
@@ -236,87 +253,56 @@ const SCAN_FORMATS: &[&str] = &["table", "json", "text", "markdown", "html", "as
 /// The AWS CLI's status for a command that ran but got errors from the service.
 const SCAN_INCOMPLETE: u8 = 254;
 
-fn run_scan(
-    profile: Option<String>,
-    regions: Vec<String>,
-    all_regions: bool,
-    config: &Config,
-    format: &str,
-    output: Option<PathBuf>,
-    fail_on: Option<&str>,
-) -> ExitCode {
-    if let Some(path) = output.as_ref().filter(|path| SCAN_FORMATS.iter().any(|format| path.as_os_str() == *format)) {
+/// One region as scanned: its SDK configuration (for the import and the restores after the
+/// report) and who the credentials are there.
+struct ScannedRegion {
+    region: Option<String>,
+    account: Option<String>,
+    caller: Option<String>,
+    sdk: aws_config::SdkConfig,
+}
+
+fn run_scan(args: ScanArgs, config: &Config) -> ExitCode {
+    if let Some(path) =
+        args.output.as_ref().filter(|path| SCAN_FORMATS.iter().any(|format| path.as_os_str() == *format))
+    {
         eprintln!("snapback: --output names the report file; for the format use --format {}", path.display());
         return ExitCode::from(2);
     }
+    if args.remediate && !args.yes && !std::io::stdin().is_terminal() {
+        eprintln!(
+            "snapback: --remediate asks before changing anything, and stdin is not a terminal to ask on; \
+             add --yes to restore without asking"
+        );
+        return ExitCode::from(2);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    let (mut findings, errors) = runtime.block_on(async {
-        let mut findings = Vec::new();
-        let mut errors = Vec::new();
-        let regions: Vec<Option<String>> = if all_regions {
-            match enabled_regions(profile.as_deref()).await {
-                Ok(regions) => regions.into_iter().map(Some).collect(),
-                Err(error) => {
-                    errors.push(error);
-                    Vec::new()
-                }
-            }
-        } else if regions.is_empty() {
-            vec![None]
-        } else {
-            regions.into_iter().map(Some).collect()
-        };
-        for region in regions {
-            // An audit reads whole accounts: longer per-call timeouts than a Lambda function's.
-            let mut loader = snapback_aws::sdk_config_loader().timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(std::time::Duration::from_secs(5))
-                    .operation_attempt_timeout(std::time::Duration::from_secs(60))
-                    .operation_timeout(std::time::Duration::from_secs(180))
-                    .build(),
-            );
-            if let Some(profile) = &profile {
-                loader = loader.profile_name(profile);
-            }
-            if let Some(region) = &region {
-                loader = loader.region(aws_config::Region::new(region.clone()));
-            }
-            let sdk = loader.load().await;
-            let region = sdk.region().map(|region| region.to_string());
-            let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
-            let account = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
-                Ok(identity) => identity.account().map(str::to_owned),
-                Err(error) => {
-                    errors.push(format!(
-                        "{where_}: sts:GetCallerIdentity: {}",
-                        aws_sdk_sts::error::DisplayErrorContext(&error)
-                    ));
-                    continue;
-                }
-            };
-            let adapters: Vec<_> = snapback_rules::registry::services()
-                .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
-                .collect();
-            eprintln!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown"));
-            let scanned = scan::scan(&adapters, config, account.as_deref(), region.as_deref()).await;
-            findings.extend(scanned.findings);
-            errors.extend(scanned.errors.into_iter().map(|error| format!("{where_}: {error}")));
-        }
-        (findings, errors)
-    });
+    let started = time::OffsetDateTime::now_utc();
+    let progress = Progress::on_stderr();
+    let (mut findings, errors, scanned) = runtime.block_on(scan_regions(&args, config, &progress));
+    progress.finish();
     scan::sort(&mut findings);
-    let report = match format {
-        "json" => serde_json::to_string_pretty(&findings).expect("findings serialize") + "\n",
+    let report = match args.format.as_str() {
+        "json" => scan::render_json(&findings),
         "markdown" => scan::render_markdown(&findings),
-        "asff" => {
-            let now = time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .expect("the time formats");
-            serde_json::to_string_pretty(&scan::render_asff(&findings, &now)).expect("records serialize") + "\n"
+        "html" => {
+            let coverage = scan::Coverage {
+                accounts: scanned
+                    .iter()
+                    .filter_map(|r| r.account.clone())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect(),
+                regions: scanned.iter().filter_map(|r| r.region.clone()).collect(),
+                at: started,
+                gaps: errors.clone(),
+            };
+            scan::html::render(&findings, &coverage)
         }
+        "asff" => security_hub::render(&findings, &rfc3339(started)),
         _ => scan::render_table(&findings),
     };
-    match &output {
+    match &args.output {
         Some(path) => {
             if let Err(error) = std::fs::write(path, &report) {
                 eprintln!("snapback: {}: {error}", path.display());
@@ -329,14 +315,162 @@ fn run_scan(
     for error in &errors {
         eprintln!("snapback: not scanned: {error}");
     }
-    let threshold = fail_on.and_then(|level| serde_json::from_value(serde_json::Value::from(level)).ok());
-    if !errors.is_empty() {
+    let mut incomplete = !errors.is_empty();
+    if args.to_security_hub {
+        let records = security_hub::records(&findings, &rfc3339(started));
+        incomplete |= !runtime.block_on(import_to_security_hub(&records, &scanned));
+    }
+    if args.remediate {
+        incomplete |= !runtime.block_on(remediate(&findings, &scanned, args.yes));
+    }
+    let threshold = args.fail_on.and_then(|level| serde_json::from_value(serde_json::Value::from(level)).ok());
+    if incomplete {
         return ExitCode::from(SCAN_INCOMPLETE);
     }
     match threshold {
         Some(threshold) if scan::fails(&findings, threshold) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     }
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).expect("the time formats")
+}
+
+/// Sweeps and judges each region asked for: the findings, what could not be scanned, and the
+/// regions scanned.
+async fn scan_regions(
+    args: &ScanArgs,
+    config: &Config,
+    progress: &Progress,
+) -> (Vec<scan::ScanFinding>, Vec<String>, Vec<ScannedRegion>) {
+    let mut findings = Vec::new();
+    let mut errors = Vec::new();
+    let mut scanned = Vec::new();
+    let regions: Vec<Option<String>> = if args.all_regions {
+        match enabled_regions(args.profile.as_deref()).await {
+            Ok(regions) => regions.into_iter().map(Some).collect(),
+            Err(error) => {
+                errors.push(error);
+                Vec::new()
+            }
+        }
+    } else if args.regions.is_empty() {
+        vec![None]
+    } else {
+        args.regions.iter().cloned().map(Some).collect()
+    };
+    for region in regions {
+        // An audit reads whole accounts: longer per-call timeouts than a Lambda function's.
+        let mut loader = snapback_aws::sdk_config_loader().timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_attempt_timeout(std::time::Duration::from_secs(60))
+                .operation_timeout(std::time::Duration::from_secs(180))
+                .build(),
+        );
+        if let Some(profile) = &args.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        let sdk = loader.load().await;
+        let region = sdk.region().map(|region| region.to_string());
+        let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
+        progress.region(&where_);
+        let (account, caller) = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
+            Ok(identity) => (identity.account().map(str::to_owned), identity.arn().map(str::to_owned)),
+            Err(error) => {
+                errors.push(format!(
+                    "{where_}: sts:GetCallerIdentity: {}",
+                    aws_sdk_sts::error::DisplayErrorContext(&error)
+                ));
+                continue;
+            }
+        };
+        let adapters: Vec<_> = snapback_rules::registry::services()
+            .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
+            .collect();
+        progress.note(&format!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown")));
+        let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref(), progress).await;
+        findings.extend(found.findings);
+        errors.extend(found.errors.into_iter().map(|error| format!("{where_}: {error}")));
+        scanned.push(ScannedRegion { region, account, caller, sdk });
+    }
+    (findings, errors, scanned)
+}
+
+/// Imports the records into each scanned region's Security Hub, reporting on stderr; false when
+/// any failed.
+async fn import_to_security_hub(records: &[security_hub::AsffFinding], scanned: &[ScannedRegion]) -> bool {
+    if records.is_empty() {
+        eprintln!("snapback: Security Hub: nothing to import");
+        return true;
+    }
+    let mut complete = true;
+    for region in scanned {
+        let name = region.region.as_deref().unwrap_or("unknown");
+        let batch: Vec<security_hub::AsffFinding> = records.iter().filter(|r| r.region() == name).cloned().collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let client = aws_sdk_securityhub::Client::new(&region.sdk);
+        let result = security_hub::import(&client, &batch).await;
+        eprintln!("snapback: Security Hub in {name}: {} imported, {} failed", result.imported, result.failed);
+        for error in &result.errors {
+            eprintln!("snapback: not imported: {error}");
+        }
+        complete &= result.failed == 0;
+    }
+    complete
+}
+
+/// `--remediate`: the plan, the confirmation (unless `yes`), then each region's restores, one
+/// line per action on stderr. False when any action failed.
+async fn remediate(findings: &[scan::ScanFinding], scanned: &[ScannedRegion], yes: bool) -> bool {
+    let planned = remediate::restorable(findings);
+    if planned.is_empty() {
+        eprintln!("snapback: nothing to restore: no finding is in remediate mode");
+        return true;
+    }
+    eprint!("{}", remediate::render_plan(&planned));
+    if !yes {
+        let confirmed =
+            remediate::confirm(remediate::resources(&planned), &mut std::io::stdin().lock(), &mut std::io::stderr());
+        match confirmed {
+            Ok(true) => {}
+            Ok(false) => {
+                eprintln!("snapback: nothing restored");
+                return true;
+            }
+            Err(error) => {
+                eprintln!("snapback: nothing restored: cannot read the answer: {error}");
+                return true;
+            }
+        }
+    }
+    let mut complete = true;
+    for region in scanned {
+        let here: Vec<&scan::ScanFinding> =
+            planned.iter().copied().filter(|f| f.region == region.region && f.account == region.account).collect();
+        if here.is_empty() {
+            continue;
+        }
+        // Never take away the access of whoever runs the restore.
+        let protected: Vec<String> = region.caller.iter().map(|arn| remediate::caller_principal(arn)).collect();
+        let adapters: Vec<_> = snapback_rules::registry::services()
+            .filter_map(|service| snapback_aws::adapter(service.name(), &region.sdk, &protected))
+            .collect();
+        let name = region.region.as_deref().unwrap_or("the default region");
+        eprintln!("snapback: restoring in {name} (account {})", region.account.as_deref().unwrap_or("unknown"));
+        let ran = remediate::run(&remediate::merged_actions(&here), &adapters).await;
+        for action in &ran {
+            eprintln!("snapback: {}", action.line());
+        }
+        complete &= !ran.iter().any(remediate::Ran::failed);
+    }
+    complete
 }
 
 /// The regions enabled for the account, from the configured region's EC2 endpoint.

@@ -1,14 +1,51 @@
 //! `snapback scan`: audit what already exists, with the user's own credentials. Each service's
 //! adapter sweeps its account and region, the rules judge every resource as it is, and the policy
-//! applies scope, exemptions and modes exactly as for events. Read-only: nothing is restored.
+//! applies scope, exemptions and modes exactly as for events. Read-only unless `--remediate`
+//! ([`remediate`]) restores what the report found in remediate mode.
+
+pub mod html;
+pub mod progress;
+pub mod remediate;
+pub mod sample;
+pub mod security_hub;
 
 use std::collections::HashMap;
+use std::fmt;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 use snapback_aws::ServiceAdapter;
-use snapback_rules::{decide, Config, Decision, ResourceFacts, ResourceKind, Scope, Severity};
+use snapback_rules::{decide, Action, Config, Decision, Finding, ResourceFacts, ResourceKind, Scope, Severity};
 use time::OffsetDateTime;
+
+use progress::Progress;
+
+/// What a rule would do about a finding, after scope and exemptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    /// The rule restores it (`--remediate` runs the restore).
+    Remediate,
+    /// The rule alerts only (its mode, or no restore exists).
+    Notify,
+    /// Tagged exempt: an accepted risk.
+    Exempt,
+}
+
+impl ScanMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanMode::Remediate => "remediate",
+            ScanMode::Notify => "notify",
+            ScanMode::Exempt => "exempt",
+        }
+    }
+}
+
+impl fmt::Display for ScanMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One finding as scan reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -17,7 +54,7 @@ pub struct ScanFinding {
     pub title: String,
     pub severity: Severity,
     /// What the rule would do: remediate, notify, or exempt (tagged).
-    pub mode: String,
+    pub mode: ScanMode,
     pub resource: String,
     /// The resource's kind (`security-group`, `eks-cluster`, `eks-nodegroup`).
     pub kind: &'static ResourceKind,
@@ -30,6 +67,48 @@ pub struct ScanFinding {
     pub restore: Vec<String>,
     pub why: String,
     pub fix: String,
+    /// The restore's actions, which `--remediate` runs through the adapter of each action's
+    /// service (`restore` describes them for people).
+    #[serde(skip)]
+    pub actions: Vec<Action>,
+}
+
+impl ScanFinding {
+    /// The report's line for a rule's finding on a resource with these facts, or None when the
+    /// resource is out of scope.
+    pub fn judged(
+        finding: &Finding,
+        facts: &ResourceFacts,
+        config: &Config,
+        now: OffsetDateTime,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> Option<ScanFinding> {
+        let mode = match decide(finding, facts, config, now) {
+            Decision::OutOfScope(_) => return None,
+            Decision::Exempt { .. } => ScanMode::Exempt,
+            Decision::Notify { .. } => ScanMode::Notify,
+            Decision::Remediate { .. } => ScanMode::Remediate,
+        };
+        let mut restore: Vec<String> = finding.plan.actions.iter().map(|action| action.describe()).collect();
+        restore.extend(finding.plan.manual.clone());
+        Some(ScanFinding {
+            rule: finding.rule.id.to_owned(),
+            title: finding.rule.title.to_owned(),
+            severity: finding.rule.severity,
+            mode,
+            resource: finding.resource.clone(),
+            kind: finding.kind,
+            cluster: facts.cluster.clone(),
+            account: account.map(str::to_owned),
+            region: region.map(str::to_owned),
+            found: finding.changed.clone(),
+            restore,
+            why: finding.rule.rationale.to_owned(),
+            fix: finding.rule.manual_fix.to_owned(),
+            actions: finding.plan.actions.clone(),
+        })
+    }
 }
 
 /// What a scan of one account and region found, and what it could not look at.
@@ -40,18 +119,31 @@ pub struct Scanned {
     pub errors: Vec<String>,
 }
 
-/// Sweeps one account and region through `adapters` and judges everything found. A service that
-/// cannot be swept, or a resource that cannot be looked up, is reported and skipped.
+/// What a scan covered, for a report's header.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+    pub at: OffsetDateTime,
+    /// What could not be scanned, each with its reason: the report is incomplete.
+    pub gaps: Vec<String>,
+}
+
+/// Sweeps one account and region through `adapters` and judges everything found, telling
+/// `progress` each service swept and each resource judged. A service that cannot be swept, or a
+/// resource that cannot be looked up, is reported and skipped.
 pub async fn scan(
     adapters: &[Box<dyn ServiceAdapter>],
     config: &Config,
     account: Option<&str>,
     region: Option<&str>,
+    progress: &Progress,
 ) -> Scanned {
     let now = OffsetDateTime::now_utc();
     let mut scanned = Scanned::default();
     let findings = &mut scanned.findings;
     for adapter in adapters {
+        progress.sweeping(adapter.service());
         let swept = match adapter.sweep().await {
             Ok(swept) => swept,
             Err(error) => {
@@ -59,6 +151,7 @@ pub async fn scan(
                 continue;
             }
         };
+        progress.judging(adapter.service(), swept.len());
         let mut facts: HashMap<(&'static str, String), Option<ResourceFacts>> = HashMap::new();
         for found in swept {
             for finding in snapback_rules::services::judge_state(found.state.as_ref(), config) {
@@ -82,30 +175,9 @@ pub async fn scan(
                 }
                 // Gone between the sweep and the look-up: nothing left to report.
                 let Some(facts) = &facts[&key] else { continue };
-                let mode = match decide(&finding, facts, config, now) {
-                    Decision::OutOfScope(_) => continue,
-                    Decision::Exempt { .. } => "exempt",
-                    Decision::Notify { .. } => "notify",
-                    Decision::Remediate { .. } => "remediate",
-                };
-                let mut restore: Vec<String> = finding.plan.actions.iter().map(|action| action.describe()).collect();
-                restore.extend(finding.plan.manual.clone());
-                findings.push(ScanFinding {
-                    rule: finding.rule.id.to_owned(),
-                    title: finding.rule.title.to_owned(),
-                    severity: finding.rule.severity,
-                    mode: mode.to_owned(),
-                    resource: finding.resource.clone(),
-                    kind: finding.kind,
-                    cluster: facts.cluster.clone(),
-                    account: account.map(str::to_owned),
-                    region: region.map(str::to_owned),
-                    found: finding.changed.clone(),
-                    restore,
-                    why: finding.rule.rationale.to_owned(),
-                    fix: finding.rule.manual_fix.to_owned(),
-                });
+                findings.extend(ScanFinding::judged(&finding, facts, config, now, account, region));
             }
+            progress.judged();
         }
     }
     sort(findings);
@@ -137,7 +209,7 @@ pub fn render_table(findings: &[ScanFinding]) -> String {
             finding.resource.clone(),
             finding.cluster.clone().unwrap_or_else(|| "-".to_owned()),
             finding.region.clone().unwrap_or_else(|| "-".to_owned()),
-            finding.mode.clone(),
+            finding.mode.to_string(),
             finding.found.join("; "),
         ]);
     }
@@ -177,8 +249,11 @@ pub fn render_markdown(findings: &[ScanFinding]) -> String {
         out += &format!("- **What is wrong:** {}\n", f.found.join("; "));
         out += &format!("- **Why it matters:** {}\n", f.why);
         if !f.restore.is_empty() {
-            let label =
-                if f.mode == "remediate" { "snapback restores" } else { "snapback would restore (in remediate mode)" };
+            let label = if f.mode == ScanMode::Remediate {
+                "snapback restores"
+            } else {
+                "snapback would restore (in remediate mode)"
+            };
             out += &format!("- **{label}:** {}\n", f.restore.join("; "));
         }
         out += &format!("- **Fix by hand:** {}\n", f.fix);
@@ -186,63 +261,9 @@ pub fn render_markdown(findings: &[ScanFinding]) -> String {
     out
 }
 
-/// The findings in the AWS Security Finding Format (BatchImportFindings takes them as they are),
-/// updated at `now` (RFC 3339).
-pub fn render_asff(findings: &[ScanFinding], now: &str) -> Value {
-    let cut = |text: String, limit: usize| -> String {
-        if text.chars().count() <= limit {
-            return text;
-        }
-        text.chars().take(limit - 1).collect::<String>() + "…"
-    };
-    let records: Vec<Value> = findings
-        .iter()
-        .map(|f| {
-            let account = f.account.as_deref().unwrap_or("unknown");
-            let region = f.region.as_deref().unwrap_or("unknown");
-            let partition = partition_of(region);
-            json!({
-                "SchemaVersion": "2018-10-08",
-                "Id": format!("snapback/{account}/{region}/{}/{}", f.rule, f.resource),
-                "ProductArn": format!("arn:{partition}:securityhub:{region}:{account}:product/{account}/default"),
-                "GeneratorId": format!("snapback/{}", f.rule),
-                "AwsAccountId": account,
-                "Types": ["Software and Configuration Checks/AWS Security Best Practices"],
-                "CreatedAt": now,
-                "UpdatedAt": now,
-                "Severity": {"Label": f.severity.label()},
-                "Title": cut(format!("{} ({})", f.title, f.rule), 256),
-                "Description": cut(format!("{}. {}", f.found.join("; "), f.why), 1024),
-                "Remediation": {"Recommendation": {"Text": cut(f.fix.clone(), 512)}},
-                "ProductFields": {
-                    "snapback/rule": f.rule,
-                    "snapback/mode": f.mode,
-                    "snapback/cluster": f.cluster.clone().unwrap_or_default(),
-                    "snapback/restore": cut(f.restore.join("; "), 2048),
-                },
-                "Resources": [{
-                    "Type": f.kind.asff_type,
-                    "Id": f.kind.arn_of(partition, region, account, &f.resource),
-                    "Partition": partition,
-                    "Region": region,
-                }],
-                "Workflow": {"Status": "NEW"},
-                "RecordState": "ACTIVE",
-            })
-        })
-        .collect();
-    Value::Array(records)
-}
-
-/// The partition a region belongs to.
-fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
+/// The report as JSON: one object per finding, as `--format json` writes it.
+pub fn render_json(findings: &[ScanFinding]) -> String {
+    serde_json::to_string_pretty(findings).expect("findings serialize") + "\n"
 }
 
 /// The summary on stderr: counts by severity.
@@ -260,7 +281,7 @@ pub fn render_summary(findings: &[ScanFinding]) -> String {
 
 /// Does anything not exempt reach `threshold`? (An exemption tag is how a risk is accepted.)
 pub fn fails(findings: &[ScanFinding], threshold: Severity) -> bool {
-    findings.iter().any(|finding| finding.severity >= threshold && finding.mode != "exempt")
+    findings.iter().any(|finding| finding.severity >= threshold && finding.mode != ScanMode::Exempt)
 }
 
 #[cfg(test)]
@@ -273,7 +294,7 @@ mod tests {
             rule: rule.into(),
             title: meta.title.into(),
             severity,
-            mode: "remediate".into(),
+            mode: ScanMode::Remediate,
             resource: resource.into(),
             kind: &snapback_rules::services::security_groups::SECURITY_GROUP,
             cluster: Some("prod".into()),
@@ -283,6 +304,7 @@ mod tests {
             restore: vec![],
             why: meta.rationale.into(),
             fix: meta.manual_fix.into(),
+            actions: vec![],
         }
     }
 
@@ -298,43 +320,12 @@ mod tests {
         assert_eq!(order, ["sg-open-kubelet", "sg-open-remote-admin", "sg-open-k8s-api"]);
         assert!(fails(&findings, Severity::Critical));
         assert!(!fails(&findings[2..], Severity::High));
-        findings[0].mode = "exempt".into();
+        findings[0].mode = ScanMode::Exempt;
         assert!(!fails(&findings, Severity::Critical), "an exempt finding is an accepted risk");
         assert!(fails(&findings, Severity::High));
         assert_eq!(render_summary(&findings), "3 finding(s): 1 critical, 1 high, 1 medium, 0 low\n");
         let table = render_table(&findings);
         assert!(table.lines().nth(1).unwrap().starts_with("CRITICAL  sg-open-kubelet"), "{table}");
-    }
-
-    #[test]
-    fn asff_records_carry_the_required_fields_within_their_limits() {
-        let mut long = finding("sg-open-remote-admin", Severity::High, "sg-0abc");
-        long.why = "x".repeat(2000);
-        let records = render_asff(&[long], "2026-11-29T06:00:00Z");
-        let record = &records[0];
-        for field in [
-            "SchemaVersion",
-            "Id",
-            "ProductArn",
-            "GeneratorId",
-            "AwsAccountId",
-            "Types",
-            "CreatedAt",
-            "UpdatedAt",
-            "Severity",
-            "Title",
-            "Description",
-            "Resources",
-        ] {
-            assert!(!record[field].is_null(), "{field} in {record}");
-        }
-        assert_eq!(record["ProductArn"], "arn:aws:securityhub:eu-west-1:111122223333:product/111122223333/default");
-        assert_eq!(record["Severity"]["Label"], "HIGH");
-        assert_eq!(record["Resources"][0]["Type"], "AwsEc2SecurityGroup");
-        assert_eq!(record["Resources"][0]["Id"], "arn:aws:ec2:eu-west-1:111122223333:security-group/sg-0abc");
-        assert_eq!(record["Description"].as_str().unwrap().chars().count(), 1024);
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
     }
 
     /// Golden file: the Markdown report of a small, fixed set of findings.
@@ -345,7 +336,7 @@ mod tests {
             ScanFinding {
                 cluster: Some("prod".into()),
                 resource: "prod".into(),
-                mode: "notify".into(),
+                mode: ScanMode::Notify,
                 found: vec!["public endpoint on, open to 0.0.0.0/0".into()],
                 restore: vec!["set private endpoint on, public endpoint off for cluster prod".into()],
                 ..finding("eks-public-endpoint", Severity::High, "prod")
@@ -360,5 +351,21 @@ mod tests {
         );
         insta::assert_snapshot!("scan-markdown", report);
         assert!(render_markdown(&[]).contains("Nothing found."));
+    }
+
+    /// Golden file: `--format json` of the sample scan (both services, every mode).
+    #[test]
+    fn golden_json_report() {
+        let report = render_json(&sample::findings());
+        let objects: Vec<serde_json::Value> = serde_json::from_str(&report).expect("a JSON array");
+        for object in &objects {
+            for key in ["rule", "resource", "severity", "mode", "cluster", "account", "region"] {
+                assert!(object[key].is_string(), "{key} in {object}");
+            }
+        }
+        let modes: std::collections::BTreeSet<&str> = objects.iter().map(|o| o["mode"].as_str().unwrap()).collect();
+        assert_eq!(modes, ["exempt", "notify", "remediate"].into());
+        insta::assert_snapshot!("scan-json", report);
+        assert_eq!(render_json(&[]), "[]\n");
     }
 }

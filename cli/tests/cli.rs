@@ -150,3 +150,20 @@ fn a_record_with_ports_that_are_not_ports_is_reported_unreadable_not_found() {
     assert!(stdout.is_empty(), "no finding: {stdout}");
     assert!(stderr.contains("unreadable record:") && stderr.contains("is not a port 0-65535"), "{stderr}");
 }
+
+#[test]
+fn scan_refuses_remediate_without_a_terminal_or_yes_and_yes_without_remediate() {
+    // No endpoint, no credentials: the refusal must come before anything reaches AWS.
+    let (status, stdout, stderr) = snapback(&["scan", "--remediate"]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stdout.is_empty(), "no report: {stdout}");
+    assert!(stderr.contains("stdin is not a terminal") && stderr.contains("--yes"), "{stderr}");
+
+    let (status, _, stderr) = snapback(&["scan", "--yes"]);
+    assert_eq!(status, 2, "--yes means nothing without --remediate: {stderr}");
+    assert!(stderr.contains("--remediate"), "{stderr}");
+
+    let (status, _, stderr) = snapback(&["scan", "--format", "pdf"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("'pdf'") && stderr.contains("html"), "the formats are listed: {stderr}");
+}
