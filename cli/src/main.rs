@@ -361,14 +361,8 @@ async fn scan_regions(
         args.regions.iter().cloned().map(Some).collect()
     };
     for region in regions {
-        // An audit reads whole accounts: longer per-call timeouts than a Lambda function's.
-        let mut loader = snapback_aws::sdk_config_loader().timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .operation_attempt_timeout(std::time::Duration::from_secs(60))
-                .operation_timeout(std::time::Duration::from_secs(180))
-                .build(),
-        );
+        // An audit reads whole accounts: the sweeper's retries and timeouts, not a guard's.
+        let mut loader = snapback_aws::sweep_sdk_config_loader();
         if let Some(profile) = &args.profile {
             loader = loader.profile_name(profile);
         }

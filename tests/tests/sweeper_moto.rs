@@ -16,6 +16,21 @@ async fn sweep(guard: &Guard, world: &World) -> snapback_pipeline::SweepReport {
     guard.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.expect("the sweep succeeds")
 }
 
+const NOTIFY_SSH: &str = r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#;
+
+/// A world with config `config`, SSH opened to the world on a cluster's group, the CloudTrail
+/// event of that call, and a ledger table: (world, group, event, table).
+async fn ssh_opened(config: &str) -> (World, String, serde_json::Value, String) {
+    let world = World::new().await;
+    world.put_config(config).await;
+    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
+    let created = world.authorize(&group, opened.clone()).await;
+    let event = envelope(&authorize_record(&world.aws.account, &group, &opened, &created));
+    let table = world.ledger_table().await;
+    (world, group, event, table)
+}
+
 /// (rule, outcome) of every alert's rules, sorted.
 fn alerted(alerts: &[snapback_tests::Delivered]) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = alerts
@@ -135,13 +150,7 @@ async fn a_changed_finding_re_alerts_and_a_removed_one_is_resolved() {
 /// THEN it says nothing: the ledger knows the alert went out.
 #[tokio::test]
 async fn what_an_event_already_alerted_is_not_alerted_again_by_the_sweep() {
-    let world = World::new().await;
-    world.put_config(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#).await;
-    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
-    let opened = tcp_from(22, &["0.0.0.0/0"]);
-    let created = world.authorize(&group, opened.clone()).await;
-    let event = envelope(&authorize_record(&world.aws.account, &group, &opened, &created));
-    let table = world.ledger_table().await;
+    let (world, _, event, table) = ssh_opened(NOTIFY_SSH).await;
 
     let report = world.function_guard_with_ledger("sg-guard", &table).handle(&event, deadline_in(30)).await.unwrap();
     assert_eq!(report.decisions[0].outcome, "would-remediate");
@@ -157,13 +166,7 @@ async fn what_an_event_already_alerted_is_not_alerted_again_by_the_sweep() {
 /// SNS back, THEN the kept alert is published, once.
 #[tokio::test]
 async fn an_alert_sns_refused_after_a_restore_is_published_by_the_retry() {
-    let world = World::new().await;
-    world.put_config("{}").await;
-    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
-    let opened = tcp_from(22, &["0.0.0.0/0"]);
-    let created = world.authorize(&group, opened.clone()).await;
-    let event = envelope(&authorize_record(&world.aws.account, &group, &opened, &created));
-    let table = world.ledger_table().await;
+    let (world, group, event, table) = ssh_opened("{}").await;
     let missing_topic = format!("arn:aws:sns:{REGION}:{}:no-such-topic", world.aws.account);
     let failing = Guard {
         publisher: Box::new(SnsPublisher::new(world.aws.sns.clone(), missing_topic)),
@@ -216,13 +219,7 @@ async fn an_alert_kept_by_a_sweep_is_published_by_the_next_sweep() {
 /// concurrently, THEN exactly one acts and alerts; the other is a recognised duplicate.
 #[tokio::test]
 async fn two_concurrent_deliveries_of_one_event_give_one_alert() {
-    let world = World::new().await;
-    world.put_config(r#"{"rules": {"sg-open-remote-admin": {"mode": "notify"}}}"#).await;
-    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
-    let opened = tcp_from(22, &["0.0.0.0/0"]);
-    let created = world.authorize(&group, opened.clone()).await;
-    let event = envelope(&authorize_record(&world.aws.account, &group, &opened, &created));
-    let table = world.ledger_table().await;
+    let (world, _, event, table) = ssh_opened(NOTIFY_SSH).await;
     let (one, two) =
         (world.function_guard_with_ledger("sg-guard", &table), world.function_guard_with_ledger("sg-guard", &table));
 

@@ -62,12 +62,7 @@ pub fn confirm(resources: usize, answer: &mut impl BufRead, prompt: &mut impl Wr
 pub fn merged_actions(findings: &[&ScanFinding]) -> Vec<Action> {
     let mut merged: Vec<Action> = Vec::new();
     for action in findings.iter().flat_map(|f| &f.actions) {
-        if merged.contains(action) {
-            continue;
-        }
-        if !merged.iter_mut().any(|existing| existing.absorb(action)) {
-            merged.push(action.clone());
-        }
+        action.merge_into(&mut merged);
     }
     merged
 }

@@ -240,7 +240,7 @@ impl Guard {
             let step = match self.policy(finding, config, &mut look_ups).await {
                 Ok(Ok(mut restore)) => {
                     restore.actions =
-                        finding.plan.actions.iter().map(|action| merge_into(&mut merged, action)).collect();
+                        finding.plan.actions.iter().map(|action| action.merge_into(&mut merged)).collect();
                     Ok(restore)
                 }
                 Ok(Err(verdict)) => Err(verdict),
@@ -507,19 +507,6 @@ fn lookup_failed(event_id: &str, finding: &Finding, error: AwsError, retry: &mut
     }
     Verdict::new(DecisionOutcome::Failed, None, vec![format!("the restore failed: {error}")])
         .with_detail(error.to_string())
-}
-
-/// Index of the merged action that covers `action`: an equal one, one that absorbs it (same
-/// setting of the same resource), or a new one.
-fn merge_into(merged: &mut Vec<Action>, action: &Action) -> usize {
-    if let Some(index) = merged.iter().position(|existing| existing == action) {
-        return index;
-    }
-    if let Some(index) = merged.iter_mut().position(|existing| existing.absorb(action)) {
-        return index;
-    }
-    merged.push(action.clone());
-    merged.len() - 1
 }
 
 /// A notify-mode finding whose every action another rule's restore ran, as it is (one revoke of

@@ -178,6 +178,19 @@ impl Action {
     pub fn absorb(&mut self, other: &Action) -> bool {
         self.0.absorb(other.0.as_ref())
     }
+
+    /// Index of the action in `merged` that covers this one: an equal one, one that absorbs it
+    /// (the same setting of the same resource), or this one appended. Each restore runs once.
+    pub fn merge_into(&self, merged: &mut Vec<Action>) -> usize {
+        if let Some(index) = merged.iter().position(|existing| existing == self) {
+            return index;
+        }
+        if let Some(index) = merged.iter_mut().position(|existing| existing.absorb(self)) {
+            return index;
+        }
+        merged.push(self.clone());
+        merged.len() - 1
+    }
 }
 
 impl<T: ServiceAction> From<T> for Action {
