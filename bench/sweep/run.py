@@ -5,7 +5,7 @@ times, interleaved, each run in a fresh child process, and measures:
 - wall time (best and median of the runs);
 - API calls: request lines in moto's log during the run; a further run of each tool with moto's
   request recorder on breaks them down by operation (not timed: the recorder writes every request);
-- peak RSS: the child's ru_maxrss from wait4 (its own process, not the harness's);
+- peak RSS: the tool's ru_maxrss from wait4, in a small process that forks it (see MEASURE);
 - CPU: the child's user+system time, and moto's own CPU time during the run (from /proc), which
   shows how much of the wall time is the emulator's.
 Every planted finding must be in every snapback report, and nothing else: otherwise it exits 1.
@@ -137,6 +137,24 @@ def clean_env(moto: Moto, home: Path) -> dict[str, str]:
     return env
 
 
+# Runs the tool in a fresh child and reports its wall time, CPU and peak RSS. A small process of its
+# own forks the tool, not the harness: Linux counts the memory a process had before exec in its
+# ru_maxrss, so a child forked from this harness (boto3 and the plan loaded, ~60 MB) would report
+# at least the harness's size. The small process's own ~6 MB is then the floor of what is measured.
+MEASURE = """
+import json, os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(sys.argv[1], "w") as out:
+    json.dump({"exit": os.waitstatus_to_exitcode(status), "wall": wall, "maxrss_kb": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, out)
+"""
+
+
 def run_once(tool: Tool, moto: Moto, workdir: Path, index: int) -> Run:
     output = workdir / f"{tool.name}-{index}"
     command = [part.format(output=output, cache=workdir / f"c7n-cache-{index}.pickle") for part in tool.command]
@@ -144,19 +162,23 @@ def run_once(tool: Tool, moto: Moto, workdir: Path, index: int) -> Run:
     home.mkdir(exist_ok=True)
     before_calls, before_cpu = moto.requests(), moto.cpu_seconds()
     stderr_path = workdir / f"{tool.name}-{index}.stderr"
+    measured = workdir / "measured.json"
     with stderr_path.open("w") as stderr:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, env=clean_env(moto, home), stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{tool.name} exited {child.returncode}:\n{stderr_path.read_text()[-4000:]}")
+        subprocess.run(
+            [sys.executable, "-I", "-S", "-c", MEASURE, str(measured), *command],
+            env=clean_env(moto, home),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            check=True,
+        )
+    result = json.loads(measured.read_text())
+    if result["exit"] != 0:
+        raise SystemExit(f"{tool.name} exited {result['exit']}:\n{stderr_path.read_text()[-4000:]}")
     time.sleep(0.2)  # the last request's log line
     return Run(
-        wall=wall,
-        rss_mb=usage.ru_maxrss / 1024,
-        cpu=usage.ru_utime + usage.ru_stime,
+        wall=result["wall"],
+        rss_mb=result["maxrss_kb"] / 1024,
+        cpu=result["cpu"],
         moto_cpu=moto.cpu_seconds() - before_cpu,
         calls=moto.requests() - before_calls,
         output=output,
@@ -191,6 +213,64 @@ def count_operations(tool: Tool, moto: Moto, workdir: Path) -> None:
     moto.recorder("stop-recording")
     lines = moto.recorder("download-recording").decode().splitlines()
     tool.operations = collections.Counter(operation(json.loads(line)) for line in lines if line.strip())
+
+
+def probe(moto: Moto, plan: seed.Plan, repeat: int = 3) -> dict[str, tuple[float, int]]:
+    """moto's own answer time (median of `repeat`) and response size for each operation the tools
+    call, with raw HTTP requests: no SDK parses the answer, so this is the emulator's share."""
+    cluster, nodegroup = plan.nodegroups[0].cluster, plan.nodegroups[0].name
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+
+    def call(service: str, method: str, path: str, body: str | None = None) -> int:
+        auth = f"AWS4-HMAC-SHA256 Credential=testing/{date}/{seed.REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        headers = {"Authorization": auth}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        request = urllib.request.Request(moto.url + path, data=body and body.encode(), method=method, headers=headers)
+        return len(urllib.request.urlopen(request, timeout=600).read())
+
+    calls = {
+        "ec2:DescribeSecurityGroups": ("ec2", "POST", "/", "Action=DescribeSecurityGroups&Version=2016-11-15&MaxResults=1000"),
+        "ec2:DescribeSecurityGroupRules": ("ec2", "POST", "/", "Action=DescribeSecurityGroupRules&Version=2016-11-15"),
+        "eks:ListClusters": ("eks", "GET", "/clusters", None),
+        "eks:DescribeCluster": ("eks", "GET", f"/clusters/{cluster}", None),
+        "eks:ListNodegroups": ("eks", "GET", f"/clusters/{cluster}/node-groups", None),
+        "eks:DescribeNodegroup": ("eks", "GET", f"/clusters/{cluster}/node-groups/{nodegroup}", None),
+        "sts:GetCallerIdentity": ("sts", "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15"),
+    }
+    timings = {}
+    for name, args in calls.items():
+        times, size = [], 0
+        for _ in range(repeat):
+            start = time.perf_counter()
+            size = call(*args)
+            times.append(time.perf_counter() - start)
+        timings[name] = (statistics.median(times), size)
+    return timings
+
+
+def where_time_goes(tools: list[Tool], timings: dict[str, tuple[float, int]]) -> list[str]:
+    rows = [
+        "| operation | moto's answer, median | response | "
+        + " | ".join(f"{t.name}: calls, × answer" for t in tools)
+        + " |",
+        "|---|---|---|" + "---|" * len(tools),
+    ]
+    totals = [0.0] * len(tools)
+    for op in sorted(set().union(*(t.operations for t in tools))):
+        answer, size = timings.get(op, (float("nan"), 0))
+        cells = []
+        for at, tool in enumerate(tools):
+            n = tool.operations.get(op, 0)
+            totals[at] += n * answer
+            cells.append(f"{n}, {n * answer:.2f} s")
+        rows.append(f"| `{op}` | {answer * 1000:.1f} ms | {size / 1e6:.2f} MB | " + " | ".join(cells) + " |")
+    rows.append(
+        "| total | | | "
+        + " | ".join(f"{sum(t.operations.values())}, **{total:.2f} s**" for t, total in zip(tools, totals))
+        + " |"
+    )
+    return rows
 
 
 def snapback_findings(path: Path) -> set[seed.Finding]:
@@ -241,7 +321,8 @@ def versions(snapback: str, custodian: str) -> dict[str, str]:
 
     c7n_python = str(Path(custodian).with_name("python"))
     return {
-        "snapback": out([snapback, "--version"]).removeprefix("snapback "),
+        "snapback": out([snapback, "--version"]).removeprefix("snapback ")
+        + f" (code as of {out(['git', '-C', str(HERE.parent.parent), 'log', '-1', '--format=%h', '--', 'cli', 'shared', 'Cargo.lock']) or '?'})",
         "c7n": out([c7n_python, "-c", "from importlib.metadata import version as v; print(v('c7n'))"]),
         "c7n's botocore": out([c7n_python, "-c", "import botocore; print(botocore.__version__)"]),
         "c7n's Python": out([c7n_python, "-c", "import platform; print(platform.python_version())"]),
@@ -290,15 +371,6 @@ def table(tools: list[Tool]) -> list[str]:
             f"| {'–'.join(map(str, calls))} | **{max(rss):.1f} MB** (max of {len(rss)}) "
             f"| {median([r.cpu for r in tool.runs]):.2f} s | {median([r.moto_cpu for r in tool.runs]):.2f} s | {findings} |"
         )
-    return rows
-
-
-def breakdown(tools: list[Tool]) -> list[str]:
-    operations = sorted(set().union(*(t.operations for t in tools)))
-    rows = ["| operation | " + " | ".join(t.name for t in tools) + " |", "|---|" + "---|" * len(tools)]
-    for op in operations:
-        rows.append(f"| `{op}` | " + " | ".join(str(t.operations.get(op, 0)) for t in tools) + " |")
-    rows.append("| total | " + " | ".join(str(sum(t.operations.values())) for t in tools) + " |")
     return rows
 
 
@@ -380,6 +452,8 @@ def main() -> int:
                     )
             for tool in tools:
                 count_operations(tool, moto, workdir)
+            log("timing moto's answer to each operation")
+            timings = probe(moto, plan)
         finally:
             moto.stop()
 
@@ -397,9 +471,9 @@ def main() -> int:
             f"- Machine: {machine()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
             "(other builds may share the cores).",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions(snapback, custodian).items()) + ".",
-            f"- Account: {len(plan.clusters)} clusters, {len(plan.groups)} security groups (plus the default VPC's) "
-            f"holding {plan.ingress_rules} ingress rules, {len(plan.nodegroups)} nodegroups; seeded in {seeding:.0f} s "
-            f"with {seed_calls} calls (not measured). Planted: {len(expected)} findings snapback must report, "
+            f"- Account: {len(plan.clusters)} clusters, {len(plan.groups):,} security groups (plus the default VPC's) "
+            f"holding {plan.ingress_rules:,} ingress rules, {len(plan.nodegroups)} nodegroups; seeded in {seeding:.0f} s "
+            f"with {seed_calls:,} calls (not measured). Planted: {len(expected)} findings snapback must report, "
             f"{len(plan.out_of_scope())} world-open rules in groups of no cluster it must not.",
             f"- {args.runs} runs of each tool, interleaved, each in a fresh process; Custodian with a fresh "
             "`--cache` file per run (its cache is shared by the policies of one run, as in a first run).",
@@ -415,9 +489,11 @@ def main() -> int:
             "",
             *custodian_match(snapback_findings(snapback_tool.runs[0].output), custodian_found, plan),
             "",
-            "API calls by operation (one further run of each, with moto's request recorder on):",
+            "API calls by operation (one further run of each, with moto's request recorder on), moto's own "
+            "time to answer each (raw HTTP, no SDK parsing, median of 3, after the runs), and what the calls "
+            "add up to if made one after another:",
             "",
-            *breakdown(tools),
+            *where_time_goes(tools, timings),
         ]
         print("\n".join(section))
         if args.docs:
