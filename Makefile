@@ -14,9 +14,15 @@ BUILD_TOOLS := $(VENV)/.build-tools-$(ZIGLANG_VERSION)
 ARCH ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
+# Cloud Custodian, for `make bench-sweep` only. Its own virtualenv: c7n pins boto3, tabulate and
+# PyYAML exactly (boto3 1.43.103, tabulate 0.10.0), checkov pins boto3 1.35.49 and tabulate < 0.10.
+C7N_VERSION := 0.9.53
+C7N_VENV ?= .venv-c7n
+C7N := $(C7N_VENV)/.c7n-$(C7N_VERSION)
+SWEEP_RUNS ?= 3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools browser build build-dev deploy test tf-check demo bench rules-doc manifest scan-screenshot lint clean
+.PHONY: help tools browser build build-dev deploy test tf-check demo bench bench-sweep rules-doc manifest scan-screenshot lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,12 +88,23 @@ tf-check: tools ## terraform fmt and checkov over infra/ (no provider download, 
 demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint get reverted on a local AWS emulator
 	scripts/with-moto.sh target/debug/demo
 
-bench: tools ## cold start, decision time, warm revoke + alert, peak RSS (see docs/BENCHMARKS.md)
+bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep (see docs/BENCHMARKS.md)
 	cargo build --release -p sg-guard -p eks-guard
 	@$(VENV)/bin/python -c 'import io, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); \
 		z.write("target/release/sg-guard", "bootstrap"); z.close(); print("sg-guard bootstrap.zip: %.2f MB" % (len(b.getvalue()) / 1e6))'
 	cargo bench -p snapback-rules --bench decision
 	scripts/with-moto.sh cargo run -p snapback-tests --bin bench-guard
+	$(MAKE) --no-print-directory bench-sweep
+
+$(C7N):
+	@test -x $(C7N_VENV)/bin/python || $(PYTHON) -m venv $(C7N_VENV)
+	$(C7N_VENV)/bin/pip install --quiet --disable-pip-version-check 'c7n==$(C7N_VERSION)'
+	@touch $@
+
+bench-sweep: tools $(C7N) ## snapback scan against Cloud Custodian on one seeded moto account (SWEEP_RUNS=3)
+	cargo build --release -p snapback-cli
+	$(VENV)/bin/python bench/sweep/run.py --snapback target/release/snapback \
+		--custodian $(C7N_VENV)/bin/custodian --runs $(SWEEP_RUNS) --docs docs/BENCHMARKS.md
 
 rules-doc: ## regenerate RULES.md from the rule registry
 	cargo run -q -p snapback-cli -- rules --markdown > RULES.md
@@ -106,4 +123,4 @@ lint: ## clippy and rustfmt
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(C7N_VENV)
