@@ -89,7 +89,7 @@ demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint g
 	scripts/with-moto.sh target/debug/demo
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep (see docs/BENCHMARKS.md)
-	cargo build --release -p sg-guard -p eks-guard
+	cargo build --release -p sg-guard -p eks-guard -p sweeper
 	@$(VENV)/bin/python -c 'import io, zipfile; b = io.BytesIO(); z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); \
 		z.write("target/release/sg-guard", "bootstrap"); z.close(); print("sg-guard bootstrap.zip: %.2f MB" % (len(b.getvalue()) / 1e6))'
 	cargo bench -p snapback-rules --bench decision

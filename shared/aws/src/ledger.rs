@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 
@@ -240,6 +241,11 @@ impl DynamoLedger {
         &self.table
     }
 
+    /// A PutItem of the item `sort_key` in the scope's partition; the caller adds the rest.
+    fn put(&self, scope: &LedgerScope, sort_key: impl Into<String>) -> PutItemFluentBuilder {
+        self.client.put_item().table_name(&self.table).item("pk", scope.pk()).item("sk", s(sort_key))
+    }
+
     /// Every item of the partition whose sort key starts with `prefix`, every page.
     async fn query(&self, scope: &LedgerScope, prefix: &str) -> Result<Vec<Item>, AwsError> {
         let mut items = Vec::new();
@@ -299,11 +305,7 @@ impl DynamoLedger {
         lease_seconds: i64,
     ) -> Result<Claim, AwsError> {
         let answer = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", scope.pk())
-            .item("sk", s(format!("event#{event_id}")))
+            .put(scope, format!("event#{event_id}"))
             .item("status", s("running"))
             .item("lease_until", n(now + lease_seconds * MS))
             .item("expires_at", n(now / MS + CLAIM_KEPT_SECONDS))
@@ -340,11 +342,7 @@ impl DynamoLedger {
 
     async fn put_entry(&self, scope: &LedgerScope, entry: &Entry) -> Result<(), AwsError> {
         let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", scope.pk())
-            .item("sk", s(Entry::sort_key(&entry.rule, &entry.resource)))
+            .put(scope, Entry::sort_key(&entry.rule, &entry.resource))
             .item("rule", s(&entry.rule))
             .item("resource", s(&entry.resource))
             .item("status", s(entry.status.as_str()))
@@ -417,11 +415,7 @@ impl Ledger for DynamoLedger {
         now: i64,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(async move {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", scope.pk())
-                .item("sk", s(format!("pending#{event_id}#{resource}")))
+            self.put(scope, format!("pending#{event_id}#{resource}"))
                 .item("alert", s(alert))
                 .item("kept_at", n(now))
                 .item("expires_at", n(now / MS + PENDING_KEPT_SECONDS))
@@ -478,11 +472,7 @@ impl Ledger for DynamoLedger {
         Box::pin(async move {
             let Some(cursor) = cursor else { return self.delete(scope, "sweep#cursor".to_owned()).await };
             let mut request = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", scope.pk())
-                .item("sk", s("sweep#cursor"))
+                .put(scope, "sweep#cursor")
                 .item("started_at", n(cursor.started_at))
                 .item("service", s(&cursor.service));
             if let Some(after) = &cursor.after {

@@ -493,17 +493,9 @@ pub fn sample_alert(rule: &snapback_rules::RuleMeta, outcome: Outcome) -> Alert 
     }
     let origin = match outcome {
         // Only a sweep finds that something is gone.
-        Outcome::Resolved => Origin {
-            account: Some("111122223333".to_owned()),
-            region: Some("eu-west-1".to_owned()),
-            actor: snapback_rules::observation::SWEEP_ACTOR.to_owned(),
-            source_ip: None,
-            user_agent: None,
-            event_id: format!("sweep:111122223333:eu-west-1:{}:2026-11-27T10:00:00Z", example.resource),
-            event_name: snapback_rules::observation::SWEEP_EVENT.to_owned(),
-            event_time: Some("2026-11-27T10:00:00Z".to_owned()),
-            found_by_sweep: true,
-        },
+        Outcome::Resolved => {
+            Origin::sweep(Some("111122223333"), Some("eu-west-1"), &example.resource, "2026-11-27T10:00:00Z")
+        }
         _ => Origin {
             account: Some("111122223333".to_owned()),
             region: Some("eu-west-1".to_owned()),

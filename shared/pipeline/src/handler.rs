@@ -6,13 +6,15 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::join_all;
 use serde_json::Value;
 use snapback_aws::{
     ActionResult, AlertPublisher, AwsError, Claim, Described, Entry, Ledger, LedgerScope, ServiceAdapter,
 };
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
-    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, ResourceFacts, ResourceKind, Scope,
+    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, Origin, ResourceFacts,
+    ResourceKind, Scope,
 };
 use time::OffsetDateTime;
 
@@ -299,7 +301,7 @@ impl Guard {
             })
             .collect();
         let mut delivered: HashSet<(&str, &str)> = HashSet::new();
-        for (key, alert) in alerts(observation, &findings, &verdicts, &news, current) {
+        for (key, alert) in alerts(&origin, &findings, &verdicts, &news, current) {
             let Err(error) = self.publisher.publish(&alert).await else {
                 delivered.insert(key);
                 continue;
@@ -326,21 +328,27 @@ impl Guard {
             }
         }
         if let Some(table) = ledger {
-            for (index, (finding, verdict)) in findings.iter().zip(&verdicts).enumerate() {
-                if verdict.outcome.alert().is_none() {
-                    continue;
-                }
-                let remembered = Remembered {
-                    finding,
-                    outcome: verdict.outcome,
-                    cluster: verdict.cluster.clone(),
-                    fingerprint: fingerprints[index].clone(),
-                    alerted: news[index] && delivered.contains(&(finding.kind.name, finding.resource.as_str())),
-                    observation_id: id,
-                };
-                let entry = remember(previous[index].clone(), now, remembered);
-                if let Err(error) = table.record(&scope, &entry).await {
-                    tracing::warn!(event_id = id, rule = finding.rule.id, %error, "finding not recorded in the ledger");
+            let entries = findings
+                .iter()
+                .zip(&verdicts)
+                .enumerate()
+                .filter(|(_, (_, verdict))| verdict.outcome.alert().is_some())
+                .map(|(index, (finding, verdict))| {
+                    let remembered = Remembered {
+                        finding,
+                        outcome: verdict.outcome,
+                        cluster: verdict.cluster.clone(),
+                        fingerprint: fingerprints[index].clone(),
+                        alerted: news[index] && delivered.contains(&(finding.kind.name, finding.resource.as_str())),
+                        observation_id: id,
+                    };
+                    (finding.rule.id, remember(previous[index].clone(), now, remembered))
+                });
+            let entries: Vec<(&str, Entry)> = entries.collect();
+            let recorded = join_all(entries.iter().map(|(_, entry)| table.record(&scope, entry))).await;
+            for ((rule, _), result) in entries.iter().zip(recorded) {
+                if let Err(error) = result {
+                    tracing::warn!(event_id = id, rule, %error, "finding not recorded in the ledger");
                 }
             }
             if claimed {
@@ -481,9 +489,8 @@ async fn recall(
     findings: &[Finding],
     verdicts: &[Verdict],
 ) -> Vec<Option<Entry>> {
-    let mut entries = Vec::with_capacity(findings.len());
-    for (finding, verdict) in findings.iter().zip(verdicts) {
-        let entry = match ledger {
+    join_all(findings.iter().zip(verdicts).map(|(finding, verdict)| async move {
+        match ledger {
             Some(table) if verdict.outcome.alert().is_some() => {
                 table.entry(scope, finding.rule.id, &finding.resource).await.unwrap_or_else(|error| {
                     tracing::warn!(rule = finding.rule.id, %error, "ledger entry not read: alerting as new");
@@ -491,10 +498,9 @@ async fn recall(
                 })
             }
             _ => None,
-        };
-        entries.push(entry);
-    }
-    entries
+        }
+    }))
+    .await
 }
 
 /// A lookup before any change failed: retry the event, or alert that the restore failed.
@@ -577,7 +583,7 @@ fn verdict_of(restore: Restore, results: &[Result<ActionResult, ActionFailure>])
 /// first appear: every rule with its outcome and what actually ran; in an alert of several
 /// rules, each rule's notes name the rule.
 fn alerts<'a>(
-    observation: &Observation,
+    origin: &Origin,
     findings: &'a [Finding],
     verdicts: &'a [Verdict],
     news: &[bool],
@@ -596,11 +602,10 @@ fn alerts<'a>(
             None => groups.push((key, vec![(finding, verdict)])),
         }
     }
-    let origin = observation.origin();
     groups
         .into_iter()
         .map(|(key, members)| {
-            let mut alert = Alert::new(&origin, key.1, &current.config.exemption_tag);
+            let mut alert = Alert::new(origin, key.1, &current.config.exemption_tag);
             let several = members.len() > 1;
             for (finding, verdict) in members {
                 alert.cluster = alert.cluster.take().or(verdict.cluster.clone());

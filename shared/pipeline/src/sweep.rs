@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use futures::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor, SWEEP_CONCURRENCY};
 use snapback_notify::{Alert, RuleVerdict};
-use snapback_rules::{DescribedState, Observation};
+use snapback_rules::{DescribedState, Observation, Origin};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -102,7 +102,7 @@ impl Guard {
                     continue;
                 }
             };
-            found.sort_by_key(sweep_key);
+            found.sort_by_cached_key(sweep_key);
             if let Some(after) = after.take() {
                 found.retain(|found| sweep_key(found) > after);
             }
@@ -125,7 +125,7 @@ impl Guard {
                 match judged {
                     None => {
                         let cursor = SweepCursor { started_at, service: service.to_owned(), after: last_done };
-                        return self.stop_short(ledger, &scope, cursor, report, failure).await;
+                        return stop_short(ledger, &scope, cursor, report, failure).await;
                     }
                     Some(Ok(judged)) => {
                         report.resources += 1;
@@ -185,34 +185,6 @@ impl Guard {
         self.judge_knowing(&Observation::State(described), current, deadline, look_ups).await
     }
 
-    /// Saves the cursor and returns what was done: the next run goes on from the cursor.
-    async fn stop_short(
-        &self,
-        ledger: Option<&dyn Ledger>,
-        scope: &LedgerScope,
-        cursor: SweepCursor,
-        mut report: SweepReport,
-        failure: Option<AwsError>,
-    ) -> Result<SweepReport, HandlerError> {
-        tracing::warn!(service = cursor.service, after = ?cursor.after, "sweep stopped before the deadline");
-        match ledger {
-            Some(table) => {
-                if let Err(error) = table.save_cursor(scope, Some(&cursor)).await {
-                    tracing::error!(%error, "sweep cursor not saved: the next run starts over");
-                    report.errors.push(format!("sweep cursor not saved: {error}"));
-                }
-            }
-            None => report.errors.push(format!(
-                "stopped before the deadline at {} after {:?}; without a ledger table the next run starts over",
-                cursor.service, cursor.after
-            )),
-        }
-        match failure {
-            Some(error) => Err(error.into()),
-            None => Ok(report),
-        }
-    }
-
     /// Open findings this sweep did not see (last seen before it started) are resolved, and
     /// alerted as such when the configuration asks.
     async fn resolve_unseen(
@@ -243,17 +215,38 @@ impl Guard {
     }
 }
 
+/// Saves the cursor and returns what was done: the next run goes on from the cursor.
+async fn stop_short(
+    ledger: Option<&dyn Ledger>,
+    scope: &LedgerScope,
+    cursor: SweepCursor,
+    mut report: SweepReport,
+    failure: Option<AwsError>,
+) -> Result<SweepReport, HandlerError> {
+    tracing::warn!(service = cursor.service, after = ?cursor.after, "sweep stopped before the deadline");
+    match ledger {
+        Some(table) => {
+            if let Err(error) = table.save_cursor(scope, Some(&cursor)).await {
+                tracing::error!(%error, "sweep cursor not saved: the next run starts over");
+                report.errors.push(format!("sweep cursor not saved: {error}"));
+            }
+        }
+        None => report.errors.push(format!(
+            "stopped before the deadline at {} after {:?}; without a ledger table the next run starts over",
+            cursor.service, cursor.after
+        )),
+    }
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(report),
+    }
+}
+
 /// The alert that a finding is gone; None for a rule the registry no longer has.
 fn resolved_alert(entry: &Entry, scope: &LedgerScope, found_at: &str, current: &CurrentConfig) -> Option<Alert> {
     let rule = snapback_rules::rule(&entry.rule)?;
-    let described = DescribedState::new(
-        Some(scope.account.clone()),
-        Some(scope.region.clone()),
-        found_at,
-        &entry.resource,
-        Box::new(()),
-    );
-    let mut alert = Alert::new(&Observation::State(described).origin(), &entry.resource, &current.config.exemption_tag);
+    let origin = Origin::sweep(Some(&scope.account), Some(&scope.region), &entry.resource, found_at);
+    let mut alert = Alert::new(&origin, &entry.resource, &current.config.exemption_tag);
     alert.cluster = entry.cluster.clone();
     alert.add(RuleVerdict::resolved(rule, &epoch_text(entry.first_seen)));
     Some(alert)

@@ -40,11 +40,7 @@ impl DescribedState {
         resource: &str,
         state: Box<dyn Any + Send + Sync>,
     ) -> DescribedState {
-        let id = format!(
-            "sweep:{}:{}:{resource}:{found_at}",
-            account.as_deref().unwrap_or("-"),
-            region.as_deref().unwrap_or("-")
-        );
+        let id = Origin::sweep_id(account.as_deref(), region.as_deref(), resource, found_at);
         DescribedState { account, region, found_at: found_at.to_owned(), resource: resource.to_owned(), state, id }
     }
 }
@@ -74,17 +70,12 @@ impl Observation {
     pub fn origin(&self) -> Origin {
         match self {
             Observation::Change(event) => Origin::of(event),
-            Observation::State(described) => Origin {
-                account: described.account.clone(),
-                region: described.region.clone(),
-                actor: SWEEP_ACTOR.to_owned(),
-                source_ip: None,
-                user_agent: None,
-                event_id: described.id.clone(),
-                event_name: SWEEP_EVENT.to_owned(),
-                event_time: Some(described.found_at.clone()),
-                found_by_sweep: true,
-            },
+            Observation::State(described) => Origin::sweep(
+                described.account.as_deref(),
+                described.region.as_deref(),
+                &described.resource,
+                &described.found_at,
+            ),
         }
     }
 
@@ -127,6 +118,26 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// What a sweep found `resource` to be at `found_at`: nobody's call, no event to link.
+    pub fn sweep(account: Option<&str>, region: Option<&str>, resource: &str, found_at: &str) -> Origin {
+        Origin {
+            account: account.map(str::to_owned),
+            region: region.map(str::to_owned),
+            actor: SWEEP_ACTOR.to_owned(),
+            source_ip: None,
+            user_agent: None,
+            event_id: Origin::sweep_id(account, region, resource, found_at),
+            event_name: SWEEP_EVENT.to_owned(),
+            event_time: Some(found_at.to_owned()),
+            found_by_sweep: true,
+        }
+    }
+
+    /// The id of a sweep's look at one resource, for logs and the ledger.
+    fn sweep_id(account: Option<&str>, region: Option<&str>, resource: &str, found_at: &str) -> String {
+        format!("sweep:{}:{}:{resource}:{found_at}", account.unwrap_or("-"), region.unwrap_or("-"))
+    }
+
     pub fn of(event: &Event) -> Origin {
         Origin {
             account: event.account.clone(),

@@ -1,7 +1,8 @@
 //! `make bench`, the parts that need processes and moto: cold start of the release sg-guard
 //! binary (spawn → its first `GET …/invocation/next`), warm handling of one event against moto
 //! (sg-guard: describe, revoke, SNS publish; eks-guard: describe, UpdateClusterConfig, publish),
-//! median and p95, and peak RSS.
+//! median and p95, and peak RSS; the sweeper's cold start, a warm sweep of the bench account with
+//! a ledger table, and its peak RSS.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use snapback_tests::{authorize_record, eks_record, envelope, moto_url, tcp_from,
 
 const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
+const WARM_SWEEPS: usize = 20;
 
 fn release_binary(name: &str) -> std::path::PathBuf {
     let target =
@@ -23,9 +25,14 @@ fn release_binary(name: &str) -> std::path::PathBuf {
 }
 
 fn spawn(name: &str, api: &RuntimeApi, world: &World) -> Running {
+    spawn_with(name, api, world, &[])
+}
+
+fn spawn_with(name: &str, api: &RuntimeApi, world: &World, env: &[(&str, String)]) -> Running {
     Running(
         Command::new(release_binary(name))
             .envs(world.function_env())
+            .envs(env.iter().cloned())
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
@@ -135,6 +142,27 @@ async fn main() {
     drop(function);
     assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per EKS event");
 
+    // The sweeper: cold start as above, then whole sweeps of the bench account (the group, the
+    // cluster and their neighbours), remembering in a ledger table as deployed.
+    let ledger = [("SNAPBACK_LEDGER_TABLE", world.ledger_table().await)];
+    let mut sweeper_cold = Vec::new();
+    for _ in 0..COLD_RUNS {
+        let api = RuntimeApi::start();
+        let spawned = Instant::now();
+        let _function = spawn_with("sweeper", &api, &world, &ledger);
+        match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
+            RuntimeEvent::Polled(at) => sweeper_cold.push(millis(at - spawned)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    sweeper_cold.sort_by(f64::total_cmp);
+    let api = RuntimeApi::start();
+    let function = spawn_with("sweeper", &api, &world, &ledger);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let sweeps: Vec<f64> = (0..WARM_SWEEPS).map(|_| handle(&api, &json!({}), "\"complete\":true")).collect();
+    let sweeper_rss = peak_rss_kib(function.0.id());
+    drop(function);
+
     let size = |name: &str| std::fs::metadata(release_binary(name)).unwrap().len() as f64 / 1e6;
     let (sg_median, sg_p95, sg_first) = summary(&warm);
     let (eks_median, eks_p95, eks_first) = summary(&warm_eks);
@@ -156,5 +184,14 @@ async fn main() {
         idle_rss as f64 / 1024.0,
         warm_rss as f64 / 1024.0,
         eks_rss as f64 / 1024.0
+    );
+    let (sweep_median, sweep_p95, sweep_first) = summary(&sweeps);
+    println!(
+        "  sweeper ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm sweep of the bench account with a ledger: median {sweep_median:.1} ms, p95 {sweep_p95:.1} ms ({} sweeps; first {sweep_first:.1} ms); peak RSS {:.1} MB",
+        size("sweeper"),
+        percentile(&sweeper_cold, 0.5),
+        percentile(&sweeper_cold, 0.95),
+        WARM_SWEEPS - 1,
+        sweeper_rss as f64 / 1024.0
     );
 }
