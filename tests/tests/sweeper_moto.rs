@@ -31,6 +31,12 @@ async fn ssh_opened(config: &str) -> (World, String, serde_json::Value, String) 
     (world, group, event, table)
 }
 
+/// A publisher SNS refuses: its topic does not exist.
+fn refusing_publisher(world: &World) -> Box<dyn snapback_aws::AlertPublisher> {
+    let missing_topic = format!("arn:aws:sns:{REGION}:{}:no-such-topic", world.aws.account);
+    Box::new(SnsPublisher::new(world.aws.sns.clone(), missing_topic))
+}
+
 /// (rule, outcome) of every alert's rules, sorted.
 fn alerted(alerts: &[snapback_tests::Delivered]) -> Vec<(String, String)> {
     let mut all: Vec<(String, String)> = alerts
@@ -167,11 +173,8 @@ async fn what_an_event_already_alerted_is_not_alerted_again_by_the_sweep() {
 #[tokio::test]
 async fn an_alert_sns_refused_after_a_restore_is_published_by_the_retry() {
     let (world, group, event, table) = ssh_opened("{}").await;
-    let missing_topic = format!("arn:aws:sns:{REGION}:{}:no-such-topic", world.aws.account);
-    let failing = Guard {
-        publisher: Box::new(SnsPublisher::new(world.aws.sns.clone(), missing_topic)),
-        ..world.function_guard_with_ledger("sg-guard", &table)
-    };
+    let failing =
+        Guard { publisher: refusing_publisher(&world), ..world.function_guard_with_ledger("sg-guard", &table) };
 
     let first = failing.handle(&event, deadline_in(30)).await;
 
@@ -192,16 +195,9 @@ async fn an_alert_sns_refused_after_a_restore_is_published_by_the_retry() {
 /// is published first.
 #[tokio::test]
 async fn an_alert_kept_by_a_sweep_is_published_by_the_next_sweep() {
-    let world = World::new().await;
-    world.put_config("{}").await;
-    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
-    world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
-    let table = world.ledger_table().await;
-    let missing_topic = format!("arn:aws:sns:{REGION}:{}:no-such-topic", world.aws.account);
-    let failing = Guard {
-        publisher: Box::new(SnsPublisher::new(world.aws.sns.clone(), missing_topic)),
-        ..world.function_guard_with_ledger("sweeper", &table)
-    };
+    let (world, group, _, table) = ssh_opened("{}").await;
+    let failing =
+        Guard { publisher: refusing_publisher(&world), ..world.function_guard_with_ledger("sweeper", &table) };
 
     let first = failing.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await;
     assert!(first.is_ok(), "a kept alert is not a failure of the sweep: {first:?}");
@@ -236,11 +232,7 @@ async fn two_concurrent_deliveries_of_one_event_give_one_alert() {
 /// WHEN the next run has time, THEN it goes on from the cursor and finishes the sweep.
 #[tokio::test]
 async fn a_sweep_out_of_time_leaves_a_cursor_and_the_next_run_finishes() {
-    let world = World::new().await;
-    world.put_config("{}").await;
-    let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
-    world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
-    let table = world.ledger_table().await;
+    let (world, group, _, table) = ssh_opened("{}").await;
     let sweeper = world.function_guard_with_ledger("sweeper", &table);
     let ledger = world.ledger(&table);
     let too_soon = std::time::Instant::now() + DEADLINE_MARGIN / 2;
