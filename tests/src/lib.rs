@@ -410,16 +410,45 @@ impl World {
 
     /// Authorizes one permission and returns the rules AWS created for it.
     pub async fn authorize(&self, group_id: &str, permission: IpPermission) -> Vec<SecurityGroupRule> {
-        self.aws
+        let answer = self
+            .aws
             .ec2
             .authorize_security_group_ingress()
             .group_id(group_id)
-            .ip_permissions(permission)
+            .ip_permissions(permission.clone())
             .send()
-            .await
-            .unwrap()
+            .await;
+        match answer {
+            Ok(answer) => answer.security_group_rules.unwrap_or_default(),
+            // On a loaded machine moto can answer after the SDK's attempt timeout; the SDK's retry
+            // then finds the rule its first attempt made. Read that rule back.
+            Err(error)
+                if error.as_service_error().and_then(|e| e.meta().code()) == Some("InvalidPermission.Duplicate") =>
+            {
+                self.rules_of(group_id, &permission).await
+            }
+            Err(error) => panic!("authorize ingress on {group_id}: {error:?}"),
+        }
+    }
+
+    /// The group's ingress rules that `permission` made.
+    async fn rules_of(&self, group_id: &str, permission: &IpPermission) -> Vec<SecurityGroupRule> {
+        let filter = aws_sdk_ec2::types::Filter::builder().name("group-id").values(group_id).build();
+        let answer = self.aws.ec2.describe_security_group_rules().filters(filter).send().await.unwrap();
+        let v4: Vec<&str> = permission.ip_ranges().iter().filter_map(|range| range.cidr_ip()).collect();
+        let v6: Vec<&str> = permission.ipv6_ranges().iter().filter_map(|range| range.cidr_ipv6()).collect();
+        answer
             .security_group_rules
             .unwrap_or_default()
+            .into_iter()
+            .filter(|rule| rule.is_egress() == Some(false))
+            .filter(|rule| rule.ip_protocol() == permission.ip_protocol())
+            .filter(|rule| rule.from_port() == permission.from_port() && rule.to_port() == permission.to_port())
+            .filter(|rule| {
+                rule.cidr_ipv4().is_some_and(|cidr| v4.contains(&cidr))
+                    || rule.cidr_ipv6().is_some_and(|cidr| v6.contains(&cidr))
+            })
+            .collect()
     }
 
     /// The group's ingress rules now, as (protocol, from, to, cidr).
