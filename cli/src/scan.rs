@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
-use snapback_aws::ServiceAdapter;
+use snapback_aws::{ServiceAdapter, SweepContext};
 use snapback_rules::{decide, Action, Config, Decision, Finding, ResourceFacts, ResourceKind, Scope, Severity};
 use time::OffsetDateTime;
 
@@ -142,9 +142,10 @@ pub async fn scan(
     let now = OffsetDateTime::now_utc();
     let mut scanned = Scanned::default();
     let findings = &mut scanned.findings;
+    let context = SweepContext::new(config.scope);
     for adapter in adapters {
         progress.sweeping(adapter.service());
-        let swept = match adapter.sweep().await {
+        let swept = match adapter.sweep(&context).await {
             Ok(swept) => swept,
             Err(error) => {
                 scanned.errors.push(format!("{}: {error}", adapter.service()));

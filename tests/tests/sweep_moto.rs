@@ -3,8 +3,8 @@
 //! change. (The building block of `snapback scan` and the sweeper.)
 
 use serde_json::Value;
-use snapback_aws::Found;
-use snapback_rules::{Config, DescribedState, Observation};
+use snapback_aws::{Found, SweepContext};
+use snapback_rules::{Config, DescribedState, Observation, Scope};
 use snapback_tests::{deadline_in, tcp_from, World, REGION};
 
 const FOUND_AT: &str = "2026-11-29T06:00:00Z";
@@ -23,9 +23,11 @@ fn judged(found: &[Found]) -> Vec<(String, String, Vec<String>)> {
 }
 
 async fn sweep(world: &World) -> Vec<Found> {
+    // Scope all: every group, whichever cluster it belongs to.
+    let context = SweepContext::new(Scope::All);
     let mut found = Vec::new();
     for service in ["security-groups", "eks"] {
-        found.extend(world.aws.adapter(service, &[]).sweep().await.expect("the sweep lists every resource"));
+        found.extend(world.aws.adapter(service, &[]).sweep(&context).await.expect("the sweep lists every resource"));
     }
     found
 }

@@ -6,10 +6,10 @@
 //! the missing API must fail nothing.
 
 use aws_sdk_eks::types::{RemoteAccessConfig, VpcConfigRequest};
-use snapback_aws::{Ec2SecurityGroups, EksApi, Found, ServiceAdapter};
+use snapback_aws::{Ec2SecurityGroups, EksApi, Found, ServiceAdapter, SweepContext};
 use snapback_rules::services::eks::{CLUSTER, NODEGROUP};
-use snapback_rules::services::security_groups::SECURITY_GROUP;
-use snapback_rules::ResourceFacts;
+use snapback_rules::services::security_groups::{GroupState, RuleEntry, SECURITY_GROUP};
+use snapback_rules::{ResourceFacts, Scope};
 use snapback_tests::World;
 
 fn resources(found: &[Found]) -> Vec<(&str, &str)> {
@@ -62,8 +62,12 @@ async fn a_bounded_sweep_finds_every_cluster_and_nodegroup_in_resource_order() {
         nodegroup(&world, cluster, group).await;
     }
 
-    let bounded = EksApi::new(world.aws.eks.clone()).with_sweep_concurrency(3).sweep().await.expect("swept");
-    let default = EksApi::new(world.aws.eks.clone()).sweep().await.expect("swept");
+    let bounded = EksApi::new(world.aws.eks.clone())
+        .with_sweep_concurrency(3)
+        .sweep(&SweepContext::new(Scope::Eks))
+        .await
+        .expect("swept");
+    let default = EksApi::new(world.aws.eks.clone()).sweep(&SweepContext::new(Scope::Eks)).await.expect("swept");
 
     let mut expected: Vec<(&str, String)> = names.iter().map(|name| (CLUSTER.name, name.clone())).collect();
     expected.extend(
@@ -94,7 +98,7 @@ async fn a_bounded_security_group_sweep_finds_each_groups_cluster_in_list_order(
 
     let found = Ec2SecurityGroups::new(world.aws.ec2.clone(), world.aws.eks.clone())
         .with_sweep_concurrency(2)
-        .sweep()
+        .sweep(&SweepContext::new(Scope::Eks))
         .await
         .expect("swept");
 
@@ -136,4 +140,47 @@ async fn the_ids_a_sweep_gives_look_up_as_their_cluster() {
     assert!(cluster.described.is_some());
     assert!(nodegroup.described.is_none() && association.described.is_none());
     assert!(gone.is_none());
+}
+
+/// GIVEN a group tagged with a cluster's name, an untagged group a cluster's VPC config lists,
+/// and a stray group of no cluster, each with SSH open to the world and a rule from a private
+/// range, WHEN the security-group adapter sweeps under scope eks and under scope all, THEN scope
+/// eks lists only the two cluster groups and scope all lists the stray one too; either way each
+/// world-open rule carries the rule id AWS gave it, and the private-range rule is still there to
+/// judge.
+#[tokio::test]
+async fn a_scope_eks_sweep_lists_only_the_groups_of_clusters_and_ids_their_world_open_rules() {
+    let world = World::new().await;
+    let tagged = world.group("tagged-nodes", &[("kubernetes.io/cluster/prod", "owned")]).await;
+    let listed = world.group("listed", &[]).await;
+    let stray = world.group("stray", &[]).await;
+    cluster_with_groups(&world, "prod", &[&listed]).await;
+    let mut world_open_ids = Vec::new();
+    for group in [&tagged, &listed, &stray] {
+        let rules = world.authorize(group, snapback_tests::tcp_from(22, &["0.0.0.0/0"])).await;
+        world_open_ids.extend(rules.iter().filter_map(|rule| rule.security_group_rule_id().map(str::to_owned)));
+        world.authorize(group, snapback_tests::tcp_from(443, &["10.0.0.0/8"])).await;
+    }
+    let adapter = Ec2SecurityGroups::new(world.aws.ec2.clone(), world.aws.eks.clone());
+
+    let eks = adapter.sweep(&SweepContext::new(Scope::Eks)).await.expect("swept");
+    let all = adapter.sweep(&SweepContext::new(Scope::All)).await.expect("swept");
+
+    let ids = |found: &[Found]| found.iter().map(|found| found.resource.clone()).collect::<Vec<_>>();
+    let mut cluster_groups = vec![tagged.clone(), listed.clone()];
+    cluster_groups.sort();
+    assert_eq!(ids(&eks), cluster_groups);
+    assert!(ids(&all).contains(&stray) && cluster_groups.iter().all(|group| ids(&all).contains(group)));
+    let cluster_of = |group: &str| eks.iter().find(|found| found.resource == group)?.facts.as_ref()?.cluster.clone();
+    assert_eq!((cluster_of(&tagged).as_deref(), cluster_of(&listed).as_deref()), (Some("prod"), Some("prod")));
+    for found in &all {
+        let state = found.state.downcast_ref::<GroupState>().expect("a group state");
+        if ![&tagged, &listed, &stray].contains(&&state.group_id) {
+            continue;
+        }
+        let world_open: Vec<&RuleEntry> = state.ingress.iter().filter(|entry| entry.source.is_world()).collect();
+        assert_eq!(world_open.len(), 1, "{state:?}");
+        assert!(world_open_ids.contains(world_open[0].rule_id.as_ref().expect("a world-open rule has its id")));
+        assert!(state.ingress.iter().any(|entry| entry.from_port == Some(443)), "{state:?}");
+    }
 }

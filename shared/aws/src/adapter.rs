@@ -10,6 +10,7 @@ use std::time::Instant;
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::error::AwsError;
+use crate::sweep::SweepContext;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -76,9 +77,9 @@ pub trait ServiceAdapter: Send + Sync {
         deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>>;
 
-    /// Every resource of this service in the account and region, described for the rules'
-    /// state checks (every page of every list).
-    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>>;
+    /// Every resource of this service in the account and region that `context`'s scope can
+    /// judge, described for the rules' state checks (every page of every list).
+    fn sweep<'a>(&'a self, context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>>;
 }
 
 /// The typed action for adapter `T`'s service; a mismatch is a wiring mistake, not a retry.
@@ -115,7 +116,7 @@ impl<T: ServiceAdapter + ?Sized> ServiceAdapter for std::sync::Arc<T> {
         self.as_ref().run(action, described, deadline)
     }
 
-    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
-        self.as_ref().sweep()
+    fn sweep<'a>(&'a self, context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
+        self.as_ref().sweep(context)
     }
 }

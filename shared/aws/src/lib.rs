@@ -28,7 +28,7 @@ pub use ledger::{Claim, DynamoLedger, Entry, EntryStatus, Ledger, LedgerScope, P
 pub use secrets::{SecretSource, SecretsManager};
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
-pub use sweep::{sweep_retry_config, SWEEP_CONCURRENCY, SWEEP_MAX_ATTEMPTS};
+pub use sweep::{sweep_retry_config, SweepContext, SWEEP_CONCURRENCY, SWEEP_MAX_ATTEMPTS};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 
 /// The adapter of one slice over the SDK, or None for a slice with no adapter (a test keeps

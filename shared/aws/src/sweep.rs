@@ -1,13 +1,75 @@
-//! What every sweep shares: a bound on the calls it has in flight while it fans out per resource,
-//! and the retry policy for clients that make that many calls.
+//! What every sweep shares: what it is looking for (its scope) and the clusters, described once
+//! for every slice that needs them; a bound on the calls it has in flight while it fans out per
+//! resource; and the retry policy for clients that make that many calls.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use tokio::sync::Semaphore;
+use aws_sdk_eks::types::Cluster;
+use futures_util::StreamExt;
+use snapback_rules::Scope;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::error::AwsError;
+use crate::services::eks::cluster_names;
+
+/// One sweep of one account and region, handed to every adapter's `sweep`: the scope it judges
+/// under, and the account's EKS clusters, listed and described by the first slice that asks and
+/// shared with the others (a security-group sweep maps groups to clusters with the same
+/// descriptions the EKS sweep judges).
+#[derive(Debug)]
+pub struct SweepContext {
+    scope: Scope,
+    clusters: OnceCell<Arc<[Cluster]>>,
+}
+
+impl SweepContext {
+    pub fn new(scope: Scope) -> SweepContext {
+        SweepContext { scope, clusters: OnceCell::new() }
+    }
+
+    /// Only resources of an EKS cluster can be judged (scope eks): a slice whose resources are
+    /// scoped by cluster may leave the others out of its listing.
+    pub fn clusters_only(&self) -> bool {
+        self.scope == Scope::Eks
+    }
+
+    /// Every cluster of the account and region, described, in ListClusters' order; at most
+    /// `concurrency` DescribeCluster calls at once. A cluster deleted between the list and its
+    /// describe is left out. Made once per sweep; a failure is not kept, so a later caller tries again.
+    pub(crate) async fn clusters(
+        &self,
+        client: &aws_sdk_eks::Client,
+        concurrency: usize,
+    ) -> Result<Arc<[Cluster]>, AwsError> {
+        let clusters = self
+            .clusters
+            .get_or_try_init(|| async {
+                let names = cluster_names(client).await?;
+                let described: Vec<Result<Option<Cluster>, AwsError>> = futures_util::stream::iter(names)
+                    .map(|name| async move {
+                        match client.describe_cluster().name(&name).send().await {
+                            Ok(output) => Ok(output.cluster),
+                            Err(error)
+                                if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) =>
+                            {
+                                Ok(None)
+                            }
+                            Err(error) => Err(AwsError::from_sdk("eks:DescribeCluster", error)),
+                        }
+                    })
+                    .buffered(concurrency.max(1))
+                    .collect()
+                    .await;
+                let described: Vec<Option<Cluster>> = described.into_iter().collect::<Result<_, _>>()?;
+                Ok::<_, AwsError>(described.into_iter().flatten().collect::<Arc<[Cluster]>>())
+            })
+            .await?;
+        Ok(clusters.clone())
+    }
+}
 
 /// AWS calls one sweep has in flight at once, unless its adapter is built with another bound
 /// (`with_sweep_concurrency`).

@@ -19,9 +19,9 @@ use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use snapback_aws::{sweep_retry_config, AwsError, EksApi, Found, ServiceAdapter, SWEEP_MAX_ATTEMPTS};
+use snapback_aws::{sweep_retry_config, AwsError, EksApi, Found, ServiceAdapter, SweepContext, SWEEP_MAX_ATTEMPTS};
 use snapback_rules::services::eks::{AccessPolicyAssociation, EksState};
-use snapback_rules::{Config, ResourceFacts};
+use snapback_rules::{Config, ResourceFacts, Scope};
 
 const POLICIES: &str = "arn:aws:eks::aws:cluster-access-policy/";
 const INTRUDER: &str = "arn:aws:iam::111122223333:role/intruder";
@@ -110,7 +110,10 @@ async fn a_sweep_yields_every_access_policy_association_of_every_cluster() {
     let (entries, policies) = (access_entries(), associated_policies());
     let client = mock_client!(aws_sdk_eks, RuleMode::MatchAny, [&list, &describe, &nodegroups, &entries, &policies]);
 
-    let found = EksApi::new(client).sweep().await.expect("a ConfigMap-only cluster is no failure");
+    let found = EksApi::new(client)
+        .sweep(&SweepContext::new(Scope::Eks))
+        .await
+        .expect("a ConfigMap-only cluster is no failure");
 
     assert_eq!(
         resources(&found),
@@ -202,7 +205,7 @@ async fn a_throttled_sweep_backs_off_and_still_sweeps_everything() {
     let policies = associated_policies();
     let client = sweeping_client!([&list, &describe, &nodegroups, &entries, &policies]);
 
-    let found = EksApi::new(client).sweep().await.expect("throttling is retried");
+    let found = EksApi::new(client).sweep(&SweepContext::new(Scope::Eks)).await.expect("throttling is retried");
 
     assert_eq!(resources(&found), ["prod", "prod/arn:aws:iam::111122223333:role/intruder/AmazonEKSClusterAdminPolicy"]);
     assert_eq!(list.num_calls(), 3, "two throttled answers, then the list");
@@ -217,7 +220,10 @@ async fn throttling_that_outlasts_every_attempt_fails_the_sweep_as_retryable() {
         mock!(Client::list_clusters).sequence().http_response(throttled("ThrottlingException")).repeatedly().build();
     let client = sweeping_client!([&list]);
 
-    let error = EksApi::new(client).sweep().await.expect_err("still throttled after every attempt");
+    let error = EksApi::new(client)
+        .sweep(&SweepContext::new(Scope::Eks))
+        .await
+        .expect_err("still throttled after every attempt");
 
     assert!(matches!(error, AwsError::Retryable { operation: "eks:ListClusters", .. }), "{error}");
     assert_eq!(list.num_calls(), SWEEP_MAX_ATTEMPTS as usize);

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
-use snapback_aws::{AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepCursor, SWEEP_CONCURRENCY};
+use snapback_aws::{
+    AwsError, Entry, EntryStatus, Found, Ledger, LedgerScope, SweepContext, SweepCursor, SWEEP_CONCURRENCY,
+};
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{DescribedState, Observation, Origin};
 use time::format_description::well_known::Rfc3339;
@@ -92,9 +94,10 @@ impl Guard {
         let mut after = cursor.and_then(|cursor| cursor.after);
         let mut every_service_listed = true;
 
+        let context = SweepContext::new(current.config.scope);
         for adapter in &self.adapters[first..] {
             let service = adapter.service();
-            let mut found = match adapter.sweep().await {
+            let mut found = match adapter.sweep(&context).await {
                 Ok(found) => found,
                 Err(error) => {
                     every_service_listed = false;

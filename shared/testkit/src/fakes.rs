@@ -71,7 +71,10 @@ impl ServiceAdapter for FakeAdapter {
     }
 
     /// Nothing to sweep: the fakes serve the event path.
-    fn sweep(&self) -> BoxFuture<'_, Result<Vec<snapback_aws::Found>, AwsError>> {
+    fn sweep<'a>(
+        &'a self,
+        _context: &'a snapback_aws::SweepContext,
+    ) -> BoxFuture<'a, Result<Vec<snapback_aws::Found>, AwsError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }

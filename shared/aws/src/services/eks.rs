@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_eks::types::{EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
+use aws_sdk_eks::types::{Cluster, EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use aws_sdk_eks::operation::associate_encryption_config::AssociateEncryptionConfigError;
@@ -24,7 +24,7 @@ use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::{is_unserved, AwsError};
-use crate::sweep::{each, sort_found, CallBound, SWEEP_CONCURRENCY};
+use crate::sweep::{each, sort_found, CallBound, SweepContext, SWEEP_CONCURRENCY};
 
 /// What an update call answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,38 +121,7 @@ impl EksApi {
             }
             Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
         };
-        let Some(cluster) = output.cluster() else { return Ok(None) };
-        let vpc = cluster.resources_vpc_config();
-        Ok(Some(ClusterState {
-            name: name.to_owned(),
-            status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            tags: cluster
-                .tags()
-                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-            endpoint: EndpointState {
-                public: vpc.map(|v| v.endpoint_public_access()).unwrap_or(true),
-                private: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
-                public_cidrs: vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
-            },
-            logging_enabled: cluster
-                .logging()
-                .map(|logging| {
-                    logging
-                        .cluster_logging()
-                        .iter()
-                        .filter(|setup| setup.enabled() == Some(true))
-                        .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            // EKS now encrypts API data with an AWS-owned key by default; what matters is
-            // envelope encryption with a KMS key of the account's own.
-            secrets_encrypted: cluster
-                .encryption_config()
-                .iter()
-                .any(|config| config.provider().and_then(|p| p.key_arn()).is_some_and(|arn| !arn.is_empty())),
-        }))
+        Ok(output.cluster().map(|cluster| cluster_state(name, cluster)))
     }
 
     /// Endpoint access in one UpdateClusterConfig. A busy cluster is [`AwsError::Busy`].
@@ -382,8 +351,8 @@ impl ServiceAdapter for EksApi {
         })
     }
 
-    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
-        Box::pin(self.sweep_all())
+    fn sweep<'a>(&'a self, context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
+        Box::pin(self.sweep_all(context))
     }
 }
 
@@ -391,19 +360,19 @@ impl EksApi {
     /// Every cluster with its configuration, every managed nodegroup with its remote access and
     /// every access policy associated with an access entry, sorted by resource. Clusters, their
     /// nodegroups and their principals are looked at concurrently, at most `concurrency` calls at once.
-    async fn sweep_all(&self) -> Result<Vec<Found>, AwsError> {
+    async fn sweep_all(&self, context: &SweepContext) -> Result<Vec<Found>, AwsError> {
         let bound = CallBound::new(self.concurrency);
-        let names = cluster_names(&self.client).await?;
-        let per_cluster = each(&names, |name| self.sweep_cluster(name, &bound)).await?;
+        let clusters = context.clusters(&self.client, self.concurrency).await?;
+        let per_cluster = each(clusters.iter(), |cluster| self.sweep_cluster(cluster, &bound)).await?;
         let mut found: Vec<Found> = per_cluster.into_iter().flatten().collect();
         sort_found(&mut found);
         Ok(found)
     }
 
-    /// One cluster, its nodegroups and its access-policy associations.
-    async fn sweep_cluster(&self, name: &str, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
-        // Deleted between the list and the describe: nothing to judge.
-        let Some(cluster) = bound.call(self.describe_cluster(name)).await? else { return Ok(Vec::new()) };
+    /// One described cluster, its nodegroups and its access-policy associations.
+    async fn sweep_cluster(&self, described: &Cluster, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        let Some(name) = described.name() else { return Ok(Vec::new()) };
+        let cluster = cluster_state(name, described);
         let facts = ResourceFacts { tags: cluster.tags.clone(), cluster: Some(name.to_owned()) };
         let (nodegroups, associations) =
             tokio::try_join!(self.nodegroups(name, bound), self.access_policies(name, bound))?;
@@ -551,6 +520,38 @@ pub(crate) async fn cluster_names(client: &aws_sdk_eks::Client) -> Result<Vec<St
         names.extend(page.clusters().iter().cloned());
     }
     Ok(names)
+}
+
+/// What the rules read of a described cluster.
+fn cluster_state(name: &str, cluster: &Cluster) -> ClusterState {
+    let vpc = cluster.resources_vpc_config();
+    ClusterState {
+        name: name.to_owned(),
+        status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        tags: cluster.tags().map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        endpoint: EndpointState {
+            public: vpc.map(|v| v.endpoint_public_access()).unwrap_or(true),
+            private: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
+            public_cidrs: vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
+        },
+        logging_enabled: cluster
+            .logging()
+            .map(|logging| {
+                logging
+                    .cluster_logging()
+                    .iter()
+                    .filter(|setup| setup.enabled() == Some(true))
+                    .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        // EKS now encrypts API data with an AWS-owned key by default; what matters is
+        // envelope encryption with a KMS key of the account's own.
+        secrets_encrypted: cluster
+            .encryption_config()
+            .iter()
+            .any(|config| config.provider().and_then(|p| p.key_arn()).is_some_and(|arn| !arn.is_empty())),
+    }
 }
 
 /// The cluster an EKS resource id belongs to: the id itself for a cluster, the part before the

@@ -2,12 +2,14 @@
 //! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group,
 //! describing the clusters a bounded number at a time).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range};
-use futures_util::StreamExt;
-use snapback_rules::policy::eks_cluster_from_tags;
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, SecurityGroupRule};
+use aws_sdk_eks::types::Cluster;
+use futures_util::{StreamExt, TryStreamExt};
+use snapback_rules::policy::{eks_cluster_from_tags, EKS_CLUSTER_TAG, KUBERNETES_CLUSTER_TAG_PREFIX};
 use snapback_rules::services::security_groups::{
     is_world_cidr, GroupState, Permission, Protocol, RevokeTarget, RuleEntry, SecurityGroupAction, Source,
     SECURITY_GROUP, SERVICE,
@@ -17,7 +19,10 @@ use snapback_rules::{Action, ResourceFacts, ResourceKind};
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::{error_code, AwsError};
 use crate::services::eks::cluster_names;
-use crate::sweep::{sort_found, SWEEP_CONCURRENCY};
+use crate::sweep::{sort_found, SweepContext, SWEEP_CONCURRENCY};
+
+/// Values in one EC2 filter: AWS takes at most 200.
+const FILTER_VALUES: usize = 200;
 
 /// A rule as it stands now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,8 +164,8 @@ impl Ec2SecurityGroups {
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => continue,
                 Err(error) => return Err(AwsError::from_sdk("eks:DescribeCluster", error)),
             };
-            let Some(vpc) = described.cluster().and_then(|cluster| cluster.resources_vpc_config()) else { continue };
-            for group in vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id()) {
+            let Some(cluster) = described.cluster() else { continue };
+            for group in groups_of(cluster) {
                 owners.entry(group.to_owned()).or_insert_with(|| name.clone());
             }
             if until.is_some_and(|group| owners.contains_key(group)) {
@@ -170,31 +175,91 @@ impl Ec2SecurityGroups {
         Ok(owners)
     }
 
-    /// Every group with its ingress rules and their rule ids: two paginated listings for the
-    /// account and region, however many groups.
-    async fn groups_with_rules(&self) -> Result<Vec<GroupState>, AwsError> {
-        let mut groups: Vec<GroupState> = Vec::new();
+    /// The groups `filters` select (all of them with none), each with its ingress as
+    /// DescribeSecurityGroups lists it: without rule ids.
+    async fn list_groups(&self, filters: Vec<Filter>) -> Result<Vec<GroupState>, AwsError> {
+        let mut groups = Vec::new();
         // Pages of at most 1,000: one answer with every group of a large account can outlast a call's timeout.
-        let mut pages = self.client.describe_security_groups().max_results(1000).into_paginator().send();
+        let request = self.client.describe_security_groups().set_filters(Some(filters).filter(|f| !f.is_empty()));
+        let mut pages = request.max_results(1000).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
             for group in page.security_groups() {
                 let Some(group_id) = group.group_id() else { continue };
-                groups.push(group_state(group, group_id));
-            }
-        }
-        let index: HashMap<String, usize> =
-            groups.iter().enumerate().map(|(at, group)| (group.group_id.clone(), at)).collect();
-        let mut rules = self.client.describe_security_group_rules().max_results(1000).into_paginator().send();
-        while let Some(page) = rules.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroupRules", error))?;
-            for rule in page.security_group_rules().iter().filter(|rule| rule.is_egress() == Some(false)) {
-                // A group created between the two listings is swept next time.
-                let Some(at) = rule.group_id().and_then(|id| index.get(id)) else { continue };
-                groups[*at].ingress.extend(rule_entry(rule));
+                let ingress = group.ip_permissions().iter().flat_map(entries).collect();
+                groups.push(GroupState { ingress, ..group_state(group, group_id) });
             }
         }
         Ok(groups)
+    }
+
+    /// The groups that can belong to a cluster: those tagged with a cluster's name (one listing,
+    /// made while the clusters are described) and those a cluster's VPC config lists (a listing
+    /// by group id, `FILTER_VALUES` ids a call). Other groups are out of scope under scope eks.
+    async fn cluster_groups(&self, context: &SweepContext) -> Result<(Vec<GroupState>, Arc<[Cluster]>), AwsError> {
+        let tagged = Filter::builder()
+            .name("tag-key")
+            .values(EKS_CLUSTER_TAG)
+            .values(format!("{KUBERNETES_CLUSTER_TAG_PREFIX}*"));
+        let (mut groups, clusters) =
+            tokio::try_join!(self.list_groups(vec![tagged.build()]), context.clusters(&self.eks, self.concurrency))?;
+        let listed: HashSet<&str> = groups.iter().map(|group| group.group_id.as_str()).collect();
+        let mut untagged: Vec<String> =
+            clusters.iter().flat_map(groups_of).filter(|group| !listed.contains(group)).map(str::to_owned).collect();
+        untagged.sort_unstable();
+        untagged.dedup();
+        let by_id = untagged.chunks(FILTER_VALUES).map(|ids| {
+            self.list_groups(vec![Filter::builder().name("group-id").set_values(Some(ids.to_vec())).build()])
+        });
+        for listed in futures_util::future::try_join_all(by_id).await? {
+            groups.extend(listed);
+        }
+        Ok((groups, clusters))
+    }
+
+    /// The ingress rules of `group_ids`, every page.
+    async fn ingress_rules_of(&self, group_ids: Vec<String>) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        let filter = Filter::builder().name("group-id").set_values(Some(group_ids)).build();
+        let mut rules = Vec::new();
+        let mut pages =
+            self.client.describe_security_group_rules().filters(filter).max_results(1000).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroupRules", error))?;
+            rules.extend(page.security_group_rules().iter().filter(|rule| rule.is_egress() == Some(false)).cloned());
+        }
+        Ok(rules)
+    }
+
+    /// Gives the world-open ingress of `groups` the rule ids AWS gave it, from
+    /// DescribeSecurityGroupRules filtered on those groups (`FILTER_VALUES` a call): the ids only
+    /// feed the restore, and this slice's rules only flag world-open sources. Other entries keep
+    /// no id (were a rule to flag one, its plan would revoke it by the exact permission).
+    async fn with_rule_ids(&self, groups: &mut [GroupState]) -> Result<(), AwsError> {
+        let open: Vec<String> = groups
+            .iter()
+            .filter(|group| group.ingress.iter().any(|entry| entry.source.is_world()))
+            .map(|group| group.group_id.clone())
+            .collect();
+        let chunks: Vec<Vec<String>> = open.chunks(FILTER_VALUES).map(<[String]>::to_vec).collect();
+        let rules = futures_util::stream::iter(chunks)
+            .map(|ids| self.ingress_rules_of(ids))
+            .buffered(self.concurrency)
+            .try_concat()
+            .await?;
+        let index: HashMap<&str, usize> =
+            groups.iter().enumerate().map(|(at, group)| (group.group_id.as_str(), at)).collect();
+        let mut ingress: HashMap<usize, Vec<RuleEntry>> =
+            open.iter().filter_map(|id| index.get(id.as_str())).map(|at| (*at, Vec::new())).collect();
+        for rule in &rules {
+            // What the rules listing says replaces what the groups listing said: a rule revoked
+            // between the two is gone, one added between them is judged.
+            let Some(at) = rule.group_id().and_then(|id| index.get(id)) else { continue };
+            ingress.entry(*at).or_default().extend(rule_entry(rule));
+        }
+        for (at, entries) in ingress {
+            groups[at].ingress = entries;
+        }
+        Ok(())
     }
 
     async fn revoke(&self, group_id: &str, target: &RevokeTarget) -> Result<ActionResult, AwsError> {
@@ -296,16 +361,30 @@ impl ServiceAdapter for Ec2SecurityGroups {
         })
     }
 
-    /// Every group with its ingress rules and their rule ids, and the owning cluster of each:
-    /// the EC2 listings run alongside the clusters' descriptions (each cluster described once for
-    /// all groups, not once per untagged group). Sorted by group id.
-    fn sweep(&self) -> BoxFuture<'_, Result<Vec<Found>, AwsError>> {
+    /// Every group the scope can judge (under scope eks, only the groups that can belong to a
+    /// cluster), with its ingress rules, the world-open ones with their rule ids, and the owning
+    /// cluster of each, from the sweep's one description of every cluster. Sorted by group id.
+    fn sweep<'a>(&'a self, context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
         Box::pin(async move {
-            let (groups, owners) = tokio::try_join!(self.groups_with_rules(), self.clusters_by_group(None))?;
+            let (mut groups, clusters) = if context.clusters_only() {
+                self.cluster_groups(context).await?
+            } else {
+                tokio::try_join!(self.list_groups(Vec::new()), context.clusters(&self.eks, self.concurrency))?
+            };
+            self.with_rule_ids(&mut groups).await?;
+            // The first cluster (in ListClusters' order) that lists a group owns it.
+            let mut owners: HashMap<&str, &str> = HashMap::new();
+            for cluster in clusters.iter() {
+                let Some(name) = cluster.name() else { continue };
+                for group in groups_of(cluster) {
+                    owners.entry(group).or_insert(name);
+                }
+            }
             let mut found: Vec<Found> = groups
                 .into_iter()
                 .map(|group| {
-                    let cluster = eks_cluster_from_tags(&group.tags).or_else(|| owners.get(&group.group_id).cloned());
+                    let cluster = eks_cluster_from_tags(&group.tags)
+                        .or_else(|| owners.get(group.group_id.as_str()).map(|name| (*name).to_owned()));
                     Found {
                         kind: &SECURITY_GROUP,
                         resource: group.group_id.clone(),
@@ -318,6 +397,14 @@ impl ServiceAdapter for Ec2SecurityGroups {
             Ok(found)
         })
     }
+}
+
+/// The security groups a cluster's VPC config lists: its additional groups and the cluster
+/// security group EKS made.
+fn groups_of(cluster: &Cluster) -> impl Iterator<Item = &str> {
+    let vpc = cluster.resources_vpc_config();
+    vpc.into_iter()
+        .flat_map(|vpc| vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id()))
 }
 
 /// A group's id, VPC and tags; its ingress comes from the caller's listing.
