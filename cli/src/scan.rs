@@ -153,16 +153,15 @@ pub async fn scan(
             }
         };
         progress.judging(adapter.service(), swept.len());
-        let mut facts: HashMap<(&'static str, String), Option<ResourceFacts>> = HashMap::new();
+        // What the sweep already knows about the resources it described needs no look-up (a
+        // nodegroup's finding is about its cluster, which the same sweep described).
+        let mut facts: HashMap<(&'static str, String), Option<ResourceFacts>> = swept
+            .iter()
+            .filter_map(|found| Some(((found.kind.name, found.resource.clone()), Some(found.facts.clone()?))))
+            .collect();
         for found in swept {
             for finding in snapback_rules::services::judge_state(found.state.as_ref(), config) {
                 let key = (finding.kind.name, finding.resource.clone());
-                // What the sweep already knows about the resource it described needs no look-up.
-                if let Some(known) =
-                    found.facts.as_ref().filter(|_| finding.kind == found.kind && finding.resource == found.resource)
-                {
-                    facts.entry(key.clone()).or_insert_with(|| Some(known.clone()));
-                }
                 if !facts.contains_key(&key) {
                     let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
                     let looked = match adapter.look_up(finding.kind, &finding.resource, find_cluster).await {

@@ -4,6 +4,7 @@
 //! each action says which adapter runs it.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
@@ -13,8 +14,7 @@ use snapback_aws::{
 };
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
-    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, Origin, ResourceFacts,
-    ResourceKind, Scope,
+    decide, screen, Action, Config, Decision, Event, Finding, Function, Observation, Origin, ResourceFacts, Scope,
 };
 use time::OffsetDateTime;
 
@@ -109,21 +109,22 @@ struct Restore {
     actions: Vec<usize>,
 }
 
+/// Facts by (resource kind, resource id).
+pub(crate) type KnownFacts = HashMap<(&'static str, String), ResourceFacts>;
+
 /// What the event's findings' resources looked like, each looked up once.
 #[derive(Default)]
 pub(crate) struct LookUps {
     facts: HashMap<(&'static str, String), Option<ResourceFacts>>,
     described: HashMap<(&'static str, String), Described>,
+    /// What a sweep already knows about the resources it described (a nodegroup's finding is
+    /// about its cluster, which the same sweep described): no look-up needed for those.
+    known: Option<Arc<KnownFacts>>,
 }
 
 impl LookUps {
-    /// What a sweep already knows about the resource it described: no look-up needed.
-    pub(crate) fn knowing(kind: &'static ResourceKind, resource: &str, facts: Option<ResourceFacts>) -> LookUps {
-        let mut look_ups = LookUps::default();
-        if let Some(facts) = facts {
-            look_ups.facts.insert((kind.name, resource.to_owned()), Some(facts));
-        }
-        look_ups
+    pub(crate) fn knowing(known: Arc<KnownFacts>) -> LookUps {
+        LookUps { known: Some(known), ..LookUps::default() }
     }
 }
 
@@ -445,6 +446,12 @@ impl Guard {
         look_ups: &mut LookUps,
     ) -> Result<Result<Restore, Verdict>, AwsError> {
         let key = (finding.kind.name, finding.resource.clone());
+        if let Some(known) =
+            look_ups.known.as_ref().and_then(|known| known.get(&key)).filter(|_| !look_ups.facts.contains_key(&key))
+        {
+            let known = known.clone();
+            look_ups.facts.insert(key.clone(), Some(known));
+        }
         if !look_ups.facts.contains_key(&key) {
             let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
             let found =

@@ -4,6 +4,7 @@
 //! sweep that runs short of time stops before the deadline and leaves a cursor in the ledger; the
 //! next run goes on from there. Only a sweep that saw everything resolves what it no longer found.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
@@ -17,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config_cache::CurrentConfig;
-use crate::handler::{Guard, HandlerError, LookUps};
+use crate::handler::{Guard, HandlerError, KnownFacts, LookUps};
 use crate::ledger::now_ms;
 use crate::outcome::DecisionRecord;
 
@@ -110,14 +111,20 @@ impl Guard {
                 found.retain(|found| sweep_key(found) > after);
             }
             let keys: Vec<String> = found.iter().map(sweep_key).collect();
+            let known: Arc<KnownFacts> = Arc::new(
+                found
+                    .iter()
+                    .filter_map(|found| Some(((found.kind.name, found.resource.clone()), found.facts.clone()?)))
+                    .collect(),
+            );
             let judged: Vec<Option<Result<crate::Report, HandlerError>>> = stream::iter(found)
                 .map(|found| {
-                    let (current, found_at, scope) = (&current, &found_at, &scope);
+                    let (current, found_at, scope, known) = (&current, &found_at, &scope, &known);
                     async move {
                         if deadline.saturating_duration_since(Instant::now()) < DEADLINE_MARGIN {
                             return None;
                         }
-                        Some(self.judge_found(found, current, scope, found_at, deadline).await)
+                        Some(self.judge_found(found, known, current, scope, found_at, deadline).await)
                     }
                 })
                 .buffered(SWEEP_CONCURRENCY)
@@ -172,12 +179,13 @@ impl Guard {
     async fn judge_found(
         &self,
         found: Found,
+        known: &Arc<KnownFacts>,
         current: &CurrentConfig,
         scope: &LedgerScope,
         found_at: &str,
         deadline: Instant,
     ) -> Result<crate::Report, HandlerError> {
-        let look_ups = LookUps::knowing(found.kind, &found.resource, found.facts);
+        let look_ups = LookUps::knowing(known.clone());
         let described = DescribedState::new(
             Some(scope.account.clone()),
             Some(scope.region.clone()),

@@ -239,3 +239,67 @@ fn the_deadline_reads_an_epoch_time_or_the_emulators_duration() {
     let remaining = crate::deadline(&context).saturating_duration_since(std::time::Instant::now());
     assert!(remaining > Duration::from_secs(599), "{remaining:?}");
 }
+
+/// A safe cluster (facts known to its sweep: tagged, of cluster `alpha`) and one of its nodegroups
+/// with SSH open to the world (no facts of its own).
+fn cluster_and_open_nodegroup() -> Vec<snapback_aws::Found> {
+    use snapback_rules::services::eks::{ClusterState, EksState, EndpointState, NodegroupAccess, CLUSTER, NODEGROUP};
+    let cluster = ClusterState {
+        name: "alpha".into(),
+        status: "ACTIVE".into(),
+        endpoint: EndpointState { public: false, private: true, public_cidrs: Vec::new() },
+        logging_enabled: ["api", "audit", "authenticator", "controllerManager", "scheduler"].map(String::from).into(),
+        secrets_encrypted: true,
+        ..ClusterState::default()
+    };
+    let nodegroup = NodegroupAccess {
+        cluster: "alpha".into(),
+        nodegroup: "ng-a".into(),
+        ssh_key: Some("ops".into()),
+        source_security_groups: Vec::new(),
+    };
+    let facts = snapback_rules::ResourceFacts {
+        tags: [("team".to_owned(), "platform".to_owned())].into(),
+        cluster: Some("alpha".into()),
+    };
+    vec![
+        snapback_aws::Found {
+            kind: &CLUSTER,
+            resource: "alpha".into(),
+            state: Box::new(EksState::Cluster(cluster)),
+            facts: Some(facts),
+        },
+        snapback_aws::Found {
+            kind: &NODEGROUP,
+            resource: "alpha/ng-a".into(),
+            state: Box::new(EksState::Nodegroup(nodegroup)),
+            facts: None,
+        },
+    ]
+}
+
+/// GIVEN a sweep that describes a cluster (its facts known) and a nodegroup of it with SSH open,
+/// WHEN the sweeper judges them, THEN the nodegroup's finding (about the cluster) is decided with
+/// the facts the sweep already had, without looking the cluster up again.
+#[tokio::test]
+async fn a_nodegroup_finding_in_a_sweep_uses_its_clusters_swept_facts_without_a_look_up() {
+    let eks = Arc::new(FakeAdapter::new(snapback_rules::services::eks::SERVICE).sweeping(cluster_and_open_nodegroup));
+    let outbox = Arc::new(Outbox::default());
+    let guard = Guard {
+        function: snapback_rules::function("sweeper").unwrap(),
+        adapters: vec![Box::new(eks.clone())],
+        publisher: Box::new(outbox.clone()),
+        config: ConfigCache::new(Some(Box::new(Documents::new(vec!["{}"]))), Duration::ZERO),
+        own_principals: Vec::new(),
+        ledger: None,
+    };
+
+    let report = guard.sweep(Some(ACCOUNT), Some("eu-west-1"), soon()).await.unwrap();
+
+    let rules: Vec<&str> = report.decisions.iter().map(|decision| decision.rule.as_str()).collect();
+    assert_eq!(rules, ["eks-nodegroup-ssh-open"], "{report:?}");
+    assert_eq!(eks.looked_up(), Vec::<String>::new());
+    let alerts = outbox.messages();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0]["cluster"], "alpha", "the swept facts, not the fake look-up's cluster prod");
+}

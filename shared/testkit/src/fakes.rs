@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use snapback_aws::{
-    ActionResult, AlertPublisher, AwsError, BoxFuture, ConfigSource, Described, LookedUp, ServiceAdapter,
+    ActionResult, AlertPublisher, AwsError, BoxFuture, ConfigSource, Described, Found, LookedUp, ServiceAdapter,
 };
 use snapback_notify::Alert;
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
@@ -19,14 +19,34 @@ pub struct FakeAdapter {
     pub service: &'static str,
     pub cluster: Option<String>,
     pub fail: Option<fn() -> AwsError>,
+    /// What a sweep finds (made fresh each time); nothing without it.
+    pub sweeps: Option<fn() -> Vec<Found>>,
     /// What was run, as described.
     pub ran: Mutex<Vec<String>>,
+    /// The resources looked up, as `kind resource`.
+    pub looked_up: Mutex<Vec<String>>,
 }
 
 impl FakeAdapter {
     /// Resources of cluster `prod`, every action restored.
     pub fn new(service: &'static str) -> FakeAdapter {
-        FakeAdapter { service, cluster: Some("prod".to_owned()), fail: None, ran: Mutex::new(Vec::new()) }
+        FakeAdapter {
+            service,
+            cluster: Some("prod".to_owned()),
+            fail: None,
+            sweeps: None,
+            ran: Mutex::new(Vec::new()),
+            looked_up: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn sweeping(mut self, sweeps: fn() -> Vec<Found>) -> FakeAdapter {
+        self.sweeps = Some(sweeps);
+        self
+    }
+
+    pub fn looked_up(&self) -> Vec<String> {
+        self.looked_up.lock().unwrap().clone()
     }
 
     pub fn failing(mut self, fail: fn() -> AwsError) -> FakeAdapter {
@@ -46,10 +66,11 @@ impl ServiceAdapter for FakeAdapter {
 
     fn look_up<'a>(
         &'a self,
-        _kind: &'static ResourceKind,
-        _resource: &'a str,
+        kind: &'static ResourceKind,
+        resource: &'a str,
         _find_cluster: bool,
     ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
+        self.looked_up.lock().unwrap().push(format!("{} {resource}", kind.name));
         let tags: BTreeMap<String, String> =
             self.cluster.iter().map(|cluster| ("aws:eks:cluster-name".to_owned(), cluster.clone())).collect();
         let facts = ResourceFacts { tags, cluster: self.cluster.clone() };
@@ -70,12 +91,10 @@ impl ServiceAdapter for FakeAdapter {
         Box::pin(async move { answer })
     }
 
-    /// Nothing to sweep: the fakes serve the event path.
-    fn sweep<'a>(
-        &'a self,
-        _context: &'a snapback_aws::SweepContext,
-    ) -> BoxFuture<'a, Result<Vec<snapback_aws::Found>, AwsError>> {
-        Box::pin(async { Ok(Vec::new()) })
+    /// What `sweeps` makes, or nothing.
+    fn sweep<'a>(&'a self, _context: &'a snapback_aws::SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
+        let found = self.sweeps.map(|sweeps| sweeps()).unwrap_or_default();
+        Box::pin(async move { Ok(found) })
     }
 }
 
