@@ -105,7 +105,11 @@ const TABLE: &[(&str, Expect)] = &[
     ),
     (
         "eks-create-nodegroup-ssh-open.json",
-        Findings(&[("eks-nodegroup-ssh-open", "shop", "manual: Create a replacement nodegroup without remoteAccess (use SSM Session Manager) or with remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup. (nodegroup workers of cluster shop)")]),
+        Findings(&[
+            ("eks-nodegroup-ssh-open", "shop", "manual: Create a replacement nodegroup without remoteAccess (use SSM Session Manager) or with remoteAccess.sourceSecurityGroups, move the workloads, then delete this nodegroup. (nodegroup workers of cluster shop)"),
+            // A candidate: the look-up's description of the subnets confirms or drops it.
+            ("nodegroup-public-subnet", "shop/workers", "manual: Turn auto-assign off on the subnets (aws ec2 modify-subnet-attribute --subnet-id <subnet> --no-map-public-ip-on-launch) and replace the running nodes, or create a node group in private subnets, move the workloads and delete this one. (node group workers of cluster shop)"),
+        ]),
     ),
     (
         "eks-associate-access-policy-cluster-admin-url-encoded.json",
