@@ -109,6 +109,18 @@ mod tests {
     }
 
     #[test]
+    fn a_launch_finding_needs_no_confirmation_from_the_look_up() {
+        let found = findings(&run(vec![launched("optional", 1)]), &Config::default());
+        let since_fixed = NodeState::Instance(InstanceState {
+            instance_id: "i-optional".into(),
+            metadata: MetadataOptions { http_tokens: Some(HttpTokens::Required), ..MetadataOptions::default() },
+            ..InstanceState::default()
+        });
+        assert!(!found[0].kind.confirmed_by_look_up);
+        assert_eq!(crate::services::confirm(&found[0], &since_fixed, &Config::default()).as_ref(), Some(&found[0]));
+    }
+
+    #[test]
     fn garbled_metadata_options_make_the_record_unreadable() {
         let mut garbled = launched("optional", 1);
         garbled["metadataOptions"]["httpTokens"] = json!(["optional"]);
