@@ -94,6 +94,9 @@ pub struct Config {
     pub realert_after: Duration,
     /// Whether a finding that is gone since the last sweep is alerted as resolved.
     pub alert_on_resolved: bool,
+    /// Name prefixes of the ECR repositories the ECR rules judge; empty: every repository.
+    /// ECR repositories belong to no cluster, so `scope` does not narrow them: this does.
+    pub ecr_repository_prefixes: Vec<String>,
 }
 
 pub const DEFAULT_EXEMPTION_TAG: &str = "snapback:exempt";
@@ -112,6 +115,7 @@ impl Default for Config {
             exemption_tag: DEFAULT_EXEMPTION_TAG.to_owned(),
             realert_after: DEFAULT_REALERT_AFTER,
             alert_on_resolved: false,
+            ecr_repository_prefixes: Vec::new(),
         }
     }
 }
@@ -145,6 +149,13 @@ impl Config {
 
     pub fn mode(&self, rule_id: &str) -> Mode {
         self.rules.get(rule_id).map_or(Mode::Off, |settings| settings.mode)
+    }
+
+    /// Whether the ECR rules judge this repository: `ecr_repository_prefixes` is empty or one
+    /// of them starts its name.
+    pub fn judges_ecr_repository(&self, repository: &str) -> bool {
+        self.ecr_repository_prefixes.is_empty()
+            || self.ecr_repository_prefixes.iter().any(|prefix| repository.starts_with(prefix.as_str()))
     }
 
     /// Parses a JSON document over the defaults.
@@ -181,11 +192,20 @@ impl Config {
                         .as_bool()
                         .ok_or_else(|| refuse("alert_on_resolved", format!("expected true or false, got {value}")))?
                 }
+                "ecr_repository_prefixes" => {
+                    config.ecr_repository_prefixes = string_list("ecr_repository_prefixes", value)?;
+                    if let Some(index) = config.ecr_repository_prefixes.iter().position(|p| p.trim().is_empty()) {
+                        return Err(refuse(
+                            format!("ecr_repository_prefixes[{index}]"),
+                            "an empty prefix matches every repository; leave the list empty to judge them all",
+                        ));
+                    }
+                }
                 other => {
                     return Err(refuse(
                         other,
-                        "unknown field; expected rules, scope, trusted_principals, exemption_tag, realert_after \
-                         or alert_on_resolved",
+                        "unknown field; expected rules, scope, trusted_principals, exemption_tag, realert_after, \
+                         alert_on_resolved or ecr_repository_prefixes",
                     ))
                 }
             }
@@ -239,6 +259,7 @@ impl Config {
             "exemption_tag": self.exemption_tag,
             "realert_after": format_duration(self.realert_after),
             "alert_on_resolved": self.alert_on_resolved,
+            "ecr_repository_prefixes": self.ecr_repository_prefixes,
         })
     }
 }
@@ -361,6 +382,16 @@ mod tests {
     }
 
     #[test]
+    fn ecr_repository_prefixes_narrow_the_ecr_rules_and_read_back() {
+        assert!(Config::default().judges_ecr_repository("anything"));
+        let config = Config::from_json(r#"{"ecr_repository_prefixes": ["prod/", "shop-"]}"#).unwrap();
+        assert!(config.judges_ecr_repository("prod/api"));
+        assert!(config.judges_ecr_repository("shop-web"));
+        assert!(!config.judges_ecr_repository("sandbox/prod/api"));
+        assert_eq!(Config::from_value(&config.to_value()).unwrap(), config);
+    }
+
+    #[test]
     fn refuses_bad_documents_naming_the_field() {
         let cases = [
             (r#"{"rules": {"sg-open-ssh": {"mode": "off"}}}"#, "rules.sg-open-ssh"),
@@ -377,6 +408,9 @@ mod tests {
             (r#"{"realert_after": 3600}"#, "realert_after"),
             (r#"{"realert_after": "30s"}"#, "realert_after"),
             (r#"{"alert_on_resolved": "yes"}"#, "alert_on_resolved"),
+            (r#"{"ecr_repository_prefixes": "team-"}"#, "ecr_repository_prefixes"),
+            (r#"{"ecr_repository_prefixes": ["team-", 7]}"#, "ecr_repository_prefixes[1]"),
+            (r#"{"ecr_repository_prefixes": ["team-", " "]}"#, "ecr_repository_prefixes[1]"),
             (r#"[]"#, "(document)"),
             (r#"{"rules": "#, "(document)"),
         ];

@@ -50,6 +50,10 @@ pub struct ResourceKind {
     pub name: &'static str,
     /// True when a resource of no EKS cluster is out of scope under `scope: eks`.
     pub scoped_by_cluster: bool,
+    /// True when a change's finding on it is a candidate that the resource, as its adapter's
+    /// look-up describes it, must confirm ([`crate::Slice::confirm`]): the record lacks a fact the
+    /// rule needs (an ECR registry's scanning configuration, the subnets of a new node group).
+    pub confirmed_by_look_up: bool,
     /// Its type in the AWS Security Finding Format (`AwsEc2SecurityGroup`, `Other`).
     pub asff_type: &'static str,
     /// Its ARN, with `{partition}`, `{region}`, `{account}` and `{id}` to fill in.

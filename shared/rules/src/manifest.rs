@@ -80,10 +80,11 @@ pub fn manifest() -> Value {
     json!({
         "own_role_prefix": OWN_ROLE_PREFIX,
         "functions": functions,
-        "rules": registry().iter().map(|meta| json!({
+        // The deployed rules: a registered slice no function hosts yet is not deployed.
+        "rules": registry().iter().filter_map(|meta| function_of(meta.id).map(|function| json!({
             "id": meta.id, "severity": meta.severity, "default_mode": meta.default_mode,
-            "function": function_of(meta.id).map(|function| function.name),
-        })).collect::<Vec<_>>(),
+            "function": function.name,
+        }))).collect::<Vec<_>>(),
     })
 }
 
@@ -91,11 +92,27 @@ pub fn manifest() -> Value {
 mod tests {
     use super::*;
 
+    /// The rules a function hosts (not those of `registry::UNHOSTED` slices).
+    fn hosted_rules() -> impl Iterator<Item = &'static crate::RuleMeta> {
+        registry().iter().copied().filter(|meta| function_of(meta.id).is_some())
+    }
+
+    #[test]
+    fn unhosted_rules_are_not_deployed() {
+        let listed = manifest()["rules"].to_string();
+        for service in registry::UNHOSTED {
+            for meta in service.rules() {
+                assert!(!listed.contains(&format!("\"{}\"", meta.id)), "{} is in the manifest", meta.id);
+            }
+        }
+        assert_eq!(manifest()["rules"].as_array().unwrap().len(), hosted_rules().count());
+    }
+
     #[test]
     fn every_rule_belongs_to_a_function_with_a_pattern_and_its_actions() {
         let manifest = manifest();
-        for meta in registry() {
-            let name = function_of(meta.id).expect("every rule has a function").name;
+        for meta in hosted_rules() {
+            let name = function_of(meta.id).expect("every hosted rule has a function").name;
             let function = &manifest["functions"][name];
             assert!(function.is_object(), "{} names unknown function {name}", meta.id);
             let actions = function["iam_actions"].to_string();
@@ -115,9 +132,9 @@ mod tests {
         let sweeper = &manifest()["functions"]["sweeper"];
         assert_eq!(sweeper["trigger"], "schedule");
         assert_eq!(sweeper["event_patterns"], json!([]));
-        assert_eq!(sweeper["rules"].as_array().unwrap().len(), registry().len());
+        assert_eq!(sweeper["rules"].as_array().unwrap().len(), hosted_rules().count());
         let actions = sweeper["iam_actions"].to_string();
-        for meta in registry() {
+        for meta in hosted_rules() {
             for action in meta.iam_actions {
                 assert!(actions.contains(action), "{}: {action}", meta.id);
             }

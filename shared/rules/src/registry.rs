@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::OptionsSpec;
-use crate::services::{eks, security_groups, Slice};
+use crate::services::{ecr, eks, node, security_groups, Slice};
 
 /// An (eventSource, eventName) pair a rule listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -200,12 +200,24 @@ pub fn function(name: &str) -> Option<&'static Function> {
     FUNCTIONS.iter().find(|function| function.name == name)
 }
 
-/// Every slice, in function order.
+/// Slices whose rules are registered (the configuration, `evaluate`, `snapback rules`, RULES.md)
+/// but that no function hosts yet: no guard listens to their events, no sweep reads their
+/// resources, the deployment manifest leaves them out. Moving a slice from here into a
+/// function's `services` (once its adapter exists) is how it goes live.
+pub static UNHOSTED: &[&dyn Slice] = &[&node::SLICE, &ecr::SLICE];
+
+/// Every slice a function hosts, in function order: each has an adapter.
 pub fn services() -> impl Iterator<Item = &'static dyn Slice> {
     FUNCTIONS.iter().flat_map(|function| function.services.iter().copied())
 }
 
-static RULES: LazyLock<Vec<&'static RuleMeta>> = LazyLock::new(|| FUNCTIONS.iter().flat_map(Function::rules).collect());
+/// Every registered slice: the hosted ones in function order, then [`UNHOSTED`].
+pub fn registered_services() -> impl Iterator<Item = &'static dyn Slice> {
+    services().chain(UNHOSTED.iter().copied())
+}
+
+static RULES: LazyLock<Vec<&'static RuleMeta>> =
+    LazyLock::new(|| registered_services().flat_map(|service| service.rules()).collect());
 
 /// Every rule, in registry order.
 pub fn registry() -> &'static [&'static RuleMeta] {
@@ -228,7 +240,7 @@ pub fn listens_to(event_source: &str, event_name: &str) -> bool {
 
 /// A real-shaped example finding of a rule, from its slice.
 pub fn example(meta: &RuleMeta) -> Option<crate::services::Example> {
-    services()
+    registered_services()
         .find(|service| service.rules().iter().any(|rule| rule.id == meta.id))
         .map(|service| service.example(meta))
 }
@@ -281,7 +293,7 @@ mod tests {
             declared.sort();
             assert_eq!(documented, declared, "{}: every option documented, nothing else", meta.id);
             assert!((meta.options.read)(defaults.clone()).is_ok(), "{}: the defaults read back", meta.id);
-            let judged = services().any(|service| service.judges_state(meta.id));
+            let judged = registered_services().any(|service| service.judges_state(meta.id));
             assert_eq!(judged, meta.changes_only.is_none(), "{}: changes_only says whether sweeps judge it", meta.id);
         }
     }
@@ -293,5 +305,12 @@ mod tests {
             assert!(seen.insert(service.name()), "{} is hosted twice", service.name());
         }
         assert_eq!(seen.len(), 2);
+        for service in UNHOSTED {
+            assert!(seen.insert(service.name()), "{} is both hosted and unhosted, or listed twice", service.name());
+            for meta in service.rules() {
+                assert!(function_of(meta.id).is_none(), "{} has a function", meta.id);
+                assert!(rule(meta.id).is_some(), "{} is registered", meta.id);
+            }
+        }
     }
 }

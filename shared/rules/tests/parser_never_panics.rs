@@ -33,6 +33,23 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
                 Just("ModifySecurityGroupRulesRequest"),
                 Just("CidrIpv4"),
                 Just("FromPort"),
+                Just("instancesSet"),
+                Just("metadataOptions"),
+                Just("httpTokens"),
+                Just("instanceId"),
+                Just("ModifyInstanceMetadataOptionsRequest"),
+                Just("CreateLaunchTemplateRequest"),
+                Just("LaunchTemplateData"),
+                Just("BlockDeviceMapping"),
+                Just("Ebs"),
+                Just("Encrypted"),
+                Just("createVolumePermission"),
+                Just("launchPermission"),
+                Just("add"),
+                Just("group"),
+                Just("repositoryName"),
+                Just("policyText"),
+                Just("imageScanningConfiguration"),
             ]
             .prop_map(str::to_owned),
         ];
@@ -70,6 +87,31 @@ proptest! {
         name in prop_oneof![Just("AuthorizeSecurityGroupIngress"), Just("ModifySecurityGroupRules")],
     ) {
         judge(&json!({"eventSource": "ec2.amazonaws.com", "eventName": name,
+                      "requestParameters": request, "responseElements": response}));
+    }
+
+    #[test]
+    fn arbitrary_request_parameters_of_node_and_ecr_events_never_panic(
+        request in arbitrary_json(),
+        response in arbitrary_json(),
+        (source, name) in prop_oneof![
+            Just(("ec2.amazonaws.com", "RunInstances")),
+            Just(("ec2.amazonaws.com", "ModifyInstanceMetadataOptions")),
+            Just(("ec2.amazonaws.com", "ModifySubnetAttribute")),
+            Just(("ec2.amazonaws.com", "CreateLaunchTemplate")),
+            Just(("ec2.amazonaws.com", "CreateLaunchTemplateVersion")),
+            Just(("ec2.amazonaws.com", "ModifyInstanceMetadataDefaults")),
+            Just(("ec2.amazonaws.com", "DisableEbsEncryptionByDefault")),
+            Just(("ec2.amazonaws.com", "ModifySnapshotAttribute")),
+            Just(("ec2.amazonaws.com", "ModifyImageAttribute")),
+            Just(("eks.amazonaws.com", "CreateNodegroup")),
+            Just(("ecr.amazonaws.com", "CreateRepository")),
+            Just(("ecr.amazonaws.com", "PutImageScanningConfiguration")),
+            Just(("ecr.amazonaws.com", "PutImageTagMutability")),
+            Just(("ecr.amazonaws.com", "SetRepositoryPolicy")),
+        ],
+    ) {
+        judge(&json!({"eventSource": source, "eventName": name,
                       "requestParameters": request, "responseElements": response}));
     }
 

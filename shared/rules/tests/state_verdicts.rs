@@ -5,8 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
+use snapback_rules::services::ecr::{
+    Encryption, RegistryScanning, RepositoryPolicy, RepositoryState, ScanningRule, TagMutability,
+};
 use snapback_rules::services::eks::{AccessPolicyAssociation, ClusterState, EksState, EndpointState, NodegroupAccess};
 use snapback_rules::services::judge_state;
+use snapback_rules::services::node::{
+    HttpTokens, InstanceState, LaunchTemplateState, MetadataDefaults, MetadataOptions, NodeState, SharedKind,
+    SharingState,
+};
 use snapback_rules::services::security_groups::{GroupState, Protocol, RuleEntry, Source};
 use snapback_rules::{evaluate, Config, Event, Finding};
 use snapback_testkit::cloudtrail::{self, ACCOUNT};
@@ -165,4 +172,165 @@ fn a_rule_switched_off_judges_no_state() {
         ..GroupState::default()
     };
     assert!(judge_state(&group, &config).is_empty());
+}
+
+#[test]
+fn a_node_launched_with_imdsv1_and_two_hops_gets_the_verdict_of_its_launch() {
+    let launched = change(cloudtrail::ec2(
+        "RunInstances",
+        ACCOUNT,
+        json!({"instancesSet": {"items": [{"minCount": 1, "maxCount": 1}]}, "launchTemplate": {"launchTemplateId": "lt-1", "version": "1"}}),
+        json!({"instancesSet": {"items": [{"instanceId": "i-1", "tagSet": {"items": [{"key": "eks:cluster-name", "value": "prod"}]},
+            "metadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"}}]}}),
+    ));
+    let node = NodeState::Instance(InstanceState {
+        instance_id: "i-1".into(),
+        metadata: MetadataOptions {
+            http_tokens: Some(HttpTokens::Optional),
+            hop_limit: Some(2),
+            endpoint_enabled: Some(true),
+        },
+        tags: [("eks:cluster-name".to_owned(), "prod".to_owned())].into(),
+    });
+
+    let found = judge_state(&node, &Config::default());
+
+    assert_eq!(verdicts(&found), verdicts(&launched));
+    assert_eq!(
+        verdicts(&found),
+        [
+            (
+                "instance-imds-hop-limit",
+                "i-1".to_owned(),
+                vec!["set the IMDS hop limit to 1 on instance i-1".to_owned()]
+            ),
+            ("instance-imdsv1", "i-1".to_owned(), vec!["require IMDSv2 tokens on instance i-1".to_owned()]),
+        ]
+    );
+}
+
+#[test]
+fn a_node_template_the_account_defaults_and_a_public_snapshot_get_the_verdicts_of_their_calls() {
+    let created = change(cloudtrail::ec2(
+        "CreateLaunchTemplate",
+        ACCOUNT,
+        json!({"CreateLaunchTemplateRequest": {"LaunchTemplateName": "nodes", "LaunchTemplateData": {
+            "MetadataOptions": {"HttpTokens": "optional"}}}}),
+        json!({"CreateLaunchTemplateResponse": {"launchTemplate": {"launchTemplateId": "lt-1", "launchTemplateName": "nodes",
+            "defaultVersionNumber": 1, "latestVersionNumber": 1}}}),
+    ));
+    let template = NodeState::LaunchTemplate(LaunchTemplateState {
+        template_id: "lt-1".into(),
+        template_name: Some("nodes".into()),
+        default_version: "1".into(),
+        metadata: MetadataOptions { http_tokens: Some(HttpTokens::Optional), ..MetadataOptions::default() },
+        ..LaunchTemplateState::default()
+    });
+    assert_eq!(verdicts(&judge_state(&template, &Config::default())), verdicts(&created));
+    assert_eq!(created.len(), 1);
+
+    let weakened = change(cloudtrail::ec2(
+        "ModifyInstanceMetadataDefaults",
+        ACCOUNT,
+        json!({"ModifyInstanceMetadataDefaultsRequest": {"HttpTokens": "optional"}}),
+        json!({}),
+    ));
+    let defaults =
+        NodeState::MetadataDefaults(MetadataDefaults { http_tokens: Some(HttpTokens::Optional), hop_limit: None });
+    assert_eq!(verdicts(&judge_state(&defaults, &Config::default())), verdicts(&weakened));
+
+    let shared = change(cloudtrail::ec2(
+        "ModifySnapshotAttribute",
+        ACCOUNT,
+        json!({"snapshotId": "snap-1", "createVolumePermission": {"add": {"items": [{"group": "all"}]}}}),
+        json!({"_return": true}),
+    ));
+    let snapshot = NodeState::Sharing(SharingState {
+        kind: SharedKind::Snapshot,
+        id: "snap-1".into(),
+        public: true,
+        accounts: vec![],
+        tags: BTreeMap::new(),
+    });
+    assert_eq!(verdicts(&judge_state(&snapshot, &Config::default())), verdicts(&shared));
+    assert_eq!(shared.len(), 1);
+}
+
+#[test]
+fn a_repository_as_described_gets_the_verdict_of_its_creation_unless_the_registry_scans_it() {
+    let policy =
+        json!({"Statement": [{"Sid": "pull", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]});
+    let record = |name: &str, request: serde_json::Value| {
+        cloudtrail::record("ecr.amazonaws.com", name, ACCOUNT, request, json!({}))
+    };
+    let mut calls = change(record("CreateRepository", json!({"repositoryName": "web"})));
+    calls.extend(change(record(
+        "SetRepositoryPolicy",
+        json!({"repositoryName": "web", "policyText": policy.to_string()}),
+    )));
+    let repository = RepositoryState {
+        name: "web".into(),
+        scan_on_push: false,
+        tag_mutability: TagMutability::Mutable,
+        encryption: Encryption::aes256(),
+        policy: Some(RepositoryPolicy::parse(&policy.to_string()).unwrap()),
+        tags: BTreeMap::new(),
+        registry_scanning: RegistryScanning::Basic { rules: vec![] },
+    };
+
+    assert_eq!(verdicts(&judge_state(&repository, &Config::default())), verdicts(&calls));
+    let rules: Vec<&str> = verdicts(&calls).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, ["ecr-repository-public", "ecr-scan-on-push-disabled", "ecr-tags-mutable"]);
+
+    let scanned = RepositoryState {
+        registry_scanning: RegistryScanning::Basic {
+            rules: vec![ScanningRule { scan_frequency: "SCAN_ON_PUSH".into(), filters: vec!["*".into()] }],
+        },
+        ..repository
+    };
+    let rules: Vec<&str> =
+        verdicts(&judge_state(&scanned, &Config::default())).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, ["ecr-repository-public", "ecr-tags-mutable"]);
+}
+
+#[test]
+fn hardened_node_side_resources_and_repositories_are_clean() {
+    let required =
+        MetadataOptions { http_tokens: Some(HttpTokens::Required), hop_limit: Some(1), endpoint_enabled: Some(true) };
+    let clean = [
+        NodeState::Instance(InstanceState {
+            instance_id: "i-1".into(),
+            metadata: required.clone(),
+            ..InstanceState::default()
+        }),
+        NodeState::LaunchTemplate(LaunchTemplateState {
+            template_id: "lt-1".into(),
+            default_version: "3".into(),
+            metadata: required,
+            ..LaunchTemplateState::default()
+        }),
+        NodeState::MetadataDefaults(MetadataDefaults { http_tokens: Some(HttpTokens::Required), hop_limit: Some(1) }),
+        NodeState::EbsEncryptionByDefault { enabled: true },
+        NodeState::Sharing(SharingState {
+            kind: SharedKind::Image,
+            id: "ami-1".into(),
+            public: false,
+            accounts: vec!["444455556666".into()],
+            tags: BTreeMap::new(),
+        }),
+    ];
+    for state in &clean {
+        assert!(judge_state(state, &Config::default()).is_empty(), "{state:?}");
+    }
+    let repository = RepositoryState {
+        name: "web".into(),
+        scan_on_push: true,
+        tag_mutability: TagMutability::Immutable,
+        encryption: Encryption { encryption_type: "KMS".into(), kms_key: None },
+        policy: None,
+        tags: BTreeMap::new(),
+        registry_scanning: RegistryScanning::Enhanced,
+    };
+    let all_on = Config::from_json(r#"{"rules": {"ecr-repository-kms-missing": {"mode": "notify"}}}"#).unwrap();
+    assert!(judge_state(&repository, &all_on).is_empty());
 }

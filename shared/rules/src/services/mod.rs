@@ -2,10 +2,13 @@
 //! (one file each), its typed restore actions. The [`Slice`] trait is all the rest of snapback
 //! knows about a service.
 
+pub mod ecr;
 pub mod eks;
+pub mod node;
 pub mod security_groups;
 
 use std::any::Any;
+use std::borrow::Cow;
 
 use crate::config::{Config, Mode};
 use crate::event::Event;
@@ -44,10 +47,27 @@ pub trait Slice: Sync {
     fn judge_state(&self, state: &dyn Any, config: &Config) -> Vec<Finding>;
     /// Does the rule judge described state (a sweep covers it)?
     fn judges_state(&self, rule_id: &str) -> bool;
+    /// A change's finding, judged again on its resource as the adapter's look-up described it
+    /// (`described`, this slice's state type), when its kind says the record alone cannot settle
+    /// it ([`crate::ResourceKind::confirmed_by_look_up`]): the finding that stands (the state
+    /// check's, whose plan fits the resource as it is), or None when the resource as it is does
+    /// not trip the rule. Any other finding, or a description of another type, stands as it is.
+    /// This is how facts a record cannot carry reach a rule while the rule stays pure.
+    fn confirm(&self, finding: &Finding, described: &dyn Any, config: &Config) -> Option<Finding>;
     /// An example finding of one of its rules.
     fn example(&self, meta: &RuleMeta) -> Example;
     /// The read-only calls its adapter's sweep makes (IAM actions of the sweeper and of `snapback scan`).
     fn sweep_actions(&self) -> &'static [&'static str];
+}
+
+/// A service's change as its parser reads it from one record.
+pub trait Change: Clone + 'static {
+    /// The change as the rules judge it: itself, or, for a call that changed several resources
+    /// at once (RunInstances launching a fleet), one change per resource, so that each resource
+    /// gets its own finding.
+    fn per_resource(&self) -> Vec<Cow<'_, Self>> {
+        vec![Cow::Borrowed(self)]
+    }
 }
 
 /// A service whose CloudTrail changes read as `C` and whose described resources as `S`.
@@ -61,7 +81,7 @@ pub struct ServiceRules<C: 'static, S: 'static> {
     pub sweep_actions: &'static [&'static str],
 }
 
-impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
+impl<C: Change, S: 'static> Slice for ServiceRules<C, S> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -86,7 +106,10 @@ impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
             return Ok(Vec::new());
         }
         let Some(change) = (self.parse)(event)? else { return Ok(Vec::new()) };
-        Ok(listening().filter_map(|rule| (rule.check_change)(&rule.meta, &change, config)).collect())
+        let parts = change.per_resource();
+        Ok(listening()
+            .flat_map(|rule| parts.iter().filter_map(move |part| (rule.check_change)(&rule.meta, part, config)))
+            .collect())
     }
 
     fn judge_state(&self, state: &dyn Any, config: &Config) -> Vec<Finding> {
@@ -102,6 +125,17 @@ impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
         self.rules.iter().any(|rule| rule.id == rule_id && rule.check_state.is_some())
     }
 
+    fn confirm(&self, finding: &Finding, described: &dyn Any, config: &Config) -> Option<Finding> {
+        let stands = || Some(finding.clone());
+        if !finding.kind.confirmed_by_look_up {
+            return stands();
+        }
+        let Some(state) = described.downcast_ref::<S>() else { return stands() };
+        let Some(rule) = self.rules.iter().find(|rule| rule.id == finding.rule.id) else { return stands() };
+        let Some(check) = rule.check_state else { return stands() };
+        check(&rule.meta, state, config).filter(|confirmed| confirmed.resource == finding.resource)
+    }
+
     fn example(&self, meta: &RuleMeta) -> Example {
         (self.example)(meta)
     }
@@ -111,16 +145,25 @@ impl<C: 'static, S: 'static> Slice for ServiceRules<C, S> {
     }
 }
 
-/// Every finding of every enabled rule for this record, in registry order; an unreadable record
-/// has none. (`snapback replay` and the tests; the pipeline judges its own slices only.)
+/// Every finding of every enabled rule of every registered slice for this record, in registry
+/// order; an unreadable record has none. (The tests; the pipeline judges its own slices only.)
 pub fn evaluate(event: &Event, config: &Config) -> Vec<Finding> {
-    judge_change(crate::registry::services(), event, config).unwrap_or_default()
+    judge_change(crate::registry::registered_services(), event, config).unwrap_or_default()
 }
 
-/// The findings of every slice's rules for a resource as described (`state` is a slice's state
-/// type: a `GroupState`, an `EksState`).
+/// The findings of every registered slice's rules for a resource as described (`state` is a
+/// slice's state type: a `GroupState`, an `EksState`, a `NodeState`, a `RepositoryState`).
 pub fn judge_state(state: &dyn Any, config: &Config) -> Vec<Finding> {
-    crate::registry::services().flat_map(|service| service.judge_state(state, config)).collect()
+    crate::registry::registered_services().flat_map(|service| service.judge_state(state, config)).collect()
+}
+
+/// [`Slice::confirm`] by the slice that owns the finding's kind; a finding of no registered
+/// slice stands.
+pub fn confirm(finding: &Finding, described: &dyn Any, config: &Config) -> Option<Finding> {
+    match crate::registry::registered_services().find(|service| service.name() == finding.kind.service) {
+        Some(service) => service.confirm(finding, described, config),
+        None => Some(finding.clone()),
+    }
 }
 
 /// The findings of these slices for a record.
@@ -167,5 +210,42 @@ pub(crate) mod test_support {
 
     pub fn rule_ids(findings: &[Finding]) -> Vec<&'static str> {
         findings.iter().map(|finding| finding.rule.id).collect()
+    }
+
+    /// An EC2 record by alice with this request and response.
+    pub fn ec2(event_name: &str, request: Value, response: Value) -> Value {
+        cloudtrail::ec2(event_name, ACCOUNT, request, response)
+    }
+
+    /// An ECR record by alice with this request and response.
+    pub fn ecr(event_name: &str, request: Value, response: Value) -> Value {
+        cloudtrail::record(crate::services::ecr::ECR_SOURCE, event_name, ACCOUNT, request, response)
+    }
+
+    /// The findings of every registered slice for a resource as described.
+    pub fn state_findings(state: &dyn std::any::Any, config: &Config) -> Vec<Finding> {
+        crate::services::judge_state(state, config)
+    }
+
+    /// Why the registered slices refuse this record, when they do.
+    pub fn unreadable(record: &Value) -> Option<String> {
+        let event = Event::from_value(record).unwrap();
+        crate::services::judge_change(crate::registry::registered_services(), &event, &Config::default())
+            .err()
+            .map(|unreadable| unreadable.0)
+    }
+
+    /// Each finding as `rule resource: plan` (the actions described, or the manual note).
+    pub fn plans(findings: &[Finding]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|finding| {
+                let plan = match &finding.plan.manual {
+                    Some(manual) => format!("manual: {manual}"),
+                    None => finding.plan.actions.iter().map(|action| action.describe()).collect::<Vec<_>>().join(" + "),
+                };
+                format!("{} {}: {plan}", finding.rule.id, finding.resource)
+            })
+            .collect()
     }
 }

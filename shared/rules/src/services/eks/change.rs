@@ -92,6 +92,9 @@ pub struct AccessPolicyAssociation {
     pub scope: String,
 }
 
+/// One cluster, nodegroup or association per call.
+impl crate::services::Change for EksChange {}
+
 impl EksChange {
     pub fn cluster(&self) -> &str {
         match self {

@@ -24,6 +24,7 @@ pub static CLUSTER: ResourceKind = ResourceKind {
     service: SERVICE,
     name: "eks-cluster",
     scoped_by_cluster: false,
+    confirmed_by_look_up: false,
     asff_type: "AwsEksCluster",
     arn: "arn:{partition}:eks:{region}:{account}:cluster/{id}",
 };
@@ -32,6 +33,7 @@ pub static NODEGROUP: ResourceKind = ResourceKind {
     service: SERVICE,
     name: "eks-nodegroup",
     scoped_by_cluster: false,
+    confirmed_by_look_up: false,
     asff_type: "Other",
     arn: "arn:{partition}:eks:{region}:{account}:nodegroup/{id}",
 };

@@ -156,6 +156,9 @@ pub struct SecurityGroupChange {
     pub entries: Vec<RuleEntry>,
 }
 
+/// One group per call.
+impl crate::services::Change for SecurityGroupChange {}
+
 impl SecurityGroupChange {
     /// The group as alerts name it.
     pub fn resource(&self) -> String {

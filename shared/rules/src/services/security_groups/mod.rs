@@ -24,6 +24,7 @@ pub static SECURITY_GROUP: ResourceKind = ResourceKind {
     service: SERVICE,
     name: "security-group",
     scoped_by_cluster: true,
+    confirmed_by_look_up: false,
     asff_type: "AwsEc2SecurityGroup",
     arn: "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
 };
