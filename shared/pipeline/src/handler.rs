@@ -204,6 +204,10 @@ impl Guard {
                 return Ok(report);
             }
         };
+        let findings = match observation {
+            Observation::Change(_) => self.confirmed(findings, config, &mut look_ups).await,
+            Observation::State(_) => findings,
+        };
         if findings.is_empty() {
             tracing::info!(event_id = id, event_name = name, "no findings");
         }
@@ -438,6 +442,63 @@ impl Guard {
         self.adapter(action.service())?.run(action, described, deadline).await
     }
 
+    /// A change's findings on kinds whose record cannot tell everything (`confirmed_by_look_up`:
+    /// a registry's scanning configuration, a nodegroup's subnets), each kept only when the
+    /// resource as its adapter describes it bears the finding out (`services::confirm`). A
+    /// look-up that fails keeps the finding: its policy step looks up again and reports it.
+    async fn confirmed(&self, findings: Vec<Finding>, config: &Config, look_ups: &mut LookUps) -> Vec<Finding> {
+        let mut kept = Vec::with_capacity(findings.len());
+        for finding in findings {
+            if !finding.kind.confirmed_by_look_up {
+                kept.push(finding);
+                continue;
+            }
+            if let Err(error) = self.look_up(&finding, config, look_ups).await {
+                tracing::warn!(rule = finding.rule.id, resource = %finding.resource, %error, "look-up to confirm failed");
+                kept.push(finding);
+                continue;
+            }
+            let Some(described) = look_ups.described.get(&(finding.kind.service, finding.resource.clone())) else {
+                // Gone, or nothing described: policy decides with the facts.
+                kept.push(finding);
+                continue;
+            };
+            match snapback_rules::services::confirm(&finding, described.as_ref(), config) {
+                Some(confirmed) => kept.push(confirmed),
+                None => tracing::info!(
+                    rule = finding.rule.id,
+                    resource = %finding.resource,
+                    "no finding: the resource as described does not bear the change's finding out"
+                ),
+            }
+        }
+        kept
+    }
+
+    /// The facts of a finding's resource, looked up once (none needed when a sweep knew them);
+    /// its description kept for the first action on it.
+    async fn look_up(&self, finding: &Finding, config: &Config, look_ups: &mut LookUps) -> Result<(), AwsError> {
+        let key = (finding.kind.name, finding.resource.clone());
+        if look_ups.facts.contains_key(&key) {
+            return Ok(());
+        }
+        if let Some(known) = look_ups.known.as_ref().and_then(|known| known.get(&key)) {
+            let known = known.clone();
+            look_ups.facts.insert(key, Some(known));
+            return Ok(());
+        }
+        let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
+        let found = self.adapter(finding.kind.service)?.look_up(finding.kind, &finding.resource, find_cluster).await?;
+        let facts = found.map(|found| {
+            if let Some(described) = found.described {
+                look_ups.described.insert((finding.kind.service, finding.resource.clone()), described);
+            }
+            found.facts
+        });
+        look_ups.facts.insert(key, facts);
+        Ok(())
+    }
+
     /// Facts (looked up once per resource), then the pure policy: a restore to run, or a final verdict.
     async fn policy(
         &self,
@@ -445,25 +506,8 @@ impl Guard {
         config: &Config,
         look_ups: &mut LookUps,
     ) -> Result<Result<Restore, Verdict>, AwsError> {
+        self.look_up(finding, config, look_ups).await?;
         let key = (finding.kind.name, finding.resource.clone());
-        if let Some(known) =
-            look_ups.known.as_ref().and_then(|known| known.get(&key)).filter(|_| !look_ups.facts.contains_key(&key))
-        {
-            let known = known.clone();
-            look_ups.facts.insert(key.clone(), Some(known));
-        }
-        if !look_ups.facts.contains_key(&key) {
-            let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
-            let found =
-                self.adapter(finding.kind.service)?.look_up(finding.kind, &finding.resource, find_cluster).await?;
-            let facts = found.map(|found| {
-                if let Some(described) = found.described {
-                    look_ups.described.insert((finding.kind.service, finding.resource.clone()), described);
-                }
-                found.facts
-            });
-            look_ups.facts.insert(key.clone(), facts);
-        }
         let Some(facts) = &look_ups.facts[&key] else {
             return Ok(Err(Verdict::quiet(
                 DecisionOutcome::ResourceGone,
