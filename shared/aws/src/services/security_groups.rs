@@ -2,7 +2,7 @@
 //! permission, over the EC2 API (and EKS, to find the cluster whose VPC config lists a group,
 //! describing the clusters a bounded number at a time).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -74,10 +74,7 @@ impl Ec2SecurityGroups {
             Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => return Ok(None),
             Err(error) => return Err(AwsError::from_sdk("ec2:DescribeSecurityGroups", error)),
         };
-        Ok(output.security_groups().first().map(|group| GroupState {
-            ingress: group.ip_permissions().iter().flat_map(entries).collect(),
-            ..group_state(group, group_id)
-        }))
+        Ok(output.security_groups().first().and_then(group_state))
     }
 
     /// The rules of `group_id` among `rule_ids` that still exist.
@@ -184,37 +181,61 @@ impl Ec2SecurityGroups {
         let mut pages = request.max_results(1000).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeSecurityGroups", error))?;
-            for group in page.security_groups() {
-                let Some(group_id) = group.group_id() else { continue };
-                let ingress = group.ip_permissions().iter().flat_map(entries).collect();
-                groups.push(GroupState { ingress, ..group_state(group, group_id) });
-            }
+            groups.extend(page.security_groups().iter().filter_map(group_state));
         }
         Ok(groups)
     }
 
-    /// The groups that can belong to a cluster: those tagged with a cluster's name (one listing,
-    /// made while the clusters are described) and those a cluster's VPC config lists (a listing
-    /// by group id, `FILTER_VALUES` ids a call). Other groups are out of scope under scope eks.
+    /// The groups that can belong to a cluster: those tagged with a cluster's name (found with
+    /// DescribeTags while the clusters are described) and those a cluster's VPC config lists,
+    /// then described by id, `FILTER_VALUES` a call. Other groups are out of scope under scope eks.
     async fn cluster_groups(&self, context: &SweepContext) -> Result<(Vec<GroupState>, Arc<[Cluster]>), AwsError> {
-        let tagged = Filter::builder()
-            .name("tag-key")
-            .values(EKS_CLUSTER_TAG)
-            .values(format!("{KUBERNETES_CLUSTER_TAG_PREFIX}*"));
-        let (mut groups, clusters) =
-            tokio::try_join!(self.list_groups(vec![tagged.build()]), context.clusters(&self.eks, self.concurrency))?;
-        let listed: HashSet<&str> = groups.iter().map(|group| group.group_id.as_str()).collect();
-        let mut untagged: Vec<String> =
-            clusters.iter().flat_map(groups_of).filter(|group| !listed.contains(group)).map(str::to_owned).collect();
-        untagged.sort_unstable();
-        untagged.dedup();
-        let by_id = untagged.chunks(FILTER_VALUES).map(|ids| {
-            self.list_groups(vec![Filter::builder().name("group-id").set_values(Some(ids.to_vec())).build()])
-        });
-        for listed in futures_util::future::try_join_all(by_id).await? {
-            groups.extend(listed);
-        }
+        let (tagged, clusters) =
+            tokio::try_join!(self.tagged_group_ids(), context.clusters(&self.eks, self.concurrency))?;
+        let mut ids: Vec<String> =
+            tagged.into_iter().chain(clusters.iter().flat_map(groups_of).map(str::to_owned)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let chunks: Vec<Vec<String>> = ids.chunks(FILTER_VALUES).map(<[String]>::to_vec).collect();
+        let groups = futures_util::stream::iter(chunks)
+            .map(|ids| self.groups_by_id(ids))
+            .buffered(self.concurrency)
+            .try_concat()
+            .await?;
         Ok((groups, clusters))
+    }
+
+    /// Ids of the groups tagged `aws:eks:cluster-name` or `kubernetes.io/cluster/*`, every page.
+    async fn tagged_group_ids(&self) -> Result<Vec<String>, AwsError> {
+        let keys =
+            Filter::builder().name("key").values(EKS_CLUSTER_TAG).values(format!("{KUBERNETES_CLUSTER_TAG_PREFIX}*"));
+        let kind = Filter::builder().name("resource-type").values("security-group");
+        let mut pages = self
+            .client
+            .describe_tags()
+            .filters(kind.build())
+            .filters(keys.build())
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut ids = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| AwsError::from_sdk("ec2:DescribeTags", error))?;
+            ids.extend(page.tags().iter().filter_map(|tag| tag.resource_id().map(str::to_owned)));
+        }
+        Ok(ids)
+    }
+
+    /// These groups, by id. A group deleted since it was named fails a call by id: the chunk is
+    /// then listed with a `group-id` filter, which leaves missing ids out.
+    async fn groups_by_id(&self, ids: Vec<String>) -> Result<Vec<GroupState>, AwsError> {
+        match self.client.describe_security_groups().set_group_ids(Some(ids.clone())).send().await {
+            Ok(output) => Ok(output.security_groups().iter().filter_map(group_state).collect()),
+            Err(error) if error_code(&error) == Some("InvalidGroup.NotFound") => {
+                self.list_groups(vec![Filter::builder().name("group-id").set_values(Some(ids)).build()]).await
+            }
+            Err(error) => Err(AwsError::from_sdk("ec2:DescribeSecurityGroups", error)),
+        }
     }
 
     /// The ingress rules of `group_ids`, every page.
@@ -407,18 +428,18 @@ fn groups_of(cluster: &Cluster) -> impl Iterator<Item = &str> {
         .flat_map(|vpc| vpc.security_group_ids().iter().map(String::as_str).chain(vpc.cluster_security_group_id()))
 }
 
-/// A group's id, VPC and tags; its ingress comes from the caller's listing.
-fn group_state(group: &aws_sdk_ec2::types::SecurityGroup, group_id: &str) -> GroupState {
-    GroupState {
-        group_id: group.group_id().unwrap_or(group_id).to_owned(),
+/// A group as DescribeSecurityGroups lists it: id, VPC, tags, and its ingress without rule ids.
+fn group_state(group: &aws_sdk_ec2::types::SecurityGroup) -> Option<GroupState> {
+    Some(GroupState {
+        group_id: group.group_id()?.to_owned(),
         vpc_id: group.vpc_id().map(str::to_owned),
         tags: group
             .tags()
             .iter()
             .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
             .collect(),
-        ingress: Vec::new(),
-    }
+        ingress: group.ip_permissions().iter().flat_map(entries).collect(),
+    })
 }
 
 /// A rule as DescribeSecurityGroupRules lists it, with its id.

@@ -42,6 +42,7 @@ pub static SLICE: ServiceRules<SecurityGroupChange, GroupState> = ServiceRules {
     sweep_actions: &[
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSecurityGroupRules",
+        "ec2:DescribeTags",
         "eks:ListClusters",
         "eks:DescribeCluster",
     ],
