@@ -217,6 +217,9 @@ impl World {
             .unwrap();
         let queue_url = subscribe_queue(&aws, &topic_arn, None).await;
         let vpc_id = aws.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+        // As in an account snapback guards (moto starts with it off): otherwise every sweep of
+        // every test would find, restore and alert ebs-default-encryption-disabled.
+        aws.ec2.enable_ebs_encryption_by_default().send().await.unwrap();
         World { aws, topic_arn, queue_url, vpc_id }
     }
 

@@ -11,10 +11,10 @@ use std::time::Instant;
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, CreateVolumePermission, CreateVolumePermissionModifications, Filter, HttpTokensState,
-    ImageAttributeName, Instance, InstanceMetadataEndpointState, LaunchPermission, LaunchPermissionModifications,
-    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateVersion,
-    MetadataDefaultHttpTokensState, OperationType, PermissionGroup, ResourceType, SnapshotAttributeName, Subnet, Tag,
+    AttributeBooleanValue, Filter, HttpTokensState, ImageAttributeName, Instance, InstanceMetadataEndpointState,
+    LaunchPermission, LaunchPermissionModifications, LaunchTemplateHttpTokensState,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateVersion, MetadataDefaultHttpTokensState, OperationType,
+    PermissionGroup, ResourceType, SnapshotAttributeName, Subnet, Tag,
 };
 use aws_sdk_eks::types::{Cluster, Nodegroup};
 use snapback_rules::policy::KUBERNETES_CLUSTER_TAG_PREFIX;
@@ -693,15 +693,13 @@ impl Ec2Nodes {
             Some((false, _)) => return Ok(ActionResult::AlreadySafe),
             Some((true, _)) => {}
         }
-        let remove = CreateVolumePermissionModifications::builder()
-            .remove(CreateVolumePermission::builder().group(PermissionGroup::All).build())
-            .build();
+        // The operation-type form (as the CLI's --group-names all), which moto also reads.
         self.client
             .modify_snapshot_attribute()
             .snapshot_id(snapshot_id)
             .attribute(SnapshotAttributeName::CreateVolumePermission)
             .operation_type(OperationType::Remove)
-            .create_volume_permission(remove)
+            .group_names("all")
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("ec2:ModifySnapshotAttribute", error))?;
