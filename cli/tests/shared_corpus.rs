@@ -57,7 +57,11 @@ fn replay_of_the_shared_corpus_matches_expected_verdicts() {
             );
         }
         if IMPLEMENTED_STAGES.contains(&verdict["stage"].as_str().unwrap()) {
-            for (rule, resource) in &required {
+            // Stage `node` also holds the registry (ECR) records: a rule whose slice no function
+            // hosts yet is not required (replay judges hosted slices only).
+            for (rule, resource) in
+                required.iter().filter(|(rule, _)| snapback_rules::registry::function_of(rule).is_some())
+            {
                 let found = reported.iter().any(|(id, res)| id == rule && resource.as_ref().is_none_or(|r| r == res));
                 assert!(found, "{file}: missing {rule} on {resource:?}; reported {reported:?}");
                 required_checked += 1;
