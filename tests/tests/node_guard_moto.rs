@@ -442,3 +442,110 @@ async fn the_sweep_finds_an_imdsv1_node_and_a_public_snapshot() {
     assert!(volume_permissions(&world, &snapshot).await.contains(&"all".to_owned()));
     assert_eq!(world.alerts().await.len(), 2);
 }
+
+/// GIVEN a node launched with IMDSv1 and a hop limit of 2, both rules in remediate mode, WHEN
+/// node-guard handles its RunInstances, THEN one ModifyInstanceMetadataOptions requires tokens
+/// and sets the hop limit to 1, and one alert names both rules.
+#[tokio::test]
+async fn tokens_and_hop_limit_of_one_node_are_restored_in_one_call_and_one_alert() {
+    let world = World::new().await;
+    world.put_config(r#"{"rules": {"instance-imds-hop-limit": {"mode": "remediate"}}}"#).await;
+    let (instance, mut event) = launched(&world, NODE).await;
+    world
+        .aws
+        .ec2
+        .modify_instance_metadata_options()
+        .instance_id(&instance)
+        .http_tokens(HttpTokensState::Optional)
+        .http_put_response_hop_limit(2)
+        .send()
+        .await
+        .unwrap();
+    event["detail"]["responseElements"]["instancesSet"]["items"][0]["metadataOptions"]["httpPutResponseHopLimit"] =
+        json!(2);
+
+    let report = world.function_guard("node-guard", &world.aws, &[]).handle(&event, deadline_in(30)).await.unwrap();
+
+    let mut found = outcomes(&report);
+    found.sort();
+    assert_eq!(found, [("instance-imds-hop-limit", "remediated"), ("instance-imdsv1", "remediated")]);
+    let output = world.aws.ec2.describe_instances().instance_ids(&instance).send().await.unwrap();
+    let options = output.reservations()[0].instances()[0].metadata_options().unwrap();
+    assert_eq!(
+        (options.http_tokens(), options.http_put_response_hop_limit()),
+        (Some(&HttpTokensState::Required), Some(1))
+    );
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0].message["restored"],
+        json!([format!("require IMDSv2 tokens and set the IMDS hop limit to 1 on instance {instance}")])
+    );
+}
+
+/// GIVEN an untagged launch template that only a node group's use makes a node template, WHEN
+/// node-guard handles a CreateLaunchTemplateVersion allowing IMDSv1 (notify, the default), THEN
+/// the look-up finds its cluster through the node group and alerts; a template no node group
+/// uses is out of scope.
+#[tokio::test]
+async fn a_template_is_a_node_template_when_a_node_group_uses_it() {
+    use aws_sdk_ec2::types::{
+        LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataOptionsRequest, RequestLaunchTemplateData,
+    };
+    use aws_sdk_eks::types::LaunchTemplateSpecification;
+    let world = World::new().await;
+    world.cluster("prod", false, true, &[], &[], &[]).await;
+    let (private, _) = subnets(&world).await;
+    let mut ids = Vec::new();
+    for name in ["prod-nodes", "build-boxes"] {
+        let data = RequestLaunchTemplateData::builder()
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .http_tokens(LaunchTemplateHttpTokensState::Optional)
+                    .build(),
+            )
+            .build();
+        let created = world
+            .aws
+            .ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .launch_template_data(data)
+            .send()
+            .await
+            .unwrap();
+        ids.push(created.launch_template().unwrap().launch_template_id().unwrap().to_owned());
+    }
+    world
+        .aws
+        .eks
+        .create_nodegroup()
+        .cluster_name("prod")
+        .nodegroup_name("web")
+        .subnets(&private)
+        .node_role(format!("arn:aws:iam::{}:role/node", world.aws.account))
+        .launch_template(LaunchTemplateSpecification::builder().id(&ids[0]).build())
+        .send()
+        .await
+        .unwrap();
+    let version = |id: &str| {
+        envelope(&record(
+            &world.aws.account,
+            "CreateLaunchTemplateVersion",
+            json!({"CreateLaunchTemplateVersionRequest": {"LaunchTemplateId": id,
+                   "LaunchTemplateData": {"MetadataOptions": {"HttpTokens": "optional"}}}}),
+            json!({"CreateLaunchTemplateVersionResponse": {"launchTemplateVersion": {"launchTemplateId": id,
+                   "versionNumber": 1, "defaultVersion": true}}}),
+        ))
+    };
+    let guard = world.function_guard("node-guard", &world.aws, &[]);
+
+    let used = guard.handle(&version(&ids[0]), deadline_in(30)).await.unwrap();
+    let unused = guard.handle(&version(&ids[1]), deadline_in(30)).await.unwrap();
+
+    assert_eq!(outcomes(&used), [("launch-template-imdsv1", "would-remediate")]);
+    assert_eq!(outcomes(&unused), [("launch-template-imdsv1", "out-of-scope")]);
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].message["cluster"], "prod");
+}
