@@ -142,7 +142,7 @@ pub async fn scan(
     let now = OffsetDateTime::now_utc();
     let mut scanned = Scanned::default();
     let findings = &mut scanned.findings;
-    let context = SweepContext::new(config.scope);
+    let context = SweepContext::new(config.scope).in_account(account);
     for adapter in adapters {
         progress.sweeping(adapter.service());
         let swept = match adapter.sweep(&context).await {

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
-use snapback_aws::{BusyPolicy, Ec2SecurityGroups, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource};
+use snapback_aws::{BusyPolicy, Ec2Nodes, Ec2SecurityGroups, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource};
 use snapback_pipeline::config_cache::ConfigCache;
 use snapback_pipeline::Guard;
 use snapback_testkit::cloudtrail;
@@ -129,7 +129,7 @@ impl Clients {
     /// The adapter of one slice on these clients, as `snapback_aws::adapter` builds it in a
     /// function, with short busy-cluster waits (the shape is production's).
     pub fn adapter(&self, service: &str, protected: &[String]) -> Box<dyn ServiceAdapter> {
-        use snapback_rules::services::{eks, security_groups};
+        use snapback_rules::services::{eks, node, security_groups};
         match service {
             security_groups::SERVICE => Box::new(Ec2SecurityGroups::new(self.ec2.clone(), self.eks.clone())),
             eks::SERVICE => Box::new(
@@ -141,6 +141,7 @@ impl Clients {
                     })
                     .protecting(protected),
             ),
+            node::SERVICE => Box::new(Ec2Nodes::new(self.ec2.clone(), self.eks.clone())),
             other => panic!("no test adapter for slice {other}"),
         }
     }
@@ -216,6 +217,9 @@ impl World {
             .unwrap();
         let queue_url = subscribe_queue(&aws, &topic_arn, None).await;
         let vpc_id = aws.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+        // As in an account snapback guards (moto starts with it off): otherwise every sweep of
+        // every test would find, restore and alert ebs-default-encryption-disabled.
+        aws.ec2.enable_ebs_encryption_by_default().send().await.unwrap();
         World { aws, topic_arn, queue_url, vpc_id }
     }
 

@@ -96,10 +96,24 @@ pub(crate) fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> 
 }
 
 /// The endpoint does not serve the operation at all: a 404 that carries no AWS error code (an
-/// emulator without it, such as moto for EKS access entries). AWS's own not-found answers carry a
-/// code (`ResourceNotFoundException`).
+/// emulator without it, such as moto for EKS access entries), or a 500 whose body is an HTML page
+/// (moto's answer to an EC2 action it lacks, such as GetInstanceMetadataDefaults). AWS's own
+/// not-found answers carry a code (`ResourceNotFoundException`), and its errors are XML or JSON.
 pub(crate) fn is_unserved<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    matches!(error, SdkError::ServiceError(service) if service.err().code().is_none() && service.raw().status().as_u16() == 404)
+    let raw = match error {
+        SdkError::ServiceError(service) if service.err().code().is_none() => service.raw(),
+        SdkError::ResponseError(response) => response.raw(),
+        _ => return false,
+    };
+    match raw.status().as_u16() {
+        404 => matches!(error, SdkError::ServiceError(_)),
+        500 => raw.body().bytes().is_some_and(|body| {
+            let start = body.trim_ascii_start();
+            let start = &start[..start.len().min(14)];
+            start.eq_ignore_ascii_case(b"<!doctype html") || start.starts_with(b"<html")
+        }),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

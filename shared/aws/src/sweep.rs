@@ -22,12 +22,24 @@ use crate::services::eks::cluster_names;
 #[derive(Debug)]
 pub struct SweepContext {
     scope: Scope,
+    account: Option<String>,
     clusters: OnceCell<Arc<[Cluster]>>,
 }
 
 impl SweepContext {
     pub fn new(scope: Scope) -> SweepContext {
-        SweepContext { scope, clusters: OnceCell::new() }
+        SweepContext { scope, account: None, clusters: OnceCell::new() }
+    }
+
+    /// The account swept, when the caller knows it: listings of what the account owns (its
+    /// snapshots) also filter on it.
+    pub fn in_account(mut self, account: Option<&str>) -> SweepContext {
+        self.account = account.map(str::to_owned);
+        self
+    }
+
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
     }
 
     /// Only resources of an EKS cluster can be judged (scope eks): a slice whose resources are

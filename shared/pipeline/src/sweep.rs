@@ -95,7 +95,7 @@ impl Guard {
         let mut after = cursor.and_then(|cursor| cursor.after);
         let mut every_service_listed = true;
 
-        let context = SweepContext::new(current.config.scope);
+        let context = SweepContext::new(current.config.scope).in_account(account);
         for adapter in &self.adapters[first..] {
             let service = adapter.service();
             let mut found = match adapter.sweep(&context).await {

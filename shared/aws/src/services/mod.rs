@@ -1,4 +1,5 @@
 //! One adapter per service slice of `shared/rules`.
 
 pub mod eks;
+pub mod node;
 pub mod security_groups;
