@@ -171,6 +171,16 @@ pub static FUNCTIONS: &[Function] = &[
         memory_mb: 128,
     },
     Function {
+        name: "ecr-guard",
+        description:
+            "Restores scan on push on ECR repositories; alerts on mutable tags and public repository policies.",
+        trigger: Trigger::Cloudtrail,
+        services: &[&ecr::SLICE],
+        base_actions: GUARD_BASE_ACTIONS,
+        timeout_seconds: 30,
+        memory_mb: 128,
+    },
+    Function {
         name: "sweeper",
         description: "Sweeps the account and region on a schedule: every guard's rules on everything as it is.",
         trigger: Trigger::Schedule,
@@ -204,7 +214,7 @@ pub fn function(name: &str) -> Option<&'static Function> {
 /// but that no function hosts yet: no guard listens to their events, no sweep reads their
 /// resources, the deployment manifest leaves them out. Moving a slice from here into a
 /// function's `services` (once its adapter exists) is how it goes live.
-pub static UNHOSTED: &[&dyn Slice] = &[&node::SLICE, &ecr::SLICE];
+pub static UNHOSTED: &[&dyn Slice] = &[&node::SLICE];
 
 /// Every slice a function hosts, in function order: each has an adapter.
 pub fn services() -> impl Iterator<Item = &'static dyn Slice> {
@@ -304,7 +314,7 @@ mod tests {
         for service in services() {
             assert!(seen.insert(service.name()), "{} is hosted twice", service.name());
         }
-        assert_eq!(seen.len(), 2);
+        assert_eq!(seen.len(), 3);
         for service in UNHOSTED {
             assert!(seen.insert(service.name()), "{} is both hosted and unhosted, or listed twice", service.name());
             for meta in service.rules() {

@@ -1,4 +1,5 @@
 //! One adapter per service slice of `shared/rules`.
 
+pub mod ecr;
 pub mod eks;
 pub mod security_groups;
