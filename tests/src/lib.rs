@@ -447,20 +447,6 @@ impl World {
         self.aws.ecr.set_repository_policy().repository_name(name).policy_text(policy_text).send().await.unwrap();
     }
 
-    /// Turns scan on push on or off as a person would.
-    pub async fn set_scan_on_push(&self, name: &str, scan_on_push: bool) {
-        let configuration =
-            aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build();
-        self.aws
-            .ecr
-            .put_image_scanning_configuration()
-            .repository_name(name)
-            .image_scanning_configuration(configuration)
-            .send()
-            .await
-            .unwrap();
-    }
-
     /// The repository now, read through snapback's own adapter.
     pub async fn repository_state(&self, name: &str) -> snapback_rules::services::ecr::RepositoryState {
         EcrRepositories::new(self.aws.ecr.clone())
