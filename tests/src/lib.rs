@@ -16,7 +16,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::Value;
-use snapback_aws::{BusyPolicy, Ec2Nodes, Ec2SecurityGroups, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource};
+use snapback_aws::{
+    BusyPolicy, Ec2Nodes, Ec2SecurityGroups, EcrRepositories, EksApi, ServiceAdapter, SnsPublisher, SsmConfigSource,
+};
 use snapback_pipeline::config_cache::ConfigCache;
 use snapback_pipeline::Guard;
 use snapback_testkit::cloudtrail;
@@ -119,6 +121,7 @@ pub struct Clients {
     pub account: String,
     pub ec2: aws_sdk_ec2::Client,
     pub eks: aws_sdk_eks::Client,
+    pub ecr: aws_sdk_ecr::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
@@ -129,7 +132,7 @@ impl Clients {
     /// The adapter of one slice on these clients, as `snapback_aws::adapter` builds it in a
     /// function, with short busy-cluster waits (the shape is production's).
     pub fn adapter(&self, service: &str, protected: &[String]) -> Box<dyn ServiceAdapter> {
-        use snapback_rules::services::{eks, node, security_groups};
+        use snapback_rules::services::{ecr, eks, node, security_groups};
         match service {
             security_groups::SERVICE => Box::new(Ec2SecurityGroups::new(self.ec2.clone(), self.eks.clone())),
             eks::SERVICE => Box::new(
@@ -142,6 +145,7 @@ impl Clients {
                     .protecting(protected),
             ),
             node::SERVICE => Box::new(Ec2Nodes::new(self.ec2.clone(), self.eks.clone())),
+            ecr::SERVICE => Box::new(EcrRepositories::new(self.ecr.clone())),
             other => panic!("no test adapter for slice {other}"),
         }
     }
@@ -161,6 +165,9 @@ impl Clients {
             ),
             eks: aws_sdk_eks::Client::from_conf(
                 aws_sdk_eks::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            ecr: aws_sdk_ecr::Client::from_conf(
+                aws_sdk_ecr::config::Builder::from(&sdk).interceptor(header.clone()).build(),
             ),
             sns: aws_sdk_sns::Client::from_conf(
                 aws_sdk_sns::config::Builder::from(&sdk).interceptor(header.clone()).build(),
@@ -412,6 +419,47 @@ impl World {
         (endpoint.public, endpoint.private, endpoint.public_cidrs, facts.logging_enabled.into_iter().collect())
     }
 
+    /// An ECR repository with scan on push `scan_on_push`, tags `mutability` (MUTABLE or
+    /// IMMUTABLE) and these tags; returns the repository as CreateRepository answered it, as JSON
+    /// in the shape of CloudTrail's `responseElements.repository`.
+    pub async fn repository(&self, name: &str, scan_on_push: bool, mutability: &str, tags: &[(&str, &str)]) -> Value {
+        use aws_sdk_ecr::types::{ImageScanningConfiguration, ImageTagMutability, Tag};
+        let mut request = self
+            .aws
+            .ecr
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(ImageTagMutability::from(mutability))
+            .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(scan_on_push).build());
+        for (key, value) in tags {
+            request = request.tags(Tag::builder().key(*key).value(*value).build().unwrap());
+        }
+        let repository = request.send().await.unwrap().repository.unwrap();
+        serde_json::json!({
+            "repositoryArn": repository.repository_arn(),
+            "repositoryName": repository.repository_name(),
+            "repositoryUri": repository.repository_uri(),
+            "registryId": repository.registry_id(),
+            "imageTagMutability": mutability,
+            "imageScanningConfiguration": {"scanOnPush": scan_on_push},
+            "encryptionConfiguration": {"encryptionType": "AES256"},
+        })
+    }
+
+    /// Sets a repository's policy as a person would.
+    pub async fn set_repository_policy(&self, name: &str, policy_text: &str) {
+        self.aws.ecr.set_repository_policy().repository_name(name).policy_text(policy_text).send().await.unwrap();
+    }
+
+    /// The repository now, read through snapback's own adapter.
+    pub async fn repository_state(&self, name: &str) -> snapback_rules::services::ecr::RepositoryState {
+        EcrRepositories::new(self.aws.ecr.clone())
+            .describe_repository(name)
+            .await
+            .unwrap()
+            .expect("the repository exists")
+    }
+
     /// Authorizes one permission and returns the rules AWS created for it.
     pub async fn authorize(&self, group_id: &str, permission: IpPermission) -> Vec<SecurityGroupRule> {
         let answer = self
@@ -653,6 +701,11 @@ pub fn record(account: &str, event_name: &str, request: Value, response: Value) 
 /// An EKS CloudTrail record by IAM user alice, with a fresh event id.
 pub fn eks_record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
     cloudtrail::eks(event_name, account, request, response)
+}
+
+/// An ECR CloudTrail record by IAM user alice, with a fresh event id.
+pub fn ecr_record(account: &str, event_name: &str, request: Value, response: Value) -> Value {
+    cloudtrail::ecr(event_name, account, request, response)
 }
 
 /// A deadline as far off as a Lambda invocation's usual 30 s timeout.

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use snapback_tests::lambda::{function_binary, LocalLambda};
-use snapback_tests::{authorize_record, eks_record, envelope, tcp_from, World, DEFAULT_ACCOUNT};
+use snapback_tests::{authorize_record, ecr_record, eks_record, envelope, tcp_from, World, DEFAULT_ACCOUNT};
 
 #[tokio::test]
 async fn the_sg_guard_bootstrap_reverts_world_open_ssh_under_the_lambda_runtime() {
@@ -63,4 +63,27 @@ async fn the_eks_guard_bootstrap_makes_a_public_endpoint_private_again_under_the
     let (public, private, _, _) = world.cluster_state(&cluster).await;
     assert_eq!((public, private), (false, true));
     assert_eq!(world.alerts().await.len(), 1, "one change, one cluster: one alert");
+}
+
+#[tokio::test]
+async fn the_ecr_guard_bootstrap_turns_scan_on_push_back_on_under_the_lambda_runtime() {
+    let world = World::in_default_account().await;
+    let name = format!("e2e/web-{}", std::process::id());
+    // Immutable tags: once scan on push is back on the repository is safe, and later sweeps of
+    // the default account find nothing of it.
+    let created = world.repository(&name, false, "IMMUTABLE", &[]).await;
+    let record = ecr_record(
+        DEFAULT_ACCOUNT,
+        "CreateRepository",
+        json!({"repositoryName": name, "imageTagMutability": "IMMUTABLE"}),
+        json!({"repository": created}),
+    );
+
+    let function = LocalLambda::start(&function_binary("ecr-guard"), &world.function_env());
+    let answer = function.invoke(&envelope(&record));
+
+    assert_eq!(answer["decisions"][0]["rule"], "ecr-scan-on-push-disabled", "{answer}");
+    assert_eq!(answer["decisions"][0]["outcome"], "remediated", "{answer}");
+    assert!(world.repository_state(&name).await.scan_on_push);
+    assert_eq!(world.alerts().await.len(), 1);
 }

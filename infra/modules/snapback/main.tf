@@ -53,6 +53,13 @@ locals {
     "eks:DisassociateAccessPolicy"      = ["arn:${local.partition}:eks:${local.region}:${local.account}:access-entry/*"]
     "eks:ListNodegroups"                = ["arn:${local.partition}:eks:${local.region}:${local.account}:cluster/*"]
     "eks:DescribeNodegroup"             = ["arn:${local.partition}:eks:${local.region}:${local.account}:nodegroup/*"]
+    "ecr:DescribeRepositories"          = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:ListTagsForResource"           = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:GetRepositoryPolicy"           = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:PutImageScanningConfiguration" = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:PutImageTagMutability"         = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:SetRepositoryPolicy"           = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
+    "ecr:DeleteRepositoryPolicy"        = ["arn:${local.partition}:ecr:${local.region}:${local.account}:repository/*"]
     "dynamodb:GetItem"                  = [aws_dynamodb_table.ledger.arn]
     "dynamodb:PutItem"                  = [aws_dynamodb_table.ledger.arn]
     "dynamodb:UpdateItem"               = [aws_dynamodb_table.ledger.arn]
@@ -82,6 +89,8 @@ locals {
     "ec2:DescribeSecurityGroups"         = ["*"]
     "ec2:DescribeSecurityGroupRules"     = ["*"]
     "eks:ListClusters"                   = ["*"]
+    # A registry-level setting: the action has no resource type.
+    "ecr:GetRegistryScanningConfiguration" = ["*"]
   }
 
   tags = merge({ "managed-by" = "snapback" }, var.tags)

@@ -26,6 +26,7 @@ pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
 pub use ledger::{Claim, DynamoLedger, Entry, EntryStatus, Ledger, LedgerScope, PendingAlert, SweepCursor};
 pub use secrets::{SecretSource, SecretsManager};
+pub use services::ecr::EcrRepositories;
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
 pub use services::node::Ec2Nodes;
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
@@ -35,13 +36,14 @@ pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 /// The adapter of one slice over the SDK, or None for a slice with no adapter (a test keeps
 /// every registered slice covered). `protected` are principals snapback never removes.
 pub fn adapter(service: &str, sdk: &SdkConfig, protected: &[String]) -> Option<Box<dyn ServiceAdapter>> {
-    use snapback_rules::services::{eks, node, security_groups};
+    use snapback_rules::services::{ecr, eks, node, security_groups};
     Some(match service {
         security_groups::SERVICE => {
             Box::new(Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk)))
         }
         eks::SERVICE => Box::new(EksApi::new(aws_sdk_eks::Client::new(sdk)).protecting(protected)),
         node::SERVICE => Box::new(Ec2Nodes::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk))),
+        ecr::SERVICE => Box::new(EcrRepositories::new(aws_sdk_ecr::Client::new(sdk))),
         _ => return None,
     })
 }

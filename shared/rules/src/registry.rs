@@ -180,6 +180,16 @@ pub static FUNCTIONS: &[Function] = &[
         memory_mb: 128,
     },
     Function {
+        name: "ecr-guard",
+        description:
+            "Restores scan on push on ECR repositories; alerts on mutable tags and public repository policies.",
+        trigger: Trigger::Cloudtrail,
+        services: &[&ecr::SLICE],
+        base_actions: GUARD_BASE_ACTIONS,
+        timeout_seconds: 30,
+        memory_mb: 128,
+    },
+    Function {
         name: "sweeper",
         description: "Sweeps the account and region on a schedule: every guard's rules on everything as it is.",
         trigger: Trigger::Schedule,
@@ -213,7 +223,7 @@ pub fn function(name: &str) -> Option<&'static Function> {
 /// but that no function hosts yet: no guard listens to their events, no sweep reads their
 /// resources, the deployment manifest leaves them out. Moving a slice from here into a
 /// function's `services` (once its adapter exists) is how it goes live.
-pub static UNHOSTED: &[&dyn Slice] = &[&ecr::SLICE];
+pub static UNHOSTED: &[&dyn Slice] = &[];
 
 /// Every slice a function hosts, in function order: each has an adapter.
 pub fn services() -> impl Iterator<Item = &'static dyn Slice> {

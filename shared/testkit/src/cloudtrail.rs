@@ -45,6 +45,11 @@ pub fn eks(event_name: &str, account: &str, request: Value, response: Value) -> 
     record("eks.amazonaws.com", event_name, account, request, response)
 }
 
+/// An ECR record (REST/JSON: plain JSON, settings left at their defaults absent).
+pub fn ecr(event_name: &str, account: &str, request: Value, response: Value) -> Value {
+    record("ecr.amazonaws.com", event_name, account, request, response)
+}
+
 /// An EC2 list in its record form: `{"items": [...]}`, or `{}` when empty.
 pub fn items(list: Vec<Value>) -> Value {
     if list.is_empty() {

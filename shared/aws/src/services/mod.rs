@@ -1,5 +1,6 @@
 //! One adapter per service slice of `shared/rules`.
 
+pub mod ecr;
 pub mod eks;
 pub mod node;
 pub mod security_groups;

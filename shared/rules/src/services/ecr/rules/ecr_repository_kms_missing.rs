@@ -17,7 +17,13 @@ pub static RULE: Rule<EcrChange, RepositoryState> = Rule {
         manual_fix: "The encryption of a repository cannot change after it is created: create a repository with \
                      --encryption-configuration encryptionType=KMS, push the images to it and delete this one.",
         events: &[super::super::ecr("CreateRepository")],
-        iam_actions: &["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
+        // The look-up describes the whole repository, policy and registry scanning included.
+        iam_actions: &[
+            "ecr:DescribeRepositories",
+            "ecr:ListTagsForResource",
+            "ecr:GetRepositoryPolicy",
+            "ecr:GetRegistryScanningConfiguration",
+        ],
         options: NO_OPTIONS,
         changes_only: None,
     },

@@ -21,6 +21,7 @@ pub static RULE: Rule<EcrChange, RepositoryState> = Rule {
             "ecr:DescribeRepositories",
             "ecr:ListTagsForResource",
             "ecr:GetRepositoryPolicy",
+            "ecr:GetRegistryScanningConfiguration",
             "ecr:SetRepositoryPolicy",
             "ecr:DeleteRepositoryPolicy",
         ],

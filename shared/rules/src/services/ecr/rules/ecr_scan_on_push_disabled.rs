@@ -28,6 +28,7 @@ pub static RULE: Rule<EcrChange, RepositoryState> = Rule {
         iam_actions: &[
             "ecr:DescribeRepositories",
             "ecr:ListTagsForResource",
+            "ecr:GetRepositoryPolicy",
             "ecr:GetRegistryScanningConfiguration",
             "ecr:PutImageScanningConfiguration",
         ],

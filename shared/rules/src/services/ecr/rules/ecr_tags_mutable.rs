@@ -18,7 +18,14 @@ pub static RULE: Rule<EcrChange, RepositoryState> = Rule {
             "aws ecr put-image-tag-mutability --repository-name <repository> --image-tag-mutability IMMUTABLE, \
                      and deploy by digest",
         events: &[super::super::ecr("CreateRepository"), super::super::ecr("PutImageTagMutability")],
-        iam_actions: &["ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:PutImageTagMutability"],
+        // The look-up describes the whole repository, policy and registry scanning included.
+        iam_actions: &[
+            "ecr:DescribeRepositories",
+            "ecr:ListTagsForResource",
+            "ecr:GetRepositoryPolicy",
+            "ecr:GetRegistryScanningConfiguration",
+            "ecr:PutImageTagMutability",
+        ],
         options: NO_OPTIONS,
         changes_only: None,
     },
