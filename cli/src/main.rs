@@ -46,8 +46,8 @@ enum Command {
         command: AlertCommand,
     },
     /// Audit what already exists, with your AWS credentials (read-only unless --remediate): every
-    /// EKS cluster, nodegroup and security group judged by the rules, with scope, exemptions and
-    /// modes applied.
+    /// EKS cluster, nodegroup, security group, subnet, node, launch template, account default and
+    /// public snapshot or AMI judged by the rules, with scope, exemptions and modes applied.
     Scan(ScanArgs),
     /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
     Replay {

@@ -549,3 +549,46 @@ async fn a_template_is_a_node_template_when_a_node_group_uses_it() {
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0].message["cluster"], "prod");
 }
+
+/// GIVEN two untagged subnets switched to auto-assign public addresses, one listed in a cluster's
+/// VPC config, WHEN node-guard handles both ModifySubnetAttribute records, THEN the cluster's is
+/// turned back and the other is out of scope (scope eks).
+#[tokio::test]
+async fn an_untagged_subnet_is_a_clusters_when_its_vpc_config_lists_it() {
+    let world = World::new().await;
+    let (listed, stray) = subnets(&world).await;
+    let on = AttributeBooleanValue::builder().value(true).build();
+    world.aws.ec2.modify_subnet_attribute().subnet_id(&listed).map_public_ip_on_launch(on).send().await.unwrap();
+    world
+        .aws
+        .eks
+        .create_cluster()
+        .name("prod")
+        .role_arn(format!("arn:aws:iam::{}:role/eks-cluster", world.aws.account))
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids(&listed).build())
+        .send()
+        .await
+        .unwrap();
+    let opened = |subnet: &str| {
+        envelope(&record(
+            &world.aws.account,
+            "ModifySubnetAttribute",
+            json!({"subnetId": subnet, "mapPublicIpOnLaunch": {"value": true}}),
+            json!({"_return": true}),
+        ))
+    };
+    let guard = world.function_guard("node-guard", &world.aws, &[]);
+
+    let restored = guard.handle(&opened(&listed), deadline_in(30)).await.unwrap();
+    let ignored = guard.handle(&opened(&stray), deadline_in(30)).await.unwrap();
+
+    assert_eq!(outcomes(&restored), [("subnet-auto-public-ip", "remediated")]);
+    assert_eq!(outcomes(&ignored), [("subnet-auto-public-ip", "out-of-scope")]);
+    let described = world.aws.ec2.describe_subnets().subnet_ids(&listed).subnet_ids(&stray).send().await.unwrap();
+    let public: Vec<(&str, Option<bool>)> =
+        described.subnets().iter().map(|s| (s.subnet_id().unwrap(), s.map_public_ip_on_launch())).collect();
+    assert!(
+        public.contains(&(listed.as_str(), Some(false))) && public.contains(&(stray.as_str(), Some(true))),
+        "{public:?}"
+    );
+}

@@ -7,7 +7,7 @@
 //! them, and the restore is tested with aws-smithy-mocks (`tests/node_defaults_mocked.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_ec2::types::{
@@ -69,6 +69,22 @@ fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Fi
 
 fn http_tokens(text: &str) -> HttpTokens {
     HttpTokens::parse(text)
+}
+
+/// What a restore keeps back before the invocation's deadline: every call is bounded by the SDK's
+/// timeouts, and a restore of a few calls must not be cut off halfway.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(3);
+
+/// Err (retryable: Lambda's retry starts afresh) when too little time is left to start `operation`.
+fn in_time(deadline: Instant, operation: &'static str) -> Result<(), AwsError> {
+    if Instant::now() + DEADLINE_MARGIN > deadline {
+        return Err(AwsError::Retryable {
+            operation,
+            message: "too close to the invocation's deadline to start".to_owned(),
+            source: None,
+        });
+    }
+    Ok(())
 }
 
 /// Codes that mean "no such resource": deleted since, or never there.
@@ -498,16 +514,17 @@ impl ServiceAdapter for Ec2Nodes {
         &'a self,
         action: &'a Action,
         _described: Option<Described>,
-        _deadline: Instant,
+        deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
         Box::pin(async move {
+            in_time(deadline, "run a node restore")?;
             match typed::<NodeAction>(action, SERVICE)? {
                 NodeAction::DisableSubnetPublicIp { subnet_id } => self.disable_subnet_public_ip(subnet_id).await,
                 NodeAction::UpdateInstanceMetadata { instance_id, require_tokens, hop_limit } => {
                     self.update_instance_metadata(instance_id, *require_tokens, *hop_limit).await
                 }
                 NodeAction::RequireTemplateTokens { template, source_version, make_default } => {
-                    self.require_template_tokens(template, source_version, *make_default).await
+                    self.require_template_tokens(template, source_version, *make_default, deadline).await
                 }
                 NodeAction::RequireDefaultTokens => self.require_default_tokens().await,
                 NodeAction::EnableEbsEncryptionByDefault => self.enable_ebs_encryption_by_default().await,
@@ -593,6 +610,7 @@ impl Ec2Nodes {
         template: &str,
         source_version: &str,
         make_default: bool,
+        deadline: Instant,
     ) -> Result<ActionResult, AwsError> {
         let Some(described) = self.describe_template(template).await? else {
             return Ok(ActionResult::NotApplicable(format!("launch template {template} no longer exists")));
@@ -627,6 +645,9 @@ impl Ec2Nodes {
             metadata = metadata.http_endpoint(endpoint.clone());
         }
         let data = aws_sdk_ec2::types::RequestLaunchTemplateData::builder().metadata_options(metadata.build()).build();
+        // Three reads so far: a version made and not yet made the default would be made again
+        // by the retry, so stop here rather than between the two writes.
+        in_time(deadline, "ec2:CreateLaunchTemplateVersion")?;
         let created = self
             .client
             .create_launch_template_version()
@@ -973,6 +994,12 @@ impl Ec2Nodes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_restore_too_close_to_the_deadline_is_left_to_the_retry() {
+        assert!(in_time(Instant::now() + Duration::from_secs(1), "test").is_err_and(|e| e.is_retryable()));
+        assert!(in_time(Instant::now() + Duration::from_secs(30), "test").is_ok());
+    }
 
     #[test]
     fn templates_are_named_by_id_or_by_name() {
