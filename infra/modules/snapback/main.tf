@@ -87,6 +87,7 @@ locals {
     "ec2:DescribeImages"                 = ["*"]
     "ec2:DescribeImageAttribute"         = ["*"]
     "ec2:DescribeSecurityGroups"         = ["*"]
+    "ec2:DescribeTags"                   = ["*"]
     "ec2:DescribeSecurityGroupRules"     = ["*"]
     "eks:ListClusters"                   = ["*"]
     # A registry-level setting: the action has no resource type.

@@ -1,16 +1,21 @@
-//! `make bench`, the parts that need processes and moto: cold start of the release sg-guard
-//! binary (spawn → its first `GET …/invocation/next`), warm handling of one event against moto
-//! (sg-guard: describe, revoke, SNS publish; eks-guard: describe, UpdateClusterConfig, publish),
-//! median and p95, and peak RSS; the sweeper's cold start, a warm sweep of the bench account with
-//! a ledger table, and its peak RSS.
+//! `make bench`, the parts that need processes and moto: cold start of the release guards
+//! (spawn → the first `GET …/invocation/next`), warm handling of one event against moto
+//! (sg-guard: describe, revoke, SNS publish; eks-guard: describe, UpdateClusterConfig, publish;
+//! node-guard: describe, ModifyInstanceMetadataOptions, publish; ecr-guard: describe the
+//! repository and the registry's scanning, PutImageScanningConfiguration, publish), median and
+//! p95, and peak RSS; the sweeper's cold start, a warm sweep of the bench account with a ledger
+//! table, and its peak RSS.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_ec2::types::{HttpTokensState, InstanceMetadataOptionsRequest, ResourceType, Tag, TagSpecification};
 use serde_json::{json, Value};
 use snapback_tests::lambda::{workspace_root, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
-use snapback_tests::{authorize_record, eks_record, envelope, moto_url, tcp_from, World, DEFAULT_ACCOUNT};
+use snapback_tests::{
+    authorize_record, ecr_record, eks_record, envelope, moto_url, record, tcp_from, World, DEFAULT_ACCOUNT,
+};
 
 const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
@@ -53,6 +58,24 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Cold starts of `name` (spawn → first poll of the Runtime API: config, SDK clients, runtime
+/// ready), sorted, and the highest peak RSS of a started process.
+fn cold_starts(name: &str, world: &World, env: &[(&str, String)]) -> (Vec<f64>, u64) {
+    let (mut cold, mut idle_rss) = (Vec::new(), 0);
+    for _ in 0..COLD_RUNS {
+        let api = RuntimeApi::start();
+        let spawned = Instant::now();
+        let function = spawn_with(name, &api, world, env);
+        match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
+            RuntimeEvent::Polled(at) => cold.push(millis(at - spawned)),
+            other => panic!("unexpected {other:?}"),
+        }
+        idle_rss = idle_rss.max(peak_rss_kib(function.0.id()));
+    }
+    cold.sort_by(f64::total_cmp);
+    (cold, idle_rss)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -87,20 +110,7 @@ fn summary(timings: &[f64]) -> (f64, f64, f64) {
 async fn main() {
     let world = World::in_default_account().await;
 
-    // Cold start: spawn → first poll of the Runtime API (config, SDK clients, runtime ready).
-    let mut cold = Vec::new();
-    let mut idle_rss = 0;
-    for _ in 0..COLD_RUNS {
-        let api = RuntimeApi::start();
-        let spawned = Instant::now();
-        let function = spawn("sg-guard", &api, &world);
-        match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
-            RuntimeEvent::Polled(at) => cold.push(millis(at - spawned)),
-            other => panic!("unexpected {other:?}"),
-        }
-        idle_rss = idle_rss.max(peak_rss_kib(function.0.id()));
-    }
-    cold.sort_by(f64::total_cmp);
+    let (cold, idle_rss) = cold_starts("sg-guard", &world, &[]);
 
     // Warm sg-guard: one process, one event after another; each opens a fresh world rule first.
     let group = world.group(&format!("bench-nodes-{}", std::process::id()), &[("aws:eks:cluster-name", "bench")]).await;
@@ -142,20 +152,72 @@ async fn main() {
     drop(function);
     assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per EKS event");
 
+    // node-guard: a node whose IMDS someone set back to optional, then the event; one finding,
+    // one ModifyInstanceMetadataOptions.
+    let (node_cold, node_idle_rss) = cold_starts("node-guard", &world, &[]);
+    let node = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(Tag::builder().key("eks:cluster-name").value("bench").build())
+        .build();
+    let launched = world
+        .aws
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(node)
+        .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
+        .send()
+        .await
+        .unwrap();
+    let instance = launched.instances()[0].instance_id().unwrap().to_owned();
+    let api = RuntimeApi::start();
+    let function = spawn("node-guard", &api, &world);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let mut warm_node = Vec::new();
+    for _ in 0..WARM_EVENTS {
+        let modify = world.aws.ec2.modify_instance_metadata_options().instance_id(&instance);
+        modify.http_tokens(HttpTokensState::Optional).send().await.unwrap();
+        let event = envelope(&record(
+            DEFAULT_ACCOUNT,
+            "ModifyInstanceMetadataOptions",
+            json!({"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": "optional", "InstanceId": instance}}),
+            json!({"ModifyInstanceMetadataOptionsResponse": {"instanceId": instance,
+                   "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 1,
+                       "httpEndpoint": "enabled"}}}),
+        ));
+        warm_node.push(handle(&api, &event, "\"remediated\""));
+    }
+    let node_rss = peak_rss_kib(function.0.id());
+    drop(function);
+
+    // ecr-guard: a fresh repository created without scan on push each time (moto cannot switch it
+    // off again), then the event turning it off; one finding, one PutImageScanningConfiguration.
+    let (ecr_cold, ecr_idle_rss) = cold_starts("ecr-guard", &world, &[]);
+    let api = RuntimeApi::start();
+    let function = spawn("ecr-guard", &api, &world);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let mut warm_ecr = Vec::new();
+    for at in 0..WARM_EVENTS {
+        let repository = format!("bench-{}/app-{at}", std::process::id());
+        world.repository(&repository, false, "IMMUTABLE", &[]).await;
+        let event = envelope(&ecr_record(
+            DEFAULT_ACCOUNT,
+            "PutImageScanningConfiguration",
+            json!({"repositoryName": repository, "imageScanningConfiguration": {"scanOnPush": false}}),
+            json!({"registryId": DEFAULT_ACCOUNT, "repositoryName": repository,
+                   "imageScanningConfiguration": {"scanOnPush": false}}),
+        ));
+        warm_ecr.push(handle(&api, &event, "\"remediated\""));
+    }
+    let ecr_rss = peak_rss_kib(function.0.id());
+    drop(function);
+
     // The sweeper: cold start as above, then whole sweeps of the bench account (the group, the
     // cluster and their neighbours), remembering in a ledger table as deployed.
     let ledger = [("SNAPBACK_LEDGER_TABLE", world.ledger_table().await)];
-    let mut sweeper_cold = Vec::new();
-    for _ in 0..COLD_RUNS {
-        let api = RuntimeApi::start();
-        let spawned = Instant::now();
-        let _function = spawn_with("sweeper", &api, &world, &ledger);
-        match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
-            RuntimeEvent::Polled(at) => sweeper_cold.push(millis(at - spawned)),
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    sweeper_cold.sort_by(f64::total_cmp);
+    let (sweeper_cold, _) = cold_starts("sweeper", &world, &ledger);
     let api = RuntimeApi::start();
     let function = spawn_with("sweeper", &api, &world, &ledger);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
@@ -185,6 +247,35 @@ async fn main() {
         warm_rss as f64 / 1024.0,
         eks_rss as f64 / 1024.0
     );
+    for (name, cold, warm, idle_rss, rss, path) in [
+        (
+            "node-guard",
+            &node_cold,
+            &warm_node,
+            node_idle_rss,
+            node_rss,
+            "describe, ModifyInstanceMetadataOptions, SNS publish",
+        ),
+        (
+            "ecr-guard",
+            &ecr_cold,
+            &warm_ecr,
+            ecr_idle_rss,
+            ecr_rss,
+            "describe repository and registry scanning, PutImageScanningConfiguration, SNS publish",
+        ),
+    ] {
+        let (median, p95, first) = summary(warm);
+        println!(
+            "  {name} ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm event -> answer ({path}): median {median:.1} ms, p95 {p95:.1} ms ({} events; first {first:.1} ms); peak RSS {:.1} MB idle, {:.1} MB after {WARM_EVENTS} events",
+            size(name),
+            percentile(cold, 0.5),
+            percentile(cold, 0.95),
+            WARM_EVENTS - 1,
+            idle_rss as f64 / 1024.0,
+            rss as f64 / 1024.0
+        );
+    }
     let (sweep_median, sweep_p95, sweep_first) = summary(&sweeps);
     println!(
         "  sweeper ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm sweep of the bench account with a ledger: median {sweep_median:.1} ms, p95 {sweep_p95:.1} ms ({} sweeps; first {sweep_first:.1} ms); peak RSS {:.1} MB",

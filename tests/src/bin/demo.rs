@@ -1,17 +1,18 @@
-//! `make demo`: two dangerous changes snapped back by the built bootstrap binaries running under
+//! `make demo`: three dangerous changes snapped back by the built bootstrap binaries running under
 //! cargo-lambda's Lambda runtime emulator, against moto. Scene 1: a world-open SSH rule on an EKS
 //! node security group (sg-guard). Scene 2: an EKS API endpoint made public to 0.0.0.0/0
-//! (eks-guard).
+//! (eks-guard). Scene 3: a node opened to IMDSv1 (node-guard).
 
 use std::time::Instant;
 
+use aws_sdk_ec2::types::{HttpTokensState, InstanceMetadataOptionsRequest, ResourceType, Tag, TagSpecification};
 use serde_json::{json, Value};
 use snapback_tests::lambda::{function_binary, LocalLambda};
 use snapback_tests::{
     authorize_record, eks_record, envelope, moto_url, tcp_from, Delivered, World, DEFAULT_ACCOUNT, REGION,
 };
 
-const STEPS: u32 = 9;
+const STEPS: u32 = 12;
 const ALL_LOGS: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 fn step(number: u32, text: &str) {
@@ -48,6 +49,16 @@ fn invoke(function: &LocalLambda, event: &Value, name: &str) {
     }
 }
 
+/// The node's IMDS settings, as DescribeInstances gives them.
+async fn show_metadata_options(world: &World, instance: &str) {
+    let described = world.aws.ec2.describe_instances().instance_ids(instance).send().await.unwrap();
+    let options = described.reservations()[0].instances()[0].metadata_options();
+    let tokens = options.and_then(|options| options.http_tokens()).map(|tokens| tokens.as_str()).unwrap_or_default();
+    let hop_limit = options.and_then(|options| options.http_put_response_hop_limit()).unwrap_or(1);
+    let meaning = if tokens == "required" { "IMDSv2 only" } else { "IMDSv1 allowed" };
+    println!("      {instance}: HttpTokens {tokens} ({meaning}), hop limit {hop_limit}");
+}
+
 fn show_alert_summaries(alerts: &[Delivered]) {
     for alert in alerts {
         println!(
@@ -69,7 +80,7 @@ fn show_alert_summaries(alerts: &[Delivered]) {
 
 #[tokio::main]
 async fn main() {
-    println!("snapback demo: two dangerous changes to an EKS cluster, snapped back within milliseconds.");
+    println!("snapback demo: three dangerous changes to an EKS cluster, snapped back within milliseconds.");
     step(
         1,
         &format!("moto, a local AWS emulator, is listening on {} (account {DEFAULT_ACCOUNT}, {REGION})", moto_url()),
@@ -86,9 +97,31 @@ async fn main() {
         world.vpc_id
     );
 
-    step(2, "sg-guard and eks-guard (the built bootstrap binaries) start under cargo-lambda's Lambda runtime emulator");
+    let node = TagSpecification::builder()
+        .resource_type(ResourceType::Instance)
+        .tags(Tag::builder().key("eks:cluster-name").value("demo-cluster").build())
+        .tags(Tag::builder().key("eks:nodegroup-name").value("web").build())
+        .build();
+    let required = InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build();
+    let launched = world
+        .aws
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(node)
+        .metadata_options(required)
+        .send()
+        .await
+        .unwrap();
+    let instance = launched.instances()[0].instance_id().unwrap().to_owned();
+    println!("      and node {instance} of its node group web, requiring IMDSv2");
+
+    step(2, "sg-guard, eks-guard and node-guard (the built bootstrap binaries) start under cargo-lambda's Lambda runtime emulator");
     let sg_guard = LocalLambda::start(&function_binary("sg-guard"), &world.function_env());
     let eks_guard = LocalLambda::start(&function_binary("eks-guard"), &world.function_env());
+    let node_guard = LocalLambda::start(&function_binary("node-guard"), &world.function_env());
 
     step(3, &format!("alice runs: aws ec2 authorize-security-group-ingress --group-id {group} --protocol tcp --port 22 --cidr 0.0.0.0/0"));
     let opened = tcp_from(22, &["0.0.0.0/0"]);
@@ -127,6 +160,38 @@ async fn main() {
     show_endpoint(world.cluster_state("demo-cluster").await);
     show_alert_summaries(&world.alerts().await);
 
-    drop((sg_guard, eks_guard));
-    step(9, "Stopped both functions and the runtime emulators; moto stops next.");
+    step(
+        9,
+        &format!(
+            "alice runs: aws ec2 modify-instance-metadata-options --instance-id {instance} --http-tokens optional"
+        ),
+    );
+    world
+        .aws
+        .ec2
+        .modify_instance_metadata_options()
+        .instance_id(&instance)
+        .http_tokens(HttpTokensState::Optional)
+        .send()
+        .await
+        .unwrap();
+    show_metadata_options(&world, &instance).await;
+
+    step(10, "CloudTrail records the call (its request inside a PascalCase wrapper) and EventBridge delivers it to node-guard");
+    let modified = snapback_tests::record(
+        DEFAULT_ACCOUNT,
+        "ModifyInstanceMetadataOptions",
+        json!({"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": "optional", "InstanceId": instance}}),
+        json!({"ModifyInstanceMetadataOptionsResponse": {"instanceId": instance,
+               "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 1,
+                   "httpEndpoint": "enabled"}}}),
+    );
+    invoke(&node_guard, &envelope(&modified), "node-guard");
+
+    step(11, "The node requires IMDSv2 tokens again, and one alert says so:");
+    show_metadata_options(&world, &instance).await;
+    show_alert_summaries(&world.alerts().await);
+
+    drop((sg_guard, eks_guard, node_guard));
+    step(12, "Stopped the three functions and the runtime emulators; moto stops next.");
 }
