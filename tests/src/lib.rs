@@ -419,6 +419,25 @@ impl World {
         (endpoint.public, endpoint.private, endpoint.public_cidrs, facts.logging_enabled.into_iter().collect())
     }
 
+    /// A node of `cluster` (tagged `eks:cluster-name`) launched with IMDSv2 tokens as `tokens`
+    /// says; its instance id.
+    pub async fn node(&self, cluster: &str, tokens: aws_sdk_ec2::types::HttpTokensState) -> String {
+        let tags = TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+            .tags(Tag::builder().key("eks:cluster-name").value(cluster).build())
+            .build();
+        let options = aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder().http_tokens(tokens).build();
+        let request = self.aws.ec2.run_instances().image_id("ami-03cf127a").min_count(1).max_count(1);
+        let launched = request.tag_specifications(tags).metadata_options(options).send().await.unwrap();
+        launched.instances()[0].instance_id().unwrap().to_owned()
+    }
+
+    /// Sets a node's IMDS tokens as `tokens` says (as someone at the console would).
+    pub async fn set_tokens(&self, instance: &str, tokens: aws_sdk_ec2::types::HttpTokensState) {
+        let modify = self.aws.ec2.modify_instance_metadata_options().instance_id(instance);
+        modify.http_tokens(tokens).send().await.unwrap();
+    }
+
     /// An ECR repository with scan on push `scan_on_push`, tags `mutability` (MUTABLE or
     /// IMMUTABLE) and these tags; returns the repository as CreateRepository answered it, as JSON
     /// in the shape of CloudTrail's `responseElements.repository`.
@@ -691,6 +710,19 @@ pub fn authorize_record(
         })
         .collect();
     cloudtrail::authorize_ingress(account, group_id, vec![item], rule_set)
+}
+
+/// The CloudTrail record of a ModifyInstanceMetadataOptions making tokens optional on `instance`:
+/// its request inside the PascalCase wrapper CloudTrail records it in.
+pub fn tokens_made_optional_record(account: &str, instance: &str) -> Value {
+    record(
+        account,
+        "ModifyInstanceMetadataOptions",
+        serde_json::json!({"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": "optional", "InstanceId": instance}}),
+        serde_json::json!({"ModifyInstanceMetadataOptionsResponse": {"instanceId": instance,
+            "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 1,
+                "httpEndpoint": "enabled"}}}),
+    )
 }
 
 /// An EC2 CloudTrail record by IAM user alice, with a fresh event id.

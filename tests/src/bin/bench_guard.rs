@@ -9,12 +9,13 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::types::{HttpTokensState, InstanceMetadataOptionsRequest, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::HttpTokensState;
 use serde_json::{json, Value};
 use snapback_tests::lambda::{workspace_root, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
 use snapback_tests::{
-    authorize_record, ecr_record, eks_record, envelope, moto_url, record, tcp_from, World, DEFAULT_ACCOUNT,
+    authorize_record, ecr_record, eks_record, envelope, moto_url, tcp_from, tokens_made_optional_record, World,
+    DEFAULT_ACCOUNT,
 };
 
 const COLD_RUNS: usize = 25;
@@ -155,38 +156,14 @@ async fn main() {
     // node-guard: a node whose IMDS someone set back to optional, then the event; one finding,
     // one ModifyInstanceMetadataOptions.
     let (node_cold, node_idle_rss) = cold_starts("node-guard", &world, &[]);
-    let node = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .tags(Tag::builder().key("eks:cluster-name").value("bench").build())
-        .build();
-    let launched = world
-        .aws
-        .ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(node)
-        .metadata_options(InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build())
-        .send()
-        .await
-        .unwrap();
-    let instance = launched.instances()[0].instance_id().unwrap().to_owned();
+    let instance = world.node("bench", HttpTokensState::Required).await;
     let api = RuntimeApi::start();
     let function = spawn("node-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm_node = Vec::new();
     for _ in 0..WARM_EVENTS {
-        let modify = world.aws.ec2.modify_instance_metadata_options().instance_id(&instance);
-        modify.http_tokens(HttpTokensState::Optional).send().await.unwrap();
-        let event = envelope(&record(
-            DEFAULT_ACCOUNT,
-            "ModifyInstanceMetadataOptions",
-            json!({"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": "optional", "InstanceId": instance}}),
-            json!({"ModifyInstanceMetadataOptionsResponse": {"instanceId": instance,
-                   "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 1,
-                       "httpEndpoint": "enabled"}}}),
-        ));
+        world.set_tokens(&instance, HttpTokensState::Optional).await;
+        let event = envelope(&tokens_made_optional_record(DEFAULT_ACCOUNT, &instance));
         warm_node.push(handle(&api, &event, "\"remediated\""));
     }
     let node_rss = peak_rss_kib(function.0.id());

@@ -5,11 +5,12 @@
 
 use std::time::Instant;
 
-use aws_sdk_ec2::types::{HttpTokensState, InstanceMetadataOptionsRequest, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::HttpTokensState;
 use serde_json::{json, Value};
 use snapback_tests::lambda::{function_binary, LocalLambda};
 use snapback_tests::{
-    authorize_record, eks_record, envelope, moto_url, tcp_from, Delivered, World, DEFAULT_ACCOUNT, REGION,
+    authorize_record, eks_record, envelope, moto_url, tcp_from, tokens_made_optional_record, Delivered, World,
+    DEFAULT_ACCOUNT, REGION,
 };
 
 const STEPS: u32 = 12;
@@ -97,25 +98,7 @@ async fn main() {
         world.vpc_id
     );
 
-    let node = TagSpecification::builder()
-        .resource_type(ResourceType::Instance)
-        .tags(Tag::builder().key("eks:cluster-name").value("demo-cluster").build())
-        .tags(Tag::builder().key("eks:nodegroup-name").value("web").build())
-        .build();
-    let required = InstanceMetadataOptionsRequest::builder().http_tokens(HttpTokensState::Required).build();
-    let launched = world
-        .aws
-        .ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(node)
-        .metadata_options(required)
-        .send()
-        .await
-        .unwrap();
-    let instance = launched.instances()[0].instance_id().unwrap().to_owned();
+    let instance = world.node("demo-cluster", HttpTokensState::Required).await;
     println!("      and node {instance} of its node group web, requiring IMDSv2");
 
     step(2, "sg-guard, eks-guard and node-guard (the built bootstrap binaries) start under cargo-lambda's Lambda runtime emulator");
@@ -166,26 +149,11 @@ async fn main() {
             "alice runs: aws ec2 modify-instance-metadata-options --instance-id {instance} --http-tokens optional"
         ),
     );
-    world
-        .aws
-        .ec2
-        .modify_instance_metadata_options()
-        .instance_id(&instance)
-        .http_tokens(HttpTokensState::Optional)
-        .send()
-        .await
-        .unwrap();
+    world.set_tokens(&instance, HttpTokensState::Optional).await;
     show_metadata_options(&world, &instance).await;
 
     step(10, "CloudTrail records the call (its request inside a PascalCase wrapper) and EventBridge delivers it to node-guard");
-    let modified = snapback_tests::record(
-        DEFAULT_ACCOUNT,
-        "ModifyInstanceMetadataOptions",
-        json!({"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": "optional", "InstanceId": instance}}),
-        json!({"ModifyInstanceMetadataOptionsResponse": {"instanceId": instance,
-               "instanceMetadataOptions": {"state": "pending", "httpTokens": "optional", "httpPutResponseHopLimit": 1,
-                   "httpEndpoint": "enabled"}}}),
-    );
+    let modified = tokens_made_optional_record(DEFAULT_ACCOUNT, &instance);
     invoke(&node_guard, &envelope(&modified), "node-guard");
 
     step(11, "The node requires IMDSv2 tokens again, and one alert says so:");
