@@ -484,7 +484,9 @@ impl ServiceAdapter for Ec2Nodes {
             } else if *kind == INSTANCE {
                 let Some(instance) = self.describe_instance(resource).await? else { return Ok(None) };
                 let cluster = node_cluster_from_tags(&instance.tags);
-                Ok(facts(instance.tags, cluster))
+                // The description saves the restore its own DescribeInstances.
+                let facts = ResourceFacts { tags: instance.tags.clone(), cluster };
+                Ok(Some(LookedUp { facts, described: Some(Box::new(instance)) }))
             } else if *kind == LAUNCH_TEMPLATE {
                 let Some(template) = self.describe_template(resource).await? else { return Ok(None) };
                 let mut cluster = launch_template_cluster_from_tags(&template.tags, &template.instance_tags);
@@ -513,15 +515,18 @@ impl ServiceAdapter for Ec2Nodes {
     fn run<'a>(
         &'a self,
         action: &'a Action,
-        _described: Option<Described>,
+        described: Option<Described>,
         deadline: Instant,
     ) -> BoxFuture<'a, Result<ActionResult, AwsError>> {
         Box::pin(async move {
             in_time(deadline, "run a node restore")?;
+            let described = described.and_then(|described| described.downcast::<InstanceState>().ok());
             match typed::<NodeAction>(action, SERVICE)? {
                 NodeAction::DisableSubnetPublicIp { subnet_id } => self.disable_subnet_public_ip(subnet_id).await,
                 NodeAction::UpdateInstanceMetadata { instance_id, require_tokens, hop_limit } => {
-                    self.update_instance_metadata(instance_id, *require_tokens, *hop_limit).await
+                    let described =
+                        described.map(|instance| *instance).filter(|instance| instance.instance_id == *instance_id);
+                    self.update_instance_metadata(instance_id, *require_tokens, *hop_limit, described).await
                 }
                 NodeAction::RequireTemplateTokens { template, source_version, make_default } => {
                     self.require_template_tokens(template, source_version, *make_default, deadline).await
@@ -567,8 +572,14 @@ impl Ec2Nodes {
         instance_id: &str,
         require_tokens: bool,
         hop_limit: Option<i64>,
+        described: Option<InstanceState>,
     ) -> Result<ActionResult, AwsError> {
-        let Some(instance) = self.describe_instance(instance_id).await? else {
+        // The look-up's description when it has one (moments old, in this invocation), else a fresh one.
+        let instance = match described {
+            Some(instance) => Some(instance),
+            None => self.describe_instance(instance_id).await?,
+        };
+        let Some(instance) = instance else {
             return Ok(ActionResult::NotApplicable(format!("instance {instance_id} no longer exists")));
         };
         let current = &instance.metadata;
