@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_sdk_eks::types::Cluster;
+use aws_sdk_eks::types::{Cluster, Nodegroup};
 use futures_util::StreamExt;
 use snapback_rules::Scope;
 use tokio::sync::{OnceCell, Semaphore};
@@ -24,11 +24,12 @@ pub struct SweepContext {
     scope: Scope,
     account: Option<String>,
     clusters: OnceCell<Arc<[Cluster]>>,
+    nodegroups: OnceCell<Arc<[Nodegroup]>>,
 }
 
 impl SweepContext {
     pub fn new(scope: Scope) -> SweepContext {
-        SweepContext { scope, account: None, clusters: OnceCell::new() }
+        SweepContext { scope, account: None, clusters: OnceCell::new(), nodegroups: OnceCell::new() }
     }
 
     /// The account swept, when the caller knows it: listings of what the account owns (its
@@ -81,6 +82,27 @@ impl SweepContext {
             .await?;
         Ok(clusters.clone())
     }
+
+    /// Every managed node group of the sweep's clusters, described, in cluster then list order;
+    /// at most `concurrency` EKS calls at once. Made once per sweep and shared (the EKS slice
+    /// judges their remote access, the node slice their subnets and launch templates). A node
+    /// group, or a cluster, deleted since it was listed is left out.
+    pub(crate) async fn nodegroups(
+        &self,
+        client: &aws_sdk_eks::Client,
+        concurrency: usize,
+    ) -> Result<Arc<[Nodegroup]>, AwsError> {
+        let clusters = self.clusters(client, concurrency).await?;
+        let nodegroups = self
+            .nodegroups
+            .get_or_try_init(|| async {
+                let names: Vec<&str> = clusters.iter().filter_map(|cluster| cluster.name()).collect();
+                let described = describe_nodegroups(client, &names, &CallBound::new(concurrency)).await?;
+                Ok::<_, AwsError>(Arc::<[Nodegroup]>::from(described))
+            })
+            .await?;
+        Ok(nodegroups.clone())
+    }
 }
 
 /// AWS calls one sweep has in flight at once, unless its adapter is built with another bound
@@ -104,6 +126,40 @@ pub fn sweep_retry_config() -> RetryConfig {
         .with_max_attempts(SWEEP_MAX_ATTEMPTS)
         .with_initial_backoff(Duration::from_secs(1))
         .with_max_backoff(Duration::from_secs(20))
+}
+
+/// Every managed node group of these clusters, described, in cluster then list order, each call
+/// through `bound`. A node group, or a cluster, deleted since it was listed is left out.
+pub(crate) async fn describe_nodegroups(
+    client: &aws_sdk_eks::Client,
+    clusters: &[&str],
+    bound: &CallBound,
+) -> Result<Vec<Nodegroup>, AwsError> {
+    let per_cluster = each(clusters, |cluster| async move {
+        let mut names = Vec::new();
+        let mut pages = client.list_nodegroups().cluster_name(*cluster).into_paginator().send();
+        while let Some(page) = bound.call(pages.next()).await {
+            match page {
+                Ok(page) => names.extend(page.nodegroups().iter().cloned()),
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                    return Ok(Vec::new())
+                }
+                Err(error) => return Err(AwsError::from_sdk("eks:ListNodegroups", error)),
+            }
+        }
+        let described = each(names, |name| async move {
+            let request = client.describe_nodegroup().cluster_name(*cluster).nodegroup_name(name);
+            match bound.call(request.send()).await {
+                Ok(output) => Ok(output.nodegroup),
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => Ok(None),
+                Err(error) => Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
+            }
+        })
+        .await?;
+        Ok(described.into_iter().flatten().collect::<Vec<Nodegroup>>())
+    })
+    .await?;
+    Ok(per_cluster.into_iter().flatten().collect())
 }
 
 /// At most `limit` calls of one sweep in flight: the sweep fans out over every resource at once,

@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_eks::types::{Cluster, EncryptionConfig, LogSetup, LogType, Logging, Provider, VpcConfigRequest};
+use aws_sdk_eks::types::{
+    Cluster, EncryptionConfig, LogSetup, LogType, Logging, Nodegroup, Provider, VpcConfigRequest,
+};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use aws_sdk_eks::operation::associate_encryption_config::AssociateEncryptionConfigError;
@@ -363,8 +365,11 @@ impl EksApi {
     async fn sweep_all(&self, context: &SweepContext) -> Result<Vec<Found>, AwsError> {
         let bound = CallBound::new(self.concurrency);
         let clusters = context.clusters(&self.client, self.concurrency).await?;
+        // The node groups as the sweep described them for every slice, then each cluster's access entries.
+        let nodegroups = context.nodegroups(&self.client, self.concurrency).await?;
         let per_cluster = each(clusters.iter(), |cluster| self.sweep_cluster(cluster, &bound)).await?;
         let mut found: Vec<Found> = per_cluster.into_iter().flatten().collect();
+        found.extend(nodegroups.iter().filter_map(nodegroup_found));
         sort_found(&mut found);
         Ok(found)
     }
@@ -374,9 +379,7 @@ impl EksApi {
         let Some(name) = described.name() else { return Ok(Vec::new()) };
         let cluster = cluster_state(name, described);
         let facts = ResourceFacts { tags: cluster.tags.clone(), cluster: Some(name.to_owned()) };
-        let (nodegroups, associations) =
-            tokio::try_join!(self.nodegroups(name, bound), self.access_policies(name, bound))?;
-        let associations = associations.unwrap_or_else(|| {
+        let associations = self.access_policies(name, bound).await?.unwrap_or_else(|| {
             tracing::warn!(cluster = name, "the endpoint does not serve EKS access entries; none swept");
             Vec::new()
         });
@@ -386,7 +389,6 @@ impl EksApi {
             facts: Some(facts.clone()),
             state: Box::new(EksState::Cluster(cluster)),
         }];
-        found.extend(nodegroups);
         // One per association, named after it; its findings are about the cluster, whose facts it carries.
         found.extend(associations.into_iter().map(|association| Found {
             kind: &CLUSTER,
@@ -395,43 +397,6 @@ impl EksApi {
             state: Box::new(EksState::AccessPolicy(association)),
         }));
         Ok(found)
-    }
-
-    async fn nodegroups(&self, cluster: &str, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
-        let mut names = Vec::new();
-        let mut pages = self.client.list_nodegroups().cluster_name(cluster).into_paginator().send();
-        while let Some(page) = bound.call(pages.next()).await {
-            match page {
-                Ok(page) => names.extend(page.nodegroups().iter().cloned()),
-                // The cluster went away after it was listed: no nodegroups left to judge.
-                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                    return Ok(Vec::new())
-                }
-                Err(error) => return Err(AwsError::from_sdk("eks:ListNodegroups", error)),
-            }
-        }
-        let described = each(names, |name| self.sweep_nodegroup(cluster, name, bound)).await?;
-        Ok(described.into_iter().flatten().collect())
-    }
-
-    async fn sweep_nodegroup(&self, cluster: &str, name: String, bound: &CallBound) -> Result<Option<Found>, AwsError> {
-        let request = self.client.describe_nodegroup().cluster_name(cluster).nodegroup_name(&name);
-        let described = match bound.call(request.send()).await {
-            Ok(described) => described,
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                return Ok(None)
-            }
-            Err(error) => return Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
-        };
-        let remote = described.nodegroup().and_then(|nodegroup| nodegroup.remote_access());
-        let state = EksState::Nodegroup(NodegroupAccess {
-            cluster: cluster.to_owned(),
-            nodegroup: name.clone(),
-            ssh_key: remote.and_then(|remote| remote.ec2_ssh_key()).filter(|key| !key.is_empty()).map(str::to_owned),
-            source_security_groups: remote.map(|remote| remote.source_security_groups().to_vec()).unwrap_or_default(),
-        });
-        // Its findings are about the cluster: its facts come from the cluster's look-up.
-        Ok(Some(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state), facts: None }))
     }
 
     /// Describe, work out what is still needed, update; a busy cluster (CREATING, UPDATING, a
@@ -520,6 +485,20 @@ pub(crate) async fn cluster_names(client: &aws_sdk_eks::Client) -> Result<Vec<St
         names.extend(page.clusters().iter().cloned());
     }
     Ok(names)
+}
+
+/// A node group as the sweep described it, with its remote access. Its findings are about the
+/// cluster: its facts come from the cluster's (the same sweep describes the cluster).
+fn nodegroup_found(nodegroup: &Nodegroup) -> Option<Found> {
+    let (cluster, name) = (nodegroup.cluster_name()?, nodegroup.nodegroup_name()?);
+    let remote = nodegroup.remote_access();
+    let state = EksState::Nodegroup(NodegroupAccess {
+        cluster: cluster.to_owned(),
+        nodegroup: name.to_owned(),
+        ssh_key: remote.and_then(|remote| remote.ec2_ssh_key()).filter(|key| !key.is_empty()).map(str::to_owned),
+        source_security_groups: remote.map(|remote| remote.source_security_groups().to_vec()).unwrap_or_default(),
+    });
+    Some(Found { kind: &NODEGROUP, resource: format!("{cluster}/{name}"), state: Box::new(state), facts: None })
 }
 
 /// What the rules read of a described cluster.

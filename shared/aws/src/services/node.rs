@@ -30,7 +30,7 @@ use snapback_rules::{Action, ResourceFacts, ResourceKind};
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::{error_code, is_unserved, AwsError};
 use crate::services::eks::cluster_names;
-use crate::sweep::{each, sort_found, CallBound, SweepContext, SWEEP_CONCURRENCY};
+use crate::sweep::{describe_nodegroups, each, sort_found, CallBound, SweepContext, SWEEP_CONCURRENCY};
 
 /// Values in one EC2 filter: AWS takes at most 200.
 const FILTER_VALUES: usize = 200;
@@ -180,6 +180,11 @@ struct NodegroupFacts {
     tags: BTreeMap<String, String>,
 }
 
+/// A described node group's facts (None without its cluster's or its own name).
+fn facts_of(nodegroup: &Nodegroup) -> Option<NodegroupFacts> {
+    Some(nodegroup_facts(nodegroup.cluster_name()?, nodegroup.nodegroup_name()?, nodegroup))
+}
+
 fn nodegroup_facts(cluster: &str, name: &str, nodegroup: &Nodegroup) -> NodegroupFacts {
     NodegroupFacts {
         cluster: cluster.to_owned(),
@@ -284,33 +289,9 @@ impl Ec2Nodes {
 
     /// Every node group of these clusters, described, at most `bound` calls at once.
     async fn nodegroups_of(&self, clusters: &[String], bound: &CallBound) -> Result<Vec<NodegroupFacts>, AwsError> {
-        let per_cluster = each(clusters, |cluster| async move {
-            let mut names = Vec::new();
-            let mut pages = self.eks.list_nodegroups().cluster_name(cluster).into_paginator().send();
-            while let Some(page) = bound.call(pages.next()).await {
-                match page {
-                    Ok(page) => names.extend(page.nodegroups().iter().cloned()),
-                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                        return Ok(Vec::new())
-                    }
-                    Err(error) => return Err(AwsError::from_sdk("eks:ListNodegroups", error)),
-                }
-            }
-            let described = each(names, |name| async move {
-                let request = self.eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(&name);
-                match bound.call(request.send()).await {
-                    Ok(output) => Ok(output.nodegroup().map(|group| nodegroup_facts(cluster, &name, group))),
-                    Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                        Ok(None)
-                    }
-                    Err(error) => Err(AwsError::from_sdk("eks:DescribeNodegroup", error)),
-                }
-            })
-            .await?;
-            Ok(described.into_iter().flatten().collect::<Vec<_>>())
-        })
-        .await?;
-        Ok(per_cluster.into_iter().flatten().collect())
+        let names: Vec<&str> = clusters.iter().map(String::as_str).collect();
+        let described = describe_nodegroups(&self.eks, &names, bound).await?;
+        Ok(described.iter().filter_map(facts_of).collect())
     }
 
     /// The cluster whose VPC config or one of whose node groups lists the subnet.
@@ -768,8 +749,9 @@ impl Ec2Nodes {
     async fn sweep_all(&self, context: &SweepContext) -> Result<Vec<Found>, AwsError> {
         let bound = CallBound::new(self.concurrency);
         let clusters = context.clusters(&self.eks, self.concurrency).await?;
-        let names: Vec<String> = clusters.iter().filter_map(|c| c.name().map(str::to_owned)).collect();
-        let groups = self.nodegroups_of(&names, &bound).await?;
+        // The node groups as the sweep described them for every slice.
+        let groups: Vec<NodegroupFacts> =
+            context.nodegroups(&self.eks, self.concurrency).await?.iter().filter_map(facts_of).collect();
 
         let (subnets, instances, templates, account, shared) = tokio::try_join!(
             self.sweep_subnets(context, &clusters, &groups, &bound),
