@@ -89,10 +89,10 @@ demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint g
 	scripts/with-moto.sh target/debug/demo
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep (see docs/BENCHMARKS.md)
-	cargo build --release -p sg-guard -p eks-guard -p node-guard -p ecr-guard -p sweeper
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
 	@$(VENV)/bin/python -c 'for name in __import__("sys").argv[1:]: zipfile = __import__("zipfile"); b = __import__("io").BytesIO(); \
 		z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); z.write("target/release/" + name, "bootstrap"); z.close(); \
-		print("%s bootstrap.zip: %.2f MB" % (name, len(b.getvalue()) / 1e6))' sg-guard eks-guard node-guard ecr-guard sweeper
+		print("%s bootstrap.zip: %.2f MB" % (name, len(b.getvalue()) / 1e6))' $(FUNCTIONS)
 	cargo bench -p snapback-rules --bench decision
 	scripts/with-moto.sh cargo run -p snapback-tests --bin bench-guard
 	$(MAKE) --no-print-directory bench-sweep
