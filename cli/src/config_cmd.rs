@@ -29,11 +29,32 @@ pub async fn read(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<Option<S
 }
 
 /// The effective configuration (stored document over the defaults), as JSON.
-pub async fn show(ssm: &aws_sdk_ssm::Client, parameter: &str) -> Result<Value, ConfigCommandError> {
+pub async fn show(
+    ssm: &aws_sdk_ssm::Client,
+    parameter: &str,
+    account: Option<&str>,
+    organizational_units: &[String],
+) -> Result<Value, ConfigCommandError> {
     let document = read(ssm, parameter).await?.unwrap_or_else(|| "{}".to_owned());
-    let config =
-        Config::from_json(&document).map_err(|error| ConfigCommandError::Refused(format!("{parameter}: {error}")))?;
-    Ok(config.to_value())
+    effective(&document, account, organizational_units)
+        .map_err(|error| ConfigCommandError::Refused(format!("{parameter}: {error}")))
+}
+
+/// The configuration `document` gives, over the defaults; for `account` (in these units,
+/// outermost first) the one that holds there, without the overrides themselves.
+pub fn effective(document: &str, account: Option<&str>, organizational_units: &[String]) -> Result<Value, String> {
+    let config = Config::from_json(document).map_err(|error| error.to_string())?;
+    let Some(account) = account else { return Ok(config.to_value()) };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("--account: expected a 12-digit account id, got {account:?}"));
+    }
+    let units: Vec<&str> = organizational_units.iter().map(String::as_str).collect();
+    let mut value = config.for_account(account, &units).to_value();
+    let object = value.as_object_mut().expect("a config is an object");
+    object.remove("accounts");
+    object.remove("organizational_units");
+    object.insert("account".into(), Value::from(account));
+    Ok(value)
 }
 
 /// The stored document with `rules.<rule>.mode` set, validated; the rest is kept as written.

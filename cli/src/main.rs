@@ -103,8 +103,17 @@ struct ScanArgs {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration (the stored document over the defaults).
-    Show,
+    /// Print the effective configuration (the stored document over the defaults); with --account,
+    /// the configuration that holds in that account (its units' and its own overrides applied).
+    Show {
+        /// A 12-digit account id.
+        #[arg(long, value_name = "ACCOUNT_ID")]
+        account: Option<String>,
+        /// With --account: an organizational unit (or root) the account is in, outermost first;
+        /// repeat it for the whole path.
+        #[arg(long = "organizational-unit", value_name = "OU_ID", requires = "account")]
+        organizational_units: Vec<String>,
+    },
     /// Set one rule's mode: off, notify or remediate.
     SetMode { rule: String, mode: String },
     /// Validate a configuration document file.
@@ -218,9 +227,11 @@ fn config(parameter: &str, command: ConfigCommand) -> ExitCode {
                 let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                 let ssm = aws_sdk_ssm::Client::new(&sdk);
                 match command {
-                    ConfigCommand::Show => config_cmd::show(&ssm, parameter)
-                        .await
-                        .map(|value| serde_json::to_string_pretty(&value).expect("config serializes")),
+                    ConfigCommand::Show { account, organizational_units } => {
+                        config_cmd::show(&ssm, parameter, account.as_deref(), &organizational_units)
+                            .await
+                            .map(|value| serde_json::to_string_pretty(&value).expect("config serializes"))
+                    }
                     ConfigCommand::SetMode { rule, mode } => {
                         config_cmd::set_mode(&ssm, parameter, &rule, &mode).await.map(|_| {
                             format!("{rule} is now {mode} in {parameter}; the functions pick it up within a minute")

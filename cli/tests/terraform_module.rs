@@ -73,9 +73,16 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
     ] {
         assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.functions", "{kind}.{name}");
     }
-    for (kind, name) in [("aws_cloudwatch_event_rule", "this"), ("aws_cloudwatch_event_target", "this")] {
-        assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.patterns", "{kind}.{name}");
+    // Every pattern on the default bus, and again on the central bus of an organization deployment.
+    for (kind, name) in [
+        ("aws_cloudwatch_event_rule", "this"),
+        ("aws_cloudwatch_event_target", "this"),
+        ("aws_lambda_permission", "from_eventbridge"),
+    ] {
+        assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.routes", "{kind}.{name}");
     }
+    let routes = local(&body, "routes");
+    assert!(routes.contains("local.patterns") && routes.contains("local.organization"), "{routes}");
     let target = resource(&body, "aws_cloudwatch_event_target", "this");
     for nested in ["dead_letter_config", "retry_policy"] {
         assert!(target.body().blocks().any(|b| b.identifier() == nested), "the EventBridge target has {nested}");
@@ -142,16 +149,84 @@ fn each_role_allows_exactly_the_manifests_actions_each_scoped_on_purpose() {
         "statements come from the manifest's actions: {actions_source}"
     );
 
-    let locals = body.blocks().find(|block| block.identifier() == "locals").unwrap();
-    let scoped = locals.body().attributes().find(|a| a.key() == "action_resources").unwrap().expr().to_string();
+    // The rules' actions are scoped by the manifest's ARN templates, the deployment's own here.
+    let scoped = local(&body, "action_resources");
+    assert!(scoped.contains("local.manifest.action_resources"), "{scoped}");
     let manifest = snapback_rules::manifest::manifest();
+    let templates = manifest["action_resources"].as_object().unwrap();
     for (function, entry) in manifest["functions"].as_object().unwrap() {
         for action in entry["iam_actions"].as_array().unwrap() {
             let action = action.as_str().unwrap();
             assert!(
-                scoped.contains(&format!("\"{action}\"")),
+                templates.contains_key(action) || scoped.contains(&format!("\"{action}\"")),
                 "{function}: {action} has no deliberate resource in action_resources"
             );
         }
+    }
+}
+
+/// A local value's expression, from whichever locals block holds it.
+fn local(body: &Body, name: &str) -> String {
+    body.blocks()
+        .filter(|block| block.identifier() == "locals")
+        .flat_map(|block| block.body().attributes())
+        .find(|attribute| attribute.key() == name)
+        .unwrap_or_else(|| panic!("local.{name} is missing"))
+        .expr()
+        .to_string()
+}
+
+fn member_module() -> Body {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(root().join("infra/modules/snapback-member")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "tf") {
+            text += &std::fs::read_to_string(&path).unwrap();
+            text += "\n";
+        }
+    }
+    hcl::from_str(&text).expect("the member module is valid HCL")
+}
+
+#[test]
+fn the_member_module_forwards_the_guards_patterns_and_its_role_allows_the_member_actions_to_central_roles_only() {
+    let body = member_module();
+    assert!(local(&body, "manifest").contains("../snapback/manifest.json"), "one manifest for both modules");
+    let patterns = local(&body, "patterns");
+    assert!(patterns.contains("function.event_patterns") && patterns.contains("\"cloudtrail\""), "{patterns}");
+    for kind in ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"] {
+        assert_eq!(attribute(resource(&body, kind, "forward"), "for_each"), "local.patterns", "{kind}");
+    }
+    let target = resource(&body, "aws_cloudwatch_event_target", "forward");
+    assert_eq!(attribute(target, "arn"), "var.central_event_bus_arn");
+    assert!(target.body().blocks().any(|b| b.identifier() == "retry_policy"));
+
+    let data = |name: &str| {
+        body.blocks()
+            .find(|block| {
+                block.identifier() == "data"
+                    && block.labels().iter().map(|l| l.as_str()).collect::<Vec<_>>()
+                        == ["aws_iam_policy_document", name]
+            })
+            .unwrap_or_else(|| panic!("data.aws_iam_policy_document.{name} is missing"))
+    };
+    let dynamic = data("member").body().blocks().find(|b| b.identifier() == "dynamic").expect("a dynamic statement");
+    let for_each = dynamic.body().attributes().find(|a| a.key() == "for_each").unwrap().expr().to_string();
+    assert_eq!(
+        for_each, "local.manifest.member_actions",
+        "the member role allows exactly the manifest's member actions"
+    );
+    assert!(local(&body, "action_resources").contains("local.manifest.action_resources"));
+
+    // Trusted: the central account, and within it only snapback's acting function roles.
+    let trust = data("assume_member").body().blocks().next().expect("one statement");
+    let condition = trust.body().blocks().find(|b| b.identifier() == "condition").expect("a condition");
+    assert_eq!(attribute(condition, "variable"), "\"aws:PrincipalArn\"");
+    assert_eq!(attribute(condition, "values"), "local.central_role_arns");
+    let roles = local(&body, "central_role_arns");
+    assert!(roles.contains("var.central_account_id") && roles.contains("\"alert-topic\""), "{roles}");
+    for function in snapback_rules::registry::functions() {
+        let text = std::fs::read_to_string(root().join("infra/modules/snapback-member/main.tf")).unwrap();
+        assert!(!text.contains(&format!("\"{}\"", function.name)), "the member module names {}", function.name);
     }
 }

@@ -288,6 +288,7 @@ impl World {
         Guard {
             function,
             adapters: function.slices().into_iter().map(|service| aws.adapter(service.name(), &own)).collect(),
+            accounts: None,
             publisher: Box::new(SnsPublisher::new(aws.sns.clone(), &self.topic_arn)),
             config: ConfigCache::new(
                 Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), parameter))),
@@ -577,7 +578,8 @@ impl World {
                     .map(|(name, value)| (name, value.string_value.unwrap_or_default()))
                     .collect();
                 delivered.push(Delivered {
-                    message: serde_json::from_str(message.body.as_deref().unwrap()).unwrap(),
+                    message: serde_json::from_str(message.body.as_deref().unwrap())
+                        .unwrap_or_else(|error| panic!("an alert that is not JSON ({error}): {:?}", message.body)),
                     attributes,
                 });
                 self.aws

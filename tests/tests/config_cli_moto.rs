@@ -72,3 +72,41 @@ async fn set_mode_writes_a_document_the_pipeline_loads_and_bad_requests_change_n
         assert_eq!(stored(&world, &parameter).await, document, "the parameter is unchanged");
     }
 }
+
+#[tokio::test]
+async fn show_with_an_account_prints_the_configuration_that_holds_there() {
+    let world = World::in_default_account().await;
+    let parameter = format!("{CONFIG_PARAMETER}-accounts-{}", std::process::id());
+    let document = r#"{"rules": {"sg-open-kubelet": {"mode": "notify"}},
+        "organizational_units": {"ou-ab12-sandbox1": {"rules": {"sg-open-kubelet": {"mode": "off"}}}},
+        "accounts": {"444455556666": {"scope": "all"}}}"#;
+    let put = world.aws.ssm.put_parameter().name(&parameter).value(document);
+    put.r#type(aws_sdk_ssm::types::ParameterType::String).overwrite(true).send().await.unwrap();
+
+    let (status, stdout, stderr) = snapback(&[
+        "config",
+        "show",
+        "--account",
+        "444455556666",
+        "--organizational-unit",
+        "ou-ab12-sandbox1",
+        "--parameter",
+        &parameter,
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let effective: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(effective["account"], "444455556666");
+    assert_eq!(effective["scope"], "all");
+    assert_eq!(effective["rules"]["sg-open-kubelet"]["mode"], "off");
+    assert!(effective.get("accounts").is_none(), "the effective view shows no overrides: {stdout}");
+
+    let (status, stdout, _) = snapback(&["config", "show", "--account", "777788889999", "--parameter", &parameter]);
+    assert_eq!(status, 0);
+    let elsewhere: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(elsewhere["scope"], "eks");
+    assert_eq!(elsewhere["rules"]["sg-open-kubelet"]["mode"], "notify");
+
+    let (status, _, stderr) = snapback(&["config", "show", "--account", "12345", "--parameter", &parameter]);
+    assert_eq!(status, 2, "{stderr}");
+    assert!(stderr.contains("--account: expected a 12-digit account id"), "{stderr}");
+}

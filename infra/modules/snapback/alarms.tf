@@ -21,12 +21,16 @@ locals {
       }
     },
     {
-      for key, pattern in local.patterns : "${key}-failed-invocations" => {
-        description = "EventBridge could not deliver events of ${key} to ${pattern.function}."
+      for key, route in local.routes : "${key}-failed-invocations" => {
+        description = "EventBridge could not deliver events of ${key} to ${route.function}."
         namespace   = "AWS/Events"
         metric      = "FailedInvocations"
         statistic   = "Sum"
-        dimensions  = { RuleName = aws_cloudwatch_event_rule.this[key].name }
+        # Rules on a custom bus report under the bus's name too.
+        dimensions = merge(
+          { RuleName = aws_cloudwatch_event_rule.this[key].name },
+          route.bus == null ? {} : { EventBusName = aws_cloudwatch_event_rule.this[key].event_bus_name },
+        )
       }
     },
   )

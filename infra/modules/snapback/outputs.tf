@@ -27,3 +27,13 @@ output "ledger_table_name" {
   description = "DynamoDB table where snapback remembers findings, alerts and handled events."
   value       = aws_dynamodb_table.ledger.name
 }
+
+output "central_event_bus_arn" {
+  description = "The bus member accounts forward their CloudTrail events to (the snapback-member module's central_event_bus_arn); null outside a central deployment."
+  value       = local.organization ? aws_cloudwatch_event_bus.central[0].arn : null
+}
+
+output "account_id" {
+  description = "The account snapback runs in (the snapback-member module's central_account_id)."
+  value       = local.account
+}

@@ -143,3 +143,37 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...). Set it to guard the organization from this (central) account: its accounts may forward CloudTrail events to snapback's bus (see the snapback-member module), and the functions act in them through the member role."
+  type        = string
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must look like o-abc1234567 (aws organizations describe-organization), or be null."
+  }
+}
+
+variable "member_account_ids" {
+  description = "Accounts allowed to forward events to snapback's bus besides (or instead of) the organization's; setting any makes this a central deployment."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.member_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "member_account_ids must be 12-digit account ids."
+  }
+}
+
+variable "member_role_name" {
+  description = "The role a central deployment assumes in each member account (the snapback-member module's member_role_name)."
+  type        = string
+  default     = "snapback-member"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.member_role_name))
+    error_message = "member_role_name must be an IAM role name (1-64 of letters, digits and +=,.@_-), not an ARN."
+  }
+}

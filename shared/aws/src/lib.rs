@@ -2,6 +2,7 @@
 //! (look up what policy needs, run the service's restore actions), the alert publisher, the
 //! config source, the Slack webhook. Errors keep their kind and say whether a retry helps.
 
+mod accounts;
 mod adapter;
 mod alerts;
 mod config_source;
@@ -20,6 +21,7 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 use snapback_rules::Function;
 
+pub use accounts::{session_name, Accounts, Adapters, BuildAdapters};
 pub use adapter::{ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures_util::future::join_all;
 use serde_json::Value;
 use snapback_aws::{
-    ActionResult, AlertPublisher, AwsError, Claim, Described, Entry, Ledger, LedgerScope, ServiceAdapter,
+    Accounts, ActionResult, Adapters, AlertPublisher, AwsError, Claim, Described, Entry, Ledger, LedgerScope,
+    ServiceAdapter,
 };
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
@@ -48,6 +49,13 @@ pub fn deadline(context: &lambda_runtime::Context) -> Instant {
     Instant::now() + Duration::from_millis(remaining_ms)
 }
 
+/// (partition, account) of an ARN.
+fn arn_account(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    let (_, partition, _, _, account) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((partition, account)).filter(|(partition, account)| !partition.is_empty() && !account.is_empty())
+}
+
 /// The account of a Lambda function's ARN (`arn:aws:lambda:<region>:<account>:function:<name>`).
 pub fn account_of_function(function_arn: &str) -> Option<&str> {
     function_arn.split(':').nth(4).filter(|account| !account.is_empty())
@@ -57,7 +65,11 @@ pub fn account_of_function(function_arn: &str) -> Option<&str> {
 /// the config, all built once per cold start; one `handle` per event.
 pub struct Guard {
     pub function: &'static Function,
+    /// The adapters of the function's own account and region.
     pub adapters: Vec<Box<dyn ServiceAdapter>>,
+    /// Other accounts and regions (a central deployment's members); None: every observation is
+    /// judged with `adapters`, as in a deployment per account.
+    pub accounts: Option<Accounts>,
     pub publisher: Box<dyn AlertPublisher>,
     pub config: ConfigCache,
     /// snapback's own roles: their changes are never judged.
@@ -72,6 +84,27 @@ pub struct Guard {
 enum ActionFailure {
     Retryable(String),
     Final(String),
+}
+
+/// The adapters for where an observation happened, or why that place cannot be reached.
+enum Reach<'a> {
+    Home(&'a [Box<dyn ServiceAdapter>]),
+    Member(Adapters),
+    /// The member role could not be assumed and retrying will not change that.
+    Unreachable(String),
+}
+
+impl Reach<'_> {
+    fn adapter(&self, function: &Function, service: &str) -> Result<&dyn ServiceAdapter, AwsError> {
+        let adapters: &[Box<dyn ServiceAdapter>] = match self {
+            Reach::Home(adapters) => adapters,
+            Reach::Member(adapters) => adapters,
+            Reach::Unreachable(why) => return Err(AwsError::permanent("sts:AssumeRole", why.clone())),
+        };
+        adapters.iter().find(|adapter| adapter.service() == service).map(|adapter| adapter.as_ref()).ok_or_else(|| {
+            AwsError::permanent("look up adapter", format!("{} has no adapter for {service}", function.name))
+        })
+    }
 }
 
 /// One finding's way through policy and execution, before it is logged and alerted.
@@ -140,9 +173,14 @@ impl Guard {
         sdk: &snapback_aws::SdkConfig,
         settings: &crate::Settings,
     ) -> Guard {
+        let protected = settings.own_principals.clone();
+        let build: snapback_aws::BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &protected));
         Guard {
             function,
-            adapters: snapback_aws::adapters(function, sdk, &settings.own_principals),
+            adapters: build(sdk),
+            // The alert topic lives in the function's own account: that is home.
+            accounts: arn_account(&settings.topic_arn)
+                .map(|(partition, account)| Accounts::new(account, partition, sdk, build)),
             publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
             config: ConfigCache::from_settings(sdk, settings),
             own_principals: settings.own_principals.clone(),
@@ -162,7 +200,8 @@ impl Guard {
             }
         };
         let current = self.config.current().await?;
-        self.judge(&Observation::Change(event), &current, deadline).await
+        // Boxed: the judging future is deep, and a function's main need not carry its layout.
+        Box::pin(self.judge(&Observation::Change(event), &current, deadline)).await
     }
 
     /// Judges one observation: screen, rules, policy, restores, alerts, decision logs.
@@ -184,6 +223,17 @@ impl Guard {
         mut look_ups: LookUps,
     ) -> Result<Report, HandlerError> {
         let started = Instant::now();
+        let origin = observation.origin();
+        // An account's overrides apply to what happens in it.
+        let effective;
+        let current = match origin.account.as_deref() {
+            Some(account) if current.config.overrides_for(account) => {
+                effective =
+                    CurrentConfig { config: Arc::new(current.config.for_account(account, &[])), ..current.clone() };
+                &effective
+            }
+            _ => current,
+        };
         let config = &current.config;
         let (id, name) = (observation.id(), observation.name());
         let mut report = Report { event_id: Some(id.to_owned()), ..Report::default() };
@@ -204,15 +254,15 @@ impl Guard {
                 return Ok(report);
             }
         };
+        let reach = if findings.is_empty() { Reach::Home(&self.adapters) } else { self.reach(&origin, config).await? };
         let findings = match observation {
-            Observation::Change(_) => self.confirmed(findings, config, &mut look_ups).await,
+            Observation::Change(_) => self.confirmed(&reach, findings, config, &mut look_ups).await,
             Observation::State(_) => findings,
         };
         if findings.is_empty() {
             tracing::info!(event_id = id, event_name = name, "no findings");
         }
         let now = crate::ledger::now_ms();
-        let origin = observation.origin();
         let scope = LedgerScope::new(origin.account.as_deref(), origin.region.as_deref());
         let mut retry: Option<AwsError> = None;
         let mut ledger = self.ledger.as_deref();
@@ -244,7 +294,7 @@ impl Guard {
         let mut merged: Vec<Action> = Vec::new();
         let mut steps: Vec<Result<Restore, Verdict>> = Vec::new();
         for finding in &findings {
-            let step = match self.policy(finding, config, &mut look_ups).await {
+            let step = match self.policy(&reach, finding, config, &mut look_ups).await {
                 Ok(Ok(mut restore)) => {
                     restore.actions =
                         finding.plan.actions.iter().map(|action| action.merge_into(&mut merged)).collect();
@@ -258,7 +308,7 @@ impl Guard {
         let mut results: Vec<Result<ActionResult, ActionFailure>> = Vec::new();
         for action in &merged {
             let described = look_ups.described.remove(&(action.service(), action.resource().to_owned()));
-            let result = match self.run(action, described, deadline).await {
+            let result = match self.run(&reach, action, described, deadline).await {
                 Ok(result) => Ok(result),
                 Err(error) if error.is_retryable() => {
                     tracing::error!(event_id = id, action = %action.describe(), %error, "will retry the event");
@@ -427,33 +477,56 @@ impl Guard {
         }
     }
 
-    fn adapter(&self, service: &str) -> Result<&dyn ServiceAdapter, AwsError> {
-        self.adapters.iter().find(|adapter| adapter.service() == service).map(|adapter| adapter.as_ref()).ok_or_else(
-            || AwsError::permanent("look up adapter", format!("{} has no adapter for {service}", self.function.name)),
-        )
+    /// The adapters for the observation's account and region: the function's own, or a member
+    /// account's through its role. A role that cannot be assumed for good is reported in each
+    /// finding's verdict; a failure a retry can fix is returned.
+    async fn reach(&self, origin: &Origin, config: &Config) -> Result<Reach<'_>, AwsError> {
+        let (Some(accounts), Some(account), Some(region)) =
+            (&self.accounts, origin.account.as_deref(), origin.region.as_deref())
+        else {
+            return Ok(Reach::Home(&self.adapters));
+        };
+        if accounts.is_home(account, region) {
+            return Ok(Reach::Home(&self.adapters));
+        }
+        match Box::pin(accounts.adapters(account, region, &config.member_role, &origin.event_id)).await {
+            Ok(adapters) => Ok(Reach::Member(adapters)),
+            Err(error) if error.is_retryable() => Err(error),
+            Err(error) => {
+                tracing::error!(account, region, role = %config.member_role, %error, "member account unreachable");
+                Ok(Reach::Unreachable(error.to_string()))
+            }
+        }
     }
 
     async fn run(
         &self,
+        reach: &Reach<'_>,
         action: &Action,
         described: Option<Described>,
         deadline: Instant,
     ) -> Result<ActionResult, AwsError> {
-        self.adapter(action.service())?.run(action, described, deadline).await
+        reach.adapter(self.function, action.service())?.run(action, described, deadline).await
     }
 
     /// A change's findings on kinds whose record cannot tell everything (`confirmed_by_look_up`:
     /// a registry's scanning configuration, a nodegroup's subnets), each kept only when the
     /// resource as its adapter describes it bears the finding out (`services::confirm`). A
     /// look-up that fails keeps the finding: its policy step looks up again and reports it.
-    async fn confirmed(&self, findings: Vec<Finding>, config: &Config, look_ups: &mut LookUps) -> Vec<Finding> {
+    async fn confirmed(
+        &self,
+        reach: &Reach<'_>,
+        findings: Vec<Finding>,
+        config: &Config,
+        look_ups: &mut LookUps,
+    ) -> Vec<Finding> {
         let mut kept = Vec::with_capacity(findings.len());
         for finding in findings {
             if !finding.kind.confirmed_by_look_up {
                 kept.push(finding);
                 continue;
             }
-            if let Err(error) = self.look_up(&finding, config, look_ups).await {
+            if let Err(error) = self.look_up(reach, &finding, config, look_ups).await {
                 tracing::warn!(rule = finding.rule.id, resource = %finding.resource, %error, "look-up to confirm failed");
                 kept.push(finding);
                 continue;
@@ -477,7 +550,13 @@ impl Guard {
 
     /// The facts of a finding's resource, looked up once (none needed when a sweep knew them);
     /// its description kept for the first action on it.
-    async fn look_up(&self, finding: &Finding, config: &Config, look_ups: &mut LookUps) -> Result<(), AwsError> {
+    async fn look_up(
+        &self,
+        reach: &Reach<'_>,
+        finding: &Finding,
+        config: &Config,
+        look_ups: &mut LookUps,
+    ) -> Result<(), AwsError> {
         let key = (finding.kind.name, finding.resource.clone());
         if look_ups.facts.contains_key(&key) {
             return Ok(());
@@ -488,7 +567,10 @@ impl Guard {
             return Ok(());
         }
         let find_cluster = finding.kind.scoped_by_cluster && config.scope == Scope::Eks;
-        let found = self.adapter(finding.kind.service)?.look_up(finding.kind, &finding.resource, find_cluster).await?;
+        let found = reach
+            .adapter(self.function, finding.kind.service)?
+            .look_up(finding.kind, &finding.resource, find_cluster)
+            .await?;
         let facts = found.map(|found| {
             if let Some(described) = found.described {
                 look_ups.described.insert((finding.kind.service, finding.resource.clone()), described);
@@ -502,11 +584,12 @@ impl Guard {
     /// Facts (looked up once per resource), then the pure policy: a restore to run, or a final verdict.
     async fn policy(
         &self,
+        reach: &Reach<'_>,
         finding: &Finding,
         config: &Config,
         look_ups: &mut LookUps,
     ) -> Result<Result<Restore, Verdict>, AwsError> {
-        self.look_up(finding, config, look_ups).await?;
+        self.look_up(reach, finding, config, look_ups).await?;
         let key = (finding.kind.name, finding.resource.clone());
         let Some(facts) = &look_ups.facts[&key] else {
             return Ok(Err(Verdict::quiet(

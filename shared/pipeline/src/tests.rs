@@ -21,6 +21,7 @@ fn guard(groups: FakeAdapter, documents: Vec<&'static str>) -> (Guard, Arc<Outbo
     let guard = Guard {
         function: snapback_rules::function("sg-guard").unwrap(),
         adapters: vec![Box::new(groups.clone())],
+        accounts: None,
         publisher: Box::new(outbox.clone()),
         config: ConfigCache::new(Some(Box::new(Documents::new(documents))), Duration::ZERO),
         own_principals: Vec::new(),
@@ -288,6 +289,7 @@ async fn a_nodegroup_finding_in_a_sweep_uses_its_clusters_swept_facts_without_a_
     let guard = Guard {
         function: snapback_rules::function("sweeper").unwrap(),
         adapters: vec![Box::new(eks.clone())],
+        accounts: None,
         publisher: Box::new(outbox.clone()),
         config: ConfigCache::new(Some(Box::new(Documents::new(vec!["{}"]))), Duration::ZERO),
         own_principals: Vec::new(),

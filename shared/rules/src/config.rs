@@ -97,9 +97,20 @@ pub struct Config {
     /// Name prefixes of the ECR repositories the ECR rules judge; empty: every repository.
     /// ECR repositories belong to no cluster, so `scope` does not narrow them: this does.
     pub ecr_repository_prefixes: Vec<String>,
+    /// The role a central deployment assumes to act in a member account (`member_role`).
+    pub member_role: String,
+    /// Overrides for one account (by id), on top of the rest of the document.
+    accounts: BTreeMap<String, Value>,
+    /// Overrides for the accounts of an organizational unit (by OU id), below an account's own.
+    organizational_units: BTreeMap<String, Value>,
 }
 
 pub const DEFAULT_EXEMPTION_TAG: &str = "snapback:exempt";
+pub const DEFAULT_MEMBER_ROLE: &str = "snapback-member";
+/// The fields an `accounts` or `organizational_units` override may set: the judging ones, not
+/// how the deployment reaches accounts.
+const OVERRIDABLE: &str = "rules, scope, trusted_principals, exemption_tag, realert_after, alert_on_resolved or \
+                           ecr_repository_prefixes";
 pub const DEFAULT_REALERT_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl Default for Config {
@@ -116,6 +127,9 @@ impl Default for Config {
             realert_after: DEFAULT_REALERT_AFTER,
             alert_on_resolved: false,
             ecr_repository_prefixes: Vec::new(),
+            member_role: DEFAULT_MEMBER_ROLE.to_owned(),
+            accounts: BTreeMap::new(),
+            organizational_units: BTreeMap::new(),
         }
     }
 }
@@ -168,49 +182,132 @@ impl Config {
     pub fn from_value(value: &Value) -> Result<Config, ConfigError> {
         let document = value.as_object().ok_or_else(|| refuse("(document)", "expected a JSON object"))?;
         let mut config = Config::default();
+        let (mut accounts, mut units) = (None, None);
         for (key, value) in document {
             match key.as_str() {
-                "rules" => config.read_rules(value)?,
-                "scope" => {
-                    config.scope = match value.as_str() {
-                        Some("eks") => Scope::Eks,
-                        Some("all") => Scope::All,
-                        _ => return Err(refuse("scope", format!("expected \"eks\" or \"all\", got {value}"))),
-                    }
-                }
-                "trusted_principals" => config.trusted_principals = string_list("trusted_principals", value)?,
-                "exemption_tag" => {
-                    config.exemption_tag = value
+                "member_role" => {
+                    config.member_role = value
                         .as_str()
-                        .filter(|tag| !tag.trim().is_empty())
-                        .ok_or_else(|| refuse("exemption_tag", format!("expected a non-empty string, got {value}")))?
+                        .filter(|name| is_role_name(name))
+                        .ok_or_else(|| {
+                            refuse("member_role", format!("expected an IAM role name (no path, no ARN), got {value}"))
+                        })?
                         .to_owned()
                 }
-                "realert_after" => config.realert_after = duration("realert_after", value)?,
-                "alert_on_resolved" => {
-                    config.alert_on_resolved = value
-                        .as_bool()
-                        .ok_or_else(|| refuse("alert_on_resolved", format!("expected true or false, got {value}")))?
+                "accounts" => accounts = Some(value),
+                "organizational_units" => units = Some(value),
+                _ => config.apply(key, value, "")?,
+            }
+        }
+        // Overrides are checked against the document's own settings, so each error names its field.
+        for (field, overrides, valid_key) in [
+            ("accounts", accounts, is_account_id as fn(&str) -> bool),
+            ("organizational_units", units, is_organizational_unit_id),
+        ] {
+            let Some(overrides) = overrides else { continue };
+            let overrides = overrides
+                .as_object()
+                .ok_or_else(|| refuse(field, format!("expected an object keyed by id, got {overrides}")))?;
+            let mut kept = BTreeMap::new();
+            for (id, body) in overrides {
+                if !valid_key(id) {
+                    let expected = if field == "accounts" { "a 12-digit account id" } else { "an OU id (ou-...)" };
+                    return Err(refuse(format!("{field}.{id}"), format!("expected {expected}")));
                 }
-                "ecr_repository_prefixes" => {
-                    config.ecr_repository_prefixes = string_list("ecr_repository_prefixes", value)?;
-                    if let Some(index) = config.ecr_repository_prefixes.iter().position(|p| p.trim().is_empty()) {
-                        return Err(refuse(
-                            format!("ecr_repository_prefixes[{index}]"),
-                            "an empty prefix matches every repository; leave the list empty to judge them all",
-                        ));
-                    }
-                }
-                other => {
-                    return Err(refuse(
-                        other,
-                        "unknown field; expected rules, scope, trusted_principals, exemption_tag, realert_after, \
-                         alert_on_resolved or ecr_repository_prefixes",
-                    ))
-                }
+                config.clone().overlay(body, &format!("{field}.{id}."))?;
+                kept.insert(id.clone(), body.clone());
+            }
+            match field {
+                "accounts" => config.accounts = kept,
+                _ => config.organizational_units = kept,
             }
         }
         Ok(config)
+    }
+
+    /// The configuration that holds in `account`, a member of `organizational_units` (outermost
+    /// first): the document, then each unit's overrides, then the account's own.
+    pub fn for_account(&self, account: &str, organizational_units: &[&str]) -> Config {
+        let bodies: Vec<&Value> = organizational_units
+            .iter()
+            .filter_map(|unit| self.organizational_units.get(*unit))
+            .chain(self.accounts.get(account))
+            .collect();
+        let mut effective = self.clone();
+        for body in bodies {
+            effective.overlay(body, "").expect("overrides were validated when the document was read");
+        }
+        effective
+    }
+
+    /// Whether any override could apply to `account`: without one, [`Config::for_account`] is
+    /// the document itself.
+    pub fn overrides_for(&self, account: &str) -> bool {
+        self.accounts.contains_key(account) || !self.organizational_units.is_empty()
+    }
+
+    /// Applies one override (an object of the judging fields) on top of this config.
+    fn overlay(&mut self, body: &Value, prefix: &str) -> Result<(), ConfigError> {
+        let field = prefix.trim_end_matches('.');
+        let body =
+            body.as_object().ok_or_else(|| refuse(field, format!("expected an object of settings, got {body}")))?;
+        for (key, value) in body {
+            if matches!(key.as_str(), "member_role" | "accounts" | "organizational_units") {
+                return Err(refuse(
+                    format!("{prefix}{key}"),
+                    format!("set for the whole deployment only; an override may set {OVERRIDABLE}"),
+                ));
+            }
+            self.apply(key, value, prefix)?;
+        }
+        Ok(())
+    }
+
+    /// Sets one judging field from the document; `prefix` names where an override sits.
+    fn apply(&mut self, key: &str, value: &Value, prefix: &str) -> Result<(), ConfigError> {
+        let named = |field: &str| format!("{prefix}{field}");
+        match key {
+            "rules" => self.read_rules(value).map_err(|error| refuse(named(&error.field), error.message))?,
+            "scope" => {
+                self.scope = match value.as_str() {
+                    Some("eks") => Scope::Eks,
+                    Some("all") => Scope::All,
+                    _ => return Err(refuse(named("scope"), format!("expected \"eks\" or \"all\", got {value}"))),
+                }
+            }
+            "trusted_principals" => self.trusted_principals = string_list(&named("trusted_principals"), value)?,
+            "exemption_tag" => {
+                self.exemption_tag = value
+                    .as_str()
+                    .filter(|tag| !tag.trim().is_empty())
+                    .ok_or_else(|| refuse(named("exemption_tag"), format!("expected a non-empty string, got {value}")))?
+                    .to_owned()
+            }
+            "realert_after" => self.realert_after = duration(&named("realert_after"), value)?,
+            "alert_on_resolved" => {
+                self.alert_on_resolved = value
+                    .as_bool()
+                    .ok_or_else(|| refuse(named("alert_on_resolved"), format!("expected true or false, got {value}")))?
+            }
+            "ecr_repository_prefixes" => {
+                let field = named("ecr_repository_prefixes");
+                self.ecr_repository_prefixes = string_list(&field, value)?;
+                if let Some(index) = self.ecr_repository_prefixes.iter().position(|p| p.trim().is_empty()) {
+                    return Err(refuse(
+                        format!("{field}[{index}]"),
+                        "an empty prefix matches every repository; leave the list empty to judge them all",
+                    ));
+                }
+            }
+            other if prefix.is_empty() => {
+                return Err(refuse(
+                    other,
+                    format!("unknown field; expected {OVERRIDABLE}, member_role, accounts or organizational_units"),
+                ))
+            }
+            other => return Err(refuse(named(other), format!("unknown field; an override may set {OVERRIDABLE}"))),
+        }
+        Ok(())
     }
 
     fn read_rules(&mut self, value: &Value) -> Result<(), ConfigError> {
@@ -260,6 +357,9 @@ impl Config {
             "realert_after": format_duration(self.realert_after),
             "alert_on_resolved": self.alert_on_resolved,
             "ecr_repository_prefixes": self.ecr_repository_prefixes,
+            "member_role": self.member_role,
+            "accounts": self.accounts,
+            "organizational_units": self.organizational_units,
         })
     }
 }
@@ -294,6 +394,24 @@ fn format_duration(duration: Duration) -> String {
         _ if seconds.is_multiple_of(60) => format!("{}m", seconds / 60),
         _ => format!("{seconds}s"),
     }
+}
+
+/// An IAM role name: 1-64 of letters, digits and `+=,.@_-`.
+fn is_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `ou-` then the root's and the unit's own suffixes (`ou-ab12-cd34ef56`), or a root (`r-ab12`),
+/// whose override holds for the whole organization.
+fn is_organizational_unit_id(id: &str) -> bool {
+    let suffix = id.strip_prefix("ou-").or_else(|| id.strip_prefix("r-"));
+    suffix.is_some_and(|rest| {
+        !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
 }
 
 fn known_rule_ids() -> String {
@@ -411,6 +529,21 @@ mod tests {
             (r#"{"ecr_repository_prefixes": "team-"}"#, "ecr_repository_prefixes"),
             (r#"{"ecr_repository_prefixes": ["team-", 7]}"#, "ecr_repository_prefixes[1]"),
             (r#"{"ecr_repository_prefixes": ["team-", " "]}"#, "ecr_repository_prefixes[1]"),
+            (r#"{"member_role": "arn:aws:iam::111122223333:role/x"}"#, "member_role"),
+            (r#"{"accounts": []}"#, "accounts"),
+            (r#"{"accounts": {"1234": {}}}"#, "accounts.1234"),
+            (r#"{"accounts": {"111122223333": {"scope": "cluster"}}}"#, "accounts.111122223333.scope"),
+            (
+                r#"{"accounts": {"111122223333": {"rules": {"sg-open-kubelet": {"mode": "x"}}}}}"#,
+                "accounts.111122223333.rules.sg-open-kubelet.mode",
+            ),
+            (r#"{"accounts": {"111122223333": {"member_role": "x"}}}"#, "accounts.111122223333.member_role"),
+            (r#"{"accounts": {"111122223333": {"sope": "eks"}}}"#, "accounts.111122223333.sope"),
+            (
+                r#"{"organizational_units": {"ou-ab12-cd34ef56": {"realert_after": "1s"}}}"#,
+                "organizational_units.ou-ab12-cd34ef56.realert_after",
+            ),
+            (r#"{"organizational_units": {"Engineering": {}}}"#, "organizational_units.Engineering"),
             (r#"[]"#, "(document)"),
             (r#"{"rules": "#, "(document)"),
         ];
@@ -421,5 +554,46 @@ mod tests {
         }
         let unknown = Config::from_json(r#"{"rules": {"sg-open-ssh": {}}}"#).unwrap_err();
         assert!(unknown.message.contains("sg-open-remote-admin"), "{unknown}");
+    }
+
+    #[test]
+    fn an_accounts_overrides_sit_on_its_units_and_the_document() {
+        let config = Config::from_json(
+            r#"{
+                "scope": "all",
+                "member_role": "platform-guardrails",
+                "rules": {"sg-open-kubelet": {"mode": "notify"}},
+                "organizational_units": {
+                    "r-ab12": {"exemption_tag": "org:exempt"},
+                    "ou-ab12-sandbox1": {"rules": {"sg-open-kubelet": {"mode": "off"}, "sg-open-remote-admin": {"mode": "notify"}}}
+                },
+                "accounts": {"111122223333": {"rules": {"sg-open-kubelet": {"mode": "remediate"}}, "scope": "eks"}}
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(config.member_role, "platform-guardrails");
+        assert!(config.overrides_for("111122223333"));
+
+        let sandbox = config.for_account("444455556666", &["r-ab12", "ou-ab12-sandbox1"]);
+        assert_eq!(sandbox.mode("sg-open-kubelet"), Mode::Off);
+        assert_eq!(sandbox.mode("sg-open-remote-admin"), Mode::Notify);
+        assert_eq!(sandbox.exemption_tag, "org:exempt");
+        assert_eq!(sandbox.scope, Scope::All, "the document's own setting holds where nothing overrides it");
+
+        // The account's own overrides win over its units'; options stay as the document set them.
+        let listed = config.for_account("111122223333", &["r-ab12", "ou-ab12-sandbox1"]);
+        assert_eq!(listed.mode("sg-open-kubelet"), Mode::Remediate);
+        assert_eq!(listed.mode("sg-open-remote-admin"), Mode::Notify);
+        assert_eq!(listed.scope, Scope::Eks);
+        assert_eq!(remote_admin_ports(&listed), remote_admin_ports(&config));
+
+        let elsewhere = config.for_account("777788889999", &[]);
+        assert_eq!(elsewhere.mode("sg-open-kubelet"), Mode::Notify);
+        assert_eq!(elsewhere.scope, Scope::All);
+
+        // The effective document reads back to the same configuration.
+        assert_eq!(Config::from_value(&config.to_value()).unwrap(), config);
+        assert_eq!(Config::default().member_role, DEFAULT_MEMBER_ROLE);
+        assert!(!Config::default().overrides_for("111122223333"));
     }
 }

@@ -14,6 +14,57 @@ use crate::registry::{self, function_of, registry, Trigger};
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
 pub const OWN_ROLE_PREFIX: &str = "snapback-";
 
+/// The resources each action of the rules and sweeps may act on, as ARN templates with
+/// `{partition}`, `{region}` and `{account}` for the module to fill in (the deployment's own
+/// account and region, or a member's account and every region). Describe and List calls, and
+/// the account-level settings, support no resource type: `*`.
+const ACTION_RESOURCES: &[(&str, &[&str])] = &[
+    ("ec2:RevokeSecurityGroupIngress", &["arn:{partition}:ec2:{region}:{account}:security-group/*"]),
+    ("ec2:ModifySubnetAttribute", &["arn:{partition}:ec2:{region}:{account}:subnet/*"]),
+    ("ec2:ModifyInstanceMetadataOptions", &["arn:{partition}:ec2:{region}:{account}:instance/*"]),
+    ("ec2:CreateLaunchTemplateVersion", &["arn:{partition}:ec2:{region}:{account}:launch-template/*"]),
+    ("ec2:ModifyLaunchTemplate", &["arn:{partition}:ec2:{region}:{account}:launch-template/*"]),
+    // Snapshot and image ARNs name no account.
+    ("ec2:ModifySnapshotAttribute", &["arn:{partition}:ec2:{region}::snapshot/*"]),
+    ("ec2:ModifyImageAttribute", &["arn:{partition}:ec2:{region}::image/*"]),
+    ("ec2:ModifyInstanceMetadataDefaults", &["*"]),
+    ("ec2:EnableEbsEncryptionByDefault", &["*"]),
+    ("ec2:GetInstanceMetadataDefaults", &["*"]),
+    ("ec2:GetEbsEncryptionByDefault", &["*"]),
+    ("ec2:DescribeSubnets", &["*"]),
+    ("ec2:DescribeInstances", &["*"]),
+    ("ec2:DescribeLaunchTemplates", &["*"]),
+    ("ec2:DescribeLaunchTemplateVersions", &["*"]),
+    ("ec2:DescribeSnapshots", &["*"]),
+    ("ec2:DescribeSnapshotAttribute", &["*"]),
+    ("ec2:DescribeImages", &["*"]),
+    ("ec2:DescribeImageAttribute", &["*"]),
+    ("ec2:DescribeSecurityGroups", &["*"]),
+    ("ec2:DescribeTags", &["*"]),
+    ("ec2:DescribeSecurityGroupRules", &["*"]),
+    ("eks:ListClusters", &["*"]),
+    ("eks:DescribeCluster", &["arn:{partition}:eks:{region}:{account}:cluster/*"]),
+    ("eks:UpdateClusterConfig", &["arn:{partition}:eks:{region}:{account}:cluster/*"]),
+    ("eks:AssociateEncryptionConfig", &["arn:{partition}:eks:{region}:{account}:cluster/*"]),
+    ("eks:ListAccessEntries", &["arn:{partition}:eks:{region}:{account}:cluster/*"]),
+    ("eks:ListNodegroups", &["arn:{partition}:eks:{region}:{account}:cluster/*"]),
+    ("eks:ListAssociatedAccessPolicies", &["arn:{partition}:eks:{region}:{account}:access-entry/*"]),
+    ("eks:DisassociateAccessPolicy", &["arn:{partition}:eks:{region}:{account}:access-entry/*"]),
+    ("eks:DescribeNodegroup", &["arn:{partition}:eks:{region}:{account}:nodegroup/*"]),
+    // The cluster's secrets-encryption key, in the cluster's account.
+    ("kms:DescribeKey", &["arn:{partition}:kms:{region}:{account}:key/*"]),
+    ("kms:CreateGrant", &["arn:{partition}:kms:{region}:{account}:key/*"]),
+    ("ecr:DescribeRepositories", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:ListTagsForResource", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:GetRepositoryPolicy", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:PutImageScanningConfiguration", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:PutImageTagMutability", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:SetRepositoryPolicy", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    ("ecr:DeleteRepositoryPolicy", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
+    // A registry-level setting: the action has no resource type.
+    ("ecr:GetRegistryScanningConfiguration", &["*"]),
+];
+
 /// The EventBridge `source` of a CloudTrail eventSource: `ec2.amazonaws.com` → `aws.ec2`.
 fn bus_source(event_source: &str) -> String {
     format!("aws.{}", event_source.split('.').next().unwrap_or(event_source))
@@ -46,6 +97,9 @@ fn patterns(events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
 
 pub fn manifest() -> Value {
     let mut functions = serde_json::Map::new();
+    // What the functions do in the accounts they guard (not the alerts, config and ledger of the
+    // deployment itself): the member role of an organization deployment allows exactly these.
+    let mut member_actions: BTreeSet<&str> = BTreeSet::new();
     for function in registry::functions() {
         let rules = function.judged_rules();
         let mut events: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -57,10 +111,12 @@ pub fn manifest() -> Value {
                 }
             }
             actions.extend(meta.iam_actions.iter().copied());
+            member_actions.extend(meta.iam_actions.iter().copied());
         }
         if function.trigger == Trigger::Schedule {
             for service in function.slices() {
                 actions.extend(service.sweep_actions().iter().copied());
+                member_actions.extend(service.sweep_actions().iter().copied());
             }
         }
         functions.insert(
@@ -80,6 +136,8 @@ pub fn manifest() -> Value {
     json!({
         "own_role_prefix": OWN_ROLE_PREFIX,
         "functions": functions,
+        "member_actions": member_actions,
+        "action_resources": ACTION_RESOURCES.iter().map(|(action, resources)| (*action, *resources)).collect::<BTreeMap<_, _>>(),
         // The deployed rules: a registered slice no function hosts yet is not deployed.
         "rules": registry().iter().filter_map(|meta| function_of(meta.id).map(|function| json!({
             "id": meta.id, "severity": meta.severity, "default_mode": meta.default_mode,
@@ -146,5 +204,22 @@ mod tests {
         }
         // Sweeping is for the sweeper: a guard reads only what its restores need.
         assert!(!manifest()["functions"]["eks-guard"]["iam_actions"].to_string().contains("eks:ListNodegroups"));
+    }
+
+    #[test]
+    fn the_member_role_may_do_what_the_rules_and_sweeps_do_and_nothing_of_the_deployments_own() {
+        let manifest = manifest();
+        let member: BTreeSet<&str> =
+            manifest["member_actions"].as_array().unwrap().iter().map(|action| action.as_str().unwrap()).collect();
+        let mut expected: BTreeSet<&str> = hosted_rules().flat_map(|meta| meta.iam_actions.iter().copied()).collect();
+        expected.extend(registry::services().flat_map(|service| service.sweep_actions().iter().copied()));
+        assert_eq!(member, expected);
+        for plumbing in ["sns:Publish", "ssm:GetParameter", "dynamodb:PutItem", "kms:Decrypt", "sts:AssumeRole"] {
+            assert!(!member.contains(plumbing), "{plumbing} acts on the deployment, not the member");
+        }
+        // Each has its resources, written on purpose; the table holds nothing else.
+        let mapped: BTreeSet<&str> =
+            manifest["action_resources"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(mapped, member, "action_resources maps exactly the member actions");
     }
 }

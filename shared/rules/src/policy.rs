@@ -153,6 +153,12 @@ pub fn screen(
     if let Some(arn) = matching_principal(&event.actor, own_principals) {
         return Some(Ignored::OwnPrincipal(arn));
     }
+    // A central deployment acts in member accounts through its member role, in any account.
+    if let Some(role) =
+        event.actor.role_arn().filter(|role| role_key(role).is_some_and(|(_, _, name)| name == config.member_role))
+    {
+        return Some(Ignored::OwnPrincipal(role));
+    }
     if let Some(arn) = matching_principal(&event.actor, &config.trusted_principals) {
         return Some(Ignored::TrustedPrincipal(arn));
     }
@@ -350,5 +356,22 @@ mod screen_tests {
     fn a_role_of_the_same_name_in_another_account_is_not_ours() {
         let own = vec!["arn:aws:iam::999999999999:role/snapback-sg-guard".to_owned()];
         assert_eq!(screen(&event(json!({})), &Config::default(), &own, crate::registry::listens_to), None);
+    }
+
+    #[test]
+    fn the_member_roles_sessions_are_ours_in_any_account() {
+        let member = |role: &str| {
+            event(json!({"userIdentity": {"type": "AssumedRole",
+                "arn": format!("arn:aws:sts::444455556666:assumed-role/{role}/snapback-6f1c2b9e"),
+                "sessionContext": {"sessionIssuer": {"arn": format!("arn:aws:iam::444455556666:role/{role}")}}}}))
+        };
+        let none: Vec<String> = Vec::new();
+        let ignored = screen(&member("snapback-member"), &Config::default(), &none, crate::registry::listens_to);
+        assert_eq!(ignored, Some(Ignored::OwnPrincipal("arn:aws:iam::444455556666:role/snapback-member".into())));
+        // Another name is judged, unless the configuration names it as the member role.
+        assert_eq!(screen(&member("platform-admin"), &Config::default(), &none, crate::registry::listens_to), None);
+        let renamed = Config::from_json(r#"{"member_role": "platform-admin"}"#).unwrap();
+        assert!(screen(&member("platform-admin"), &renamed, &none, crate::registry::listens_to).is_some());
+        assert_eq!(screen(&member("snapback-member"), &renamed, &none, crate::registry::listens_to), None);
     }
 }

@@ -136,8 +136,10 @@ impl fmt::Debug for Function {
     }
 }
 
-/// Publishing to the (KMS-encrypted) alert topic, reading the config parameter, and the ledger.
+/// Publishing to the (KMS-encrypted) alert topic, reading the config parameter, the ledger, and
+/// assuming the member role of an organization deployment (the module grants it only there).
 const GUARD_BASE_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
     "sns:Publish",
     "ssm:GetParameter",
     "kms:Decrypt",

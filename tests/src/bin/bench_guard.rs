@@ -100,6 +100,28 @@ fn handle(api: &RuntimeApi, event: &Value, expect: &str) -> f64 {
     }
 }
 
+/// CPU time (user + system) the process has used so far, from `/proc/<pid>/stat` (clock ticks
+/// of 10 ms: read it over many events).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name: state is the 3rd field, utime the 14th, stime the 15th.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// The function's own CPU per warm event, over the events after the first.
+fn cpu_per_event(pid: u32, after_first: Duration) -> f64 {
+    millis(cpu_time(pid).saturating_sub(after_first)) / (WARM_EVENTS - 1) as f64
+}
+
 /// (median, p95, first) of warm timings; the first pays for the SDK's first connections.
 fn summary(timings: &[f64]) -> (f64, f64, f64) {
     let mut steady = timings[1..].to_vec();
@@ -119,13 +141,18 @@ async fn main() {
     let function = spawn("sg-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm = Vec::new();
+    let mut cpu_after_first = Duration::ZERO;
     for _ in 0..WARM_EVENTS {
         let opened = tcp_from(22, &["0.0.0.0/0"]);
         let created = world.authorize(&group, opened.clone()).await;
         let event = envelope(&authorize_record(DEFAULT_ACCOUNT, &group, &opened, &created));
         warm.push(handle(&api, &event, "\"remediated\""));
+        if warm.len() == 1 {
+            cpu_after_first = cpu_time(function.0.id());
+        }
     }
     let warm_rss = peak_rss_kib(function.0.id());
+    let sg_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
     assert!(world.ingress(&group).await.is_empty(), "every opened rule was revoked");
     assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per event");
@@ -139,6 +166,7 @@ async fn main() {
     let function = spawn("eks-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm_eks = Vec::new();
+    let mut cpu_after_first = Duration::ZERO;
     for _ in 0..WARM_EVENTS {
         world.disable_logging(&cluster, &["audit"]).await;
         let event = envelope(&eks_record(
@@ -148,8 +176,12 @@ async fn main() {
             json!({"update": {"id": "bench", "status": "InProgress", "type": "LoggingUpdate", "params": [], "errors": []}}),
         ));
         warm_eks.push(handle(&api, &event, "\"remediated\""));
+        if warm_eks.len() == 1 {
+            cpu_after_first = cpu_time(function.0.id());
+        }
     }
     let eks_rss = peak_rss_kib(function.0.id());
+    let eks_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
     assert_eq!(world.alerts().await.len(), WARM_EVENTS, "one alert per EKS event");
 
@@ -161,12 +193,17 @@ async fn main() {
     let function = spawn("node-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm_node = Vec::new();
+    let mut cpu_after_first = Duration::ZERO;
     for _ in 0..WARM_EVENTS {
         world.set_tokens(&instance, HttpTokensState::Optional).await;
         let event = envelope(&tokens_made_optional_record(DEFAULT_ACCOUNT, &instance));
         warm_node.push(handle(&api, &event, "\"remediated\""));
+        if warm_node.len() == 1 {
+            cpu_after_first = cpu_time(function.0.id());
+        }
     }
     let node_rss = peak_rss_kib(function.0.id());
+    let node_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
 
     // ecr-guard: a fresh repository created without scan on push each time (moto cannot switch it
@@ -176,6 +213,7 @@ async fn main() {
     let function = spawn("ecr-guard", &api, &world);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let mut warm_ecr = Vec::new();
+    let mut cpu_after_first = Duration::ZERO;
     for at in 0..WARM_EVENTS {
         let repository = format!("bench-{}/app-{at}", std::process::id());
         world.repository(&repository, false, "IMMUTABLE", &[]).await;
@@ -187,8 +225,12 @@ async fn main() {
                    "imageScanningConfiguration": {"scanOnPush": false}}),
         ));
         warm_ecr.push(handle(&api, &event, "\"remediated\""));
+        if warm_ecr.len() == 1 {
+            cpu_after_first = cpu_time(function.0.id());
+        }
     }
     let ecr_rss = peak_rss_kib(function.0.id());
+    let ecr_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
 
     // The sweeper: cold start as above, then whole sweeps of the bench account (the group, the
@@ -216,19 +258,20 @@ async fn main() {
         percentile(&cold, 0.5),
         percentile(&cold, 0.95)
     );
-    println!("  sg-guard warm event -> answer (describe, revoke, SNS publish): median {sg_median:.1} ms, p95 {sg_p95:.1} ms ({} events; first {sg_first:.1} ms)", WARM_EVENTS - 1);
-    println!("  eks-guard warm event -> answer (describe, UpdateClusterConfig logging, SNS publish): median {eks_median:.1} ms, p95 {eks_p95:.1} ms ({} events; first {eks_first:.1} ms)", WARM_EVENTS - 1);
+    println!("  sg-guard warm event -> answer (describe, revoke, SNS publish): median {sg_median:.1} ms, p95 {sg_p95:.1} ms ({} events; first {sg_first:.1} ms); its own CPU {sg_cpu:.2} ms an event", WARM_EVENTS - 1);
+    println!("  eks-guard warm event -> answer (describe, UpdateClusterConfig logging, SNS publish): median {eks_median:.1} ms, p95 {eks_p95:.1} ms ({} events; first {eks_first:.1} ms); its own CPU {eks_cpu:.2} ms an event", WARM_EVENTS - 1);
     println!(
         "  peak RSS: sg-guard {:.1} MB idle after start, {:.1} MB after {WARM_EVENTS} events; eks-guard {:.1} MB after {WARM_EVENTS} events",
         idle_rss as f64 / 1024.0,
         warm_rss as f64 / 1024.0,
         eks_rss as f64 / 1024.0
     );
-    for (name, cold, warm, idle_rss, rss, path) in [
+    for (name, cold, warm, cpu, idle_rss, rss, path) in [
         (
             "node-guard",
             &node_cold,
             &warm_node,
+            node_cpu,
             node_idle_rss,
             node_rss,
             "describe, ModifyInstanceMetadataOptions, SNS publish",
@@ -237,6 +280,7 @@ async fn main() {
             "ecr-guard",
             &ecr_cold,
             &warm_ecr,
+            ecr_cpu,
             ecr_idle_rss,
             ecr_rss,
             "describe repository and registry scanning, PutImageScanningConfiguration, SNS publish",
@@ -244,7 +288,7 @@ async fn main() {
     ] {
         let (median, p95, first) = summary(warm);
         println!(
-            "  {name} ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm event -> answer ({path}): median {median:.1} ms, p95 {p95:.1} ms ({} events; first {first:.1} ms); peak RSS {:.1} MB idle, {:.1} MB after {WARM_EVENTS} events",
+            "  {name} ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm event -> answer ({path}): median {median:.1} ms, p95 {p95:.1} ms ({} events; first {first:.1} ms); its own CPU {cpu:.2} ms an event; peak RSS {:.1} MB idle, {:.1} MB after {WARM_EVENTS} events",
             size(name),
             percentile(cold, 0.5),
             percentile(cold, 0.95),

@@ -1,0 +1,199 @@
+//! A central deployment in account A judging events from member accounts, against moto's server:
+//! it assumes the member role with STS (moto maps the returned credentials to the role's
+//! account) and acts there. A fault proxy in front of moto counts the AssumeRole calls and plays
+//! a member role that does not exist (moto's AssumeRole never refuses).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use snapback_aws::{Accounts, BuildAdapters};
+use snapback_pipeline::Guard;
+use snapback_tests::fault_proxy::{Fault, FaultKind, FaultProxy};
+use snapback_tests::{
+    authorize_record, deadline_in, envelope, fresh_account, moto_url, sdk_config_at, tcp_from, World, REGION,
+};
+
+const NODE_TAGS: &[(&str, &str)] = &[("aws:eks:cluster-name", "prod")];
+
+/// sg-guard in `central`'s account, reaching members through `sts_endpoint` (moto, or a proxy).
+async fn central_guard(central: &World, sts_endpoint: &str) -> Guard {
+    let function = snapback_rules::function("sg-guard").unwrap();
+    let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
+    let base = sdk_config_at(sts_endpoint).await;
+    Guard { accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)), ..central.guard(&[]) }
+}
+
+/// A member account with a VPC and an EKS node group's security group; returns its clients and
+/// the group.
+async fn member_with_group() -> (World, String) {
+    let member = World::in_account(&fresh_account()).await;
+    let group = member.group("prod-nodes", NODE_TAGS).await;
+    (member, group)
+}
+
+/// Opens ssh to the world on `group` in `member` and returns the event for it.
+async fn opened_ssh(member: &World, group: &str) -> Value {
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
+    let created = member.authorize(group, opened.clone()).await;
+    envelope(&authorize_record(&member.aws.account, group, &opened, &created))
+}
+
+#[tokio::test]
+async fn an_event_from_a_member_is_restored_in_the_member_through_one_assumed_role() {
+    let central = World::new().await;
+    let (member, group) = member_with_group().await;
+    // The same world-open rule in the central account, which the member's events must not touch.
+    let central_group = central.group("prod-nodes", NODE_TAGS).await;
+    central.authorize(&central_group, tcp_from(22, &["0.0.0.0/0"])).await;
+    let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
+    let guard = central_guard(&central, &sts.url).await;
+
+    let first = guard.handle(&opened_ssh(&member, &group).await, deadline_in(30)).await.unwrap();
+    assert_eq!(first.decisions.len(), 1, "{first:?}");
+    assert_eq!(first.decisions[0].outcome, "remediated");
+    assert!(member.ingress(&group).await.is_empty(), "the member's world rule is revoked in the member");
+    assert_eq!(central.ingress(&central_group).await.len(), 1, "the central account is untouched");
+
+    // A second event for the same member: the credentials are reused.
+    let second = guard.handle(&opened_ssh(&member, &group).await, deadline_in(30)).await.unwrap();
+    assert_eq!(second.decisions[0].outcome, "remediated");
+    assert!(member.ingress(&group).await.is_empty());
+    assert_eq!(sts.matched(), 1, "one AssumeRole for two events of one member");
+
+    // Alerts go to the central topic and name the member's account and region.
+    let alerts = central.alerts().await;
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    for alert in &alerts {
+        assert_eq!(alert.message["account"], member.aws.account.as_str());
+        assert_eq!(alert.message["region"], REGION);
+        assert_eq!(alert.message["outcome"], "remediated");
+    }
+}
+
+#[tokio::test]
+async fn the_central_accounts_own_events_need_no_role() {
+    let central = World::new().await;
+    let group = central.group("prod-nodes", NODE_TAGS).await;
+    let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
+    let guard = central_guard(&central, &sts.url).await;
+
+    let report = guard.handle(&opened_ssh(&central, &group).await, deadline_in(30)).await.unwrap();
+
+    assert_eq!(report.decisions[0].outcome, "remediated");
+    assert!(central.ingress(&group).await.is_empty());
+    assert_eq!(sts.matched(), 0, "no AssumeRole in the central account");
+}
+
+#[tokio::test]
+async fn an_event_from_another_region_is_restored_with_that_regions_clients() {
+    const OTHER_REGION: &str = "eu-west-1";
+    let central = World::new().await;
+    let member = fresh_account();
+    let sdk = snapback_aws::sdk_config_loader()
+        .endpoint_url(moto_url())
+        .region(aws_sdk_ec2::config::Region::new(OTHER_REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk).interceptor(snapback_tests::MotoAccount(member.clone())).build(),
+    );
+    let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap().vpc.unwrap().vpc_id.unwrap();
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("aws:eks:cluster-name").value("prod").build())
+        .build();
+    let create = ec2.create_security_group().group_name("prod-nodes").description("snapback test").vpc_id(vpc);
+    let group = create.tag_specifications(tags).send().await.unwrap().group_id.unwrap();
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
+    let authorized = ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(opened.clone());
+    let created = authorized.send().await.unwrap().security_group_rules.unwrap_or_default();
+    let mut record = authorize_record(&member, &group, &opened, &created);
+    record["awsRegion"] = OTHER_REGION.into();
+    let guard = central_guard(&central, &moto_url()).await;
+
+    let report = guard.handle(&envelope(&record), deadline_in(30)).await.unwrap();
+
+    assert_eq!(report.decisions.len(), 1, "{report:?}");
+    assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
+    let described = ec2.describe_security_groups().group_ids(&group).send().await.unwrap();
+    assert!(described.security_groups()[0].ip_permissions().is_empty(), "revoked in {OTHER_REGION}");
+    let alerts = central.alerts().await;
+    assert_eq!(alerts[0].message["region"], OTHER_REGION);
+    assert_eq!(alerts[0].message["account"], member.as_str());
+}
+
+#[tokio::test]
+async fn a_member_role_that_cannot_be_assumed_gives_one_failed_alert_naming_the_role_and_the_fix() {
+    let central = World::new().await;
+    let (member, group) = member_with_group().await;
+    let refused = Fault {
+        matches: "Action=AssumeRole",
+        method: Some("POST"),
+        times: usize::MAX,
+        kind: FaultKind::Answer {
+            status: 403,
+            headers: Vec::new(),
+            content_type: "text/xml",
+            body: "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                   <Code>AccessDenied</Code><Message>User: arn:aws:sts::111111111111:assumed-role/snapback-sg-guard/x \
+                   is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>denied</RequestId></ErrorResponse>"
+                .into(),
+        },
+    };
+    let sts = FaultProxy::start(&moto_url(), refused);
+    let guard = central_guard(&central, &sts.url).await;
+    let event = opened_ssh(&member, &group).await;
+
+    // A final verdict, not an error: retrying cannot make the role exist.
+    let report = guard.handle(&event, deadline_in(30)).await.unwrap();
+
+    assert_eq!(report.decisions.len(), 1, "{report:?}");
+    assert_eq!(report.decisions[0].outcome, "failed");
+    assert_eq!(member.ingress(&group).await.len(), 1, "nothing changed in the member");
+    let alerts = central.alerts().await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let alert = &alerts[0].message;
+    assert_eq!(alert["outcome"], "failed");
+    assert_eq!(alert["account"], member.aws.account.as_str());
+    let text = alert.to_string();
+    let role = format!("arn:aws:iam::{}:role/snapback-member", member.aws.account);
+    assert!(text.contains(&role), "the alert names the role: {text}");
+    assert!(text.contains("snapback-member module"), "the alert says the fix: {text}");
+    assert_eq!(sts.failed(), 1, "one AssumeRole tried");
+}
+
+#[tokio::test]
+async fn the_member_role_name_comes_from_the_configuration() {
+    let central = World::new().await;
+    let (member, group) = member_with_group().await;
+    central.put_config(r#"{"member_role": "platform-guardrails"}"#).await;
+    let sts = FaultProxy::start(&moto_url(), Fault::count("role%2Fplatform-guardrails", Some("POST")));
+    let guard = central_guard(&central, &sts.url).await;
+
+    let report = guard.handle(&opened_ssh(&member, &group).await, deadline_in(30)).await.unwrap();
+
+    assert_eq!(report.decisions[0].outcome, "remediated", "{report:?}");
+    assert_eq!(sts.matched(), 1, "the configured role was assumed");
+}
+
+#[tokio::test]
+async fn an_accounts_override_holds_in_that_account_only() {
+    let central = World::new().await;
+    let (member, group) = member_with_group().await;
+    let central_group = central.group("prod-nodes", NODE_TAGS).await;
+    let overrides = format!(
+        r#"{{"accounts": {{"{}": {{"rules": {{"sg-open-remote-admin": {{"mode": "notify"}}}}}}}}}}"#,
+        member.aws.account
+    );
+    central.put_config(&overrides).await;
+    let guard = central_guard(&central, &moto_url()).await;
+
+    let in_member = guard.handle(&opened_ssh(&member, &group).await, deadline_in(30)).await.unwrap();
+    let in_central = guard.handle(&opened_ssh(&central, &central_group).await, deadline_in(30)).await.unwrap();
+
+    assert_eq!(in_member.decisions[0].outcome, "would-remediate", "{in_member:?}");
+    assert_eq!(member.ingress(&group).await.len(), 1, "notify in the member: left open");
+    assert_eq!(in_central.decisions[0].outcome, "remediated", "{in_central:?}");
+    assert!(central.ingress(&central_group).await.is_empty());
+}
