@@ -81,6 +81,13 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
     ] {
         assert_eq!(attribute(resource(&body, kind, name), "for_each"), "local.routes", "{kind}.{name}");
     }
+    // A central sweeper's queue: partial batch failures, bounded concurrency, a dead-letter queue.
+    let mapping = resource(&body, "aws_lambda_event_source_mapping", "sweeps");
+    assert!(attribute(mapping, "function_response_types").contains("\"ReportBatchItemFailures\""));
+    assert!(mapping.body().blocks().any(|b| b.identifier() == "scaling_config"));
+    let queue = resource(&body, "aws_sqs_queue", "sweeps");
+    assert!(attribute(queue, "redrive_policy").contains("aws_sqs_queue.dead_letters.arn"));
+    assert!(attribute(queue, "kms_master_key_id").contains("local.kms_key_arn"));
     let routes = local(&body, "routes");
     assert!(routes.contains("local.patterns") && routes.contains("local.organization"), "{routes}");
     let target = resource(&body, "aws_cloudwatch_event_target", "this");

@@ -197,3 +197,143 @@ async fn an_accounts_override_holds_in_that_account_only() {
     assert_eq!(in_central.decisions[0].outcome, "remediated", "{in_central:?}");
     assert!(central.ingress(&central_group).await.is_empty());
 }
+
+/// An EC2 client of `account` in `region`, through moto's account header.
+async fn ec2_in(account: &str, region: &str) -> aws_sdk_ec2::Client {
+    let sdk = snapback_aws::sdk_config_loader()
+        .endpoint_url(moto_url())
+        .region(aws_sdk_ec2::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await;
+    aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk).interceptor(snapback_tests::MotoAccount(account.to_owned())).build(),
+    )
+}
+
+/// A node group's security group in the account's default VPC of `region`, ssh open to the world.
+async fn open_group_in(ec2: &aws_sdk_ec2::Client) -> String {
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::SecurityGroup)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("aws:eks:cluster-name").value("prod").build())
+        .build();
+    let create = ec2.create_security_group().group_name("prod-nodes").description("snapback test");
+    let group = create.tag_specifications(tags).send().await.unwrap().group_id.unwrap();
+    let authorize =
+        ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(tcp_from(22, &["0.0.0.0/0"]));
+    authorize.send().await.unwrap();
+    group
+}
+
+#[tokio::test]
+async fn the_fanned_out_sweep_covers_three_members_in_two_regions_through_the_queue_with_one_assume_role_each() {
+    const REGIONS: [&str; 2] = [REGION, "eu-west-1"];
+    let central = World::new().await;
+    let members: Vec<String> = (0..3).map(|_| fresh_account()).collect();
+    let mut planted = Vec::new();
+    for member in &members {
+        for region in REGIONS {
+            let ec2 = ec2_in(member, region).await;
+            planted.push((member.clone(), region, open_group_in(&ec2).await, ec2));
+        }
+    }
+    let queue_name = format!("snapback-sweeps-{}", central.aws.account);
+    let queue = central.aws.sqs.create_queue().queue_name(&queue_name).send().await.unwrap().queue_url.unwrap();
+    let settings = snapback_pipeline::FanOutSettings {
+        queue_url: queue.clone(),
+        accounts: members.clone(),
+        regions: REGIONS.iter().map(|region| (*region).to_owned()).collect(),
+    };
+
+    // The schedule's run: one message per member and region.
+    assert_eq!(snapback_pipeline::fan_out(&central.aws.sqs, &settings).await.unwrap(), 6);
+
+    // The workers' runs: the queue's messages, as Lambda's SQS event source hands them over.
+    let mut records = Vec::new();
+    while records.len() < 6 {
+        let received =
+            central.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
+        let messages = received.messages.unwrap_or_default();
+        assert!(!messages.is_empty(), "the queue holds six messages, got {}", records.len());
+        records.extend(messages.into_iter().map(|message| {
+            serde_json::json!({"messageId": message.message_id, "body": message.body, "eventSource": "aws:sqs"})
+        }));
+    }
+    let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
+    let function = snapback_rules::function("sweeper").unwrap();
+    let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
+    let base = sdk_config_at(&sts.url).await;
+    let sweeper = Guard {
+        accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)),
+        ..central.function_guard("sweeper", &central.aws, &[])
+    };
+    // Two batches, as two workers would get them.
+    let (first, second) = records.split_at(4);
+    for batch in [first, second] {
+        let payload = serde_json::json!({"Records": batch});
+        let (answer, reports) = snapback_pipeline::sweep_messages(&sweeper, &payload, deadline_in(120)).await;
+        assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "{reports:?}");
+    }
+
+    for (member, region, group, ec2) in &planted {
+        let described = ec2.describe_security_groups().group_ids(group).send().await.unwrap();
+        assert!(described.security_groups()[0].ip_permissions().is_empty(), "{member} {region}: revoked");
+    }
+    // Each member region also alerts on its account settings (moto's EBS default encryption is off).
+    let alerts = central.alerts().await;
+    let groups: Vec<&str> = planted.iter().map(|(_, _, group, _)| group.as_str()).collect();
+    let mut alerted: Vec<(String, String)> = alerts
+        .iter()
+        .filter(|alert| groups.contains(&alert.message["resource"].as_str().unwrap_or_default()))
+        .map(|alert| {
+            (
+                alert.message["account"].as_str().unwrap().to_owned(),
+                alert.message["region"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    alerted.sort();
+    let mut expected: Vec<(String, String)> =
+        planted.iter().map(|(member, region, ..)| (member.clone(), (*region).to_owned())).collect();
+    expected.sort();
+    assert_eq!(alerted, expected, "one alert per planted group, naming its member and region");
+    assert_eq!(sts.matched(), 3, "one AssumeRole per member, shared by its regions");
+}
+
+#[tokio::test]
+async fn a_sweep_message_that_fails_is_handed_back_to_the_queue_and_a_bad_one_is_dropped() {
+    let central = World::new().await;
+    let member = fresh_account();
+    let refused = Fault {
+        matches: "Action=AssumeRole",
+        method: Some("POST"),
+        times: usize::MAX,
+        kind: FaultKind::Answer {
+            status: 403,
+            headers: Vec::new(),
+            content_type: "text/xml",
+            body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>\
+                   </Error><RequestId>denied</RequestId></ErrorResponse>"
+                .into(),
+        },
+    };
+    let sts = FaultProxy::start(&moto_url(), refused);
+    let function = snapback_rules::function("sweeper").unwrap();
+    let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
+    let base = sdk_config_at(&sts.url).await;
+    let sweeper = Guard {
+        accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)),
+        ..central.function_guard("sweeper", &central.aws, &[])
+    };
+    let payload = serde_json::json!({"Records": [
+        {"messageId": "m-1", "eventSource": "aws:sqs", "body": serde_json::json!({"account": member, "region": REGION}).to_string()},
+        {"messageId": "m-2", "eventSource": "aws:sqs", "body": "{\"account\": 12}"},
+    ]});
+    assert!(snapback_pipeline::is_queue_batch(&payload));
+
+    let (answer, reports) = snapback_pipeline::sweep_messages(&sweeper, &payload, deadline_in(30)).await;
+
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}), "{reports:?}");
+    assert!(reports.is_empty());
+    assert_eq!(sts.failed(), 1);
+}

@@ -36,6 +36,12 @@ module "snapback" {
   organization_id  = var.organization_id
   member_role_name = "snapback-member"
 
+  # The sweeper puts one message per account and region on a queue; workers sweep each through
+  # the member role, at most sweep_concurrency at once.
+  sweep_account_ids = [var.member_account_id]
+  sweep_regions     = [var.central_region, var.member_second_region]
+  sweep_concurrency = 5
+
   alert_emails = var.alert_emails
   tags         = { team = "platform" }
 }

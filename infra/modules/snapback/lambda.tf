@@ -35,6 +35,12 @@ resource "aws_lambda_function" "this" {
       contains(keys(local.relays), each.key) ? { SNAPBACK_SLACK_SECRET_ARN = var.slack_webhook_secret_arn } : {},
       contains(keys(local.relays), each.key) ? {} : { SNAPBACK_LEDGER_TABLE = aws_dynamodb_table.ledger.name },
       var.docs_url != null ? { SNAPBACK_DOCS_URL = var.docs_url } : {},
+      # A central sweeper spreads its sweeps over the members, one queue message per account and region.
+      contains(keys(local.sweepers), each.key) && local.fan_out ? {
+        SNAPBACK_SWEEP_QUEUE_URL = aws_sqs_queue.sweeps[0].url
+        SNAPBACK_SWEEP_ACCOUNTS  = join(",", var.sweep_account_ids)
+        SNAPBACK_SWEEP_REGIONS   = join(",", length(var.sweep_regions) > 0 ? var.sweep_regions : [local.region])
+      } : {},
     )
   }
 

@@ -98,3 +98,31 @@ resource "aws_scheduler_schedule" "sweep" {
     }
   }
 }
+
+# --- A central deployment's sweeps: one message per member account and region -------------------
+
+resource "aws_sqs_queue" "sweeps" {
+  count                      = local.fan_out ? 1 : 0
+  name                       = "${var.name_prefix}sweeps"
+  kms_master_key_id          = local.kms_key_arn
+  message_retention_seconds  = 86400
+  visibility_timeout_seconds = 6 * local.manifest.functions.sweeper.timeout
+  # A sweep that keeps failing (a member role gone) ends in the dead-letter queue and its alarm.
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letters.arn
+    maxReceiveCount     = 3
+  })
+  tags = local.tags
+}
+
+resource "aws_lambda_event_source_mapping" "sweeps" {
+  for_each                = local.fan_out ? local.sweepers : {}
+  event_source_arn        = aws_sqs_queue.sweeps[0].arn
+  function_name           = aws_lambda_function.this[each.key].arn
+  batch_size              = 1
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.sweep_concurrency
+  }
+}

@@ -22,6 +22,8 @@ locals {
   # A central deployment (organization_id or member_account_ids set) also listens on its own
   # bus, where member accounts forward their events; the default bus keeps this account's.
   organization = var.organization_id != null || length(var.member_account_ids) > 0
+  # ...whose sweeper fans out over the listed member accounts.
+  fan_out = local.organization && length(var.sweep_account_ids) > 0 && var.sweep_schedule != null
   routes = merge(
     { for key, route in local.patterns : key => merge(route, { bus = null }) },
     local.organization ? { for key, route in local.patterns : "central-${key}" => merge(route, { bus = "${var.name_prefix}central" }) } : {},
@@ -62,6 +64,10 @@ locals {
       "dynamodb:UpdateItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:DeleteItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:Query"                = [aws_dynamodb_table.ledger.arn]
+      "sqs:SendMessage"               = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:ReceiveMessage"            = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:DeleteMessage"             = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:GetQueueAttributes"        = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
       # Only an organization deployment assumes roles: the member role, in any account.
       "sts:AssumeRole" = local.organization ? ["arn:${local.partition}:iam::*:role/${var.member_role_name}"] : []
     },

@@ -177,3 +177,31 @@ variable "member_role_name" {
     error_message = "member_role_name must be an IAM role name (1-64 of letters, digits and +=,.@_-), not an ARN."
   }
 }
+
+variable "sweep_account_ids" {
+  description = "A central deployment's sweeper sweeps these accounts (through the member role) in sweep_regions, one queue message per account and region; empty: it sweeps only its own account."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for account in var.sweep_account_ids : can(regex("^[0-9]{12}$", account))])
+    error_message = "sweep_account_ids must be 12-digit account ids."
+  }
+}
+
+variable "sweep_regions" {
+  description = "The regions a central sweeper sweeps in each account; empty: the deployment's own region."
+  type        = list(string)
+  default     = []
+}
+
+variable "sweep_concurrency" {
+  description = "At most this many member sweeps at once (the sweep queue's event source mapping)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.sweep_concurrency >= 2 && var.sweep_concurrency <= 1000
+    error_message = "sweep_concurrency must be between 2 and 1000 (the event source mapping's limits)."
+  }
+}

@@ -1,8 +1,9 @@
 //! Acting where an event happened. A central deployment judges events from every account of an
 //! organization and acts in the event's account and region: in its own account directly, in a
 //! member account through a role there (`snapback-member` by default), assumed with
-//! sts:AssumeRole. Credentials and adapters are kept per account, region and role across
-//! invocations, and credentials are renewed before they expire.
+//! sts:AssumeRole. Adapters are kept per account, region and role across invocations,
+//! credentials per account and role (every region of an account shares them), renewed before
+//! they expire.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct Accounts {
     sts: aws_sdk_sts::Client,
     build: BuildAdapters,
     reached: Mutex<HashMap<(String, String, String), Reached>>,
+    /// Credentials per (account, role): IAM is global, so every region of an account shares them.
+    credentials: std::sync::Mutex<HashMap<(String, String), Arc<MemberCredentials>>>,
 }
 
 #[derive(Clone)]
@@ -60,6 +63,7 @@ impl Accounts {
             sts: aws_sdk_sts::Client::new(base),
             build,
             reached: Mutex::new(HashMap::new()),
+            credentials: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -105,12 +109,16 @@ impl Accounts {
     fn reach(&self, account: &str, region: &str, role_name: &str) -> Reached {
         let mut sdk = self.base.to_builder().region(Region::new(region.to_owned()));
         let credentials = (account != self.home_account).then(|| {
-            Arc::new(MemberCredentials {
-                sts: self.sts.clone(),
-                role_arn: self.role_arn(account, role_name),
-                account: account.to_owned(),
-                state: Mutex::new(None),
-            })
+            let mut credentials = self.credentials.lock().expect("no panic while held");
+            let shared = credentials.entry((account.to_owned(), role_name.to_owned())).or_insert_with(|| {
+                Arc::new(MemberCredentials {
+                    sts: self.sts.clone(),
+                    role_arn: self.role_arn(account, role_name),
+                    account: account.to_owned(),
+                    state: Mutex::new(None),
+                })
+            });
+            shared.clone()
         });
         if let Some(credentials) = &credentials {
             // The member credentials keep themselves fresh; a second cache would only hide when.

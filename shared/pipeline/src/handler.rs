@@ -87,7 +87,7 @@ enum ActionFailure {
 }
 
 /// The adapters for where an observation happened, or why that place cannot be reached.
-enum Reach<'a> {
+pub(crate) enum Reach<'a> {
     Home(&'a [Box<dyn ServiceAdapter>]),
     Member(Adapters),
     /// The member role could not be assumed and retrying will not change that.
@@ -95,15 +95,18 @@ enum Reach<'a> {
 }
 
 impl Reach<'_> {
+    pub(crate) fn adapters(&self) -> Result<&[Box<dyn ServiceAdapter>], AwsError> {
+        match self {
+            Reach::Home(adapters) => Ok(adapters),
+            Reach::Member(adapters) => Ok(adapters),
+            Reach::Unreachable(why) => Err(AwsError::permanent("sts:AssumeRole", why.clone())),
+        }
+    }
+
     fn adapter(&self, function: &Function, service: &str) -> Result<&dyn ServiceAdapter, AwsError> {
-        let adapters: &[Box<dyn ServiceAdapter>] = match self {
-            Reach::Home(adapters) => adapters,
-            Reach::Member(adapters) => adapters,
-            Reach::Unreachable(why) => return Err(AwsError::permanent("sts:AssumeRole", why.clone())),
-        };
-        adapters.iter().find(|adapter| adapter.service() == service).map(|adapter| adapter.as_ref()).ok_or_else(|| {
-            AwsError::permanent("look up adapter", format!("{} has no adapter for {service}", function.name))
-        })
+        self.adapters()?.iter().find(|adapter| adapter.service() == service).map(|adapter| adapter.as_ref()).ok_or_else(
+            || AwsError::permanent("look up adapter", format!("{} has no adapter for {service}", function.name)),
+        )
     }
 }
 
@@ -254,7 +257,10 @@ impl Guard {
                 return Ok(report);
             }
         };
-        let reach = if findings.is_empty() { Reach::Home(&self.adapters) } else { self.reach(&origin, config).await? };
+        let reach = match findings.is_empty() {
+            true => Reach::Home(&self.adapters),
+            false => self.reach(origin.account.as_deref(), origin.region.as_deref(), config, &origin.event_id).await?,
+        };
         let findings = match observation {
             Observation::Change(_) => self.confirmed(&reach, findings, config, &mut look_ups).await,
             Observation::State(_) => findings,
@@ -480,16 +486,20 @@ impl Guard {
     /// The adapters for the observation's account and region: the function's own, or a member
     /// account's through its role. A role that cannot be assumed for good is reported in each
     /// finding's verdict; a failure a retry can fix is returned.
-    async fn reach(&self, origin: &Origin, config: &Config) -> Result<Reach<'_>, AwsError> {
-        let (Some(accounts), Some(account), Some(region)) =
-            (&self.accounts, origin.account.as_deref(), origin.region.as_deref())
-        else {
+    pub(crate) async fn reach(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+        config: &Config,
+        session: &str,
+    ) -> Result<Reach<'_>, AwsError> {
+        let (Some(accounts), Some(account), Some(region)) = (&self.accounts, account, region) else {
             return Ok(Reach::Home(&self.adapters));
         };
         if accounts.is_home(account, region) {
             return Ok(Reach::Home(&self.adapters));
         }
-        match Box::pin(accounts.adapters(account, region, &config.member_role, &origin.event_id)).await {
+        match Box::pin(accounts.adapters(account, region, &config.member_role, session)).await {
             Ok(adapters) => Ok(Reach::Member(adapters)),
             Err(error) if error.is_retryable() => Err(error),
             Err(error) => {

@@ -3,6 +3,7 @@
 //! per decision.
 
 pub mod config_cache;
+mod fanout;
 mod handler;
 pub mod ledger;
 mod outcome;
@@ -11,6 +12,7 @@ mod slack_relay;
 mod sweep;
 
 pub use config_cache::{ConfigCache, CurrentConfig};
+pub use fanout::{fan_out, is_queue_batch, sweep_messages, FanOutSettings, SweepTarget};
 pub use handler::{account_of_function, deadline, Guard, HandlerError};
 pub use outcome::{DecisionOutcome, DecisionRecord, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};

@@ -87,16 +87,25 @@ impl Guard {
                 }
             }
         }
+        // The account and region swept: home, or a member through its role.
+        let reach = self.reach(account, region, &current.config, &format!("sweep-{}", scope.account)).await?;
+        let adapters = match reach.adapters() {
+            Ok(adapters) => adapters,
+            Err(error) => {
+                failed(&mut report, &mut failure, format!("account {} not reached", scope.account), error);
+                return Err(failure.expect("just set").into());
+            }
+        };
         let started_at = cursor.as_ref().map_or(now_ms(), |cursor| cursor.started_at);
         let first = cursor
             .as_ref()
-            .and_then(|cursor| self.adapters.iter().position(|adapter| adapter.service() == cursor.service))
+            .and_then(|cursor| adapters.iter().position(|adapter| adapter.service() == cursor.service))
             .unwrap_or(0);
         let mut after = cursor.and_then(|cursor| cursor.after);
         let mut every_service_listed = true;
 
         let context = SweepContext::new(current.config.scope).in_account(account);
-        for adapter in &self.adapters[first..] {
+        for adapter in &adapters[first..] {
             let service = adapter.service();
             let mut found = match adapter.sweep(&context).await {
                 Ok(found) => found,

@@ -1,0 +1,200 @@
+//! An organization's sweeps, spread out: the central sweeper puts one message per account and
+//! region on a queue; sweeper workers (the same function, fed by that queue) each sweep one
+//! through the member role, and report the messages they could not finish, so the queue retries
+//! them and then moves them to its dead-letter queue. Nothing is dropped silently.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use snapback_aws::AwsError;
+
+use crate::handler::{Guard, HandlerError};
+use crate::sweep::SweepReport;
+
+/// One account and region to sweep: a queue message's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepTarget {
+    pub account: String,
+    pub region: String,
+}
+
+/// Where the central sweeper spreads sweeps, read once per cold start from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanOutSettings {
+    /// `SNAPBACK_SWEEP_QUEUE_URL`: the queue the workers read.
+    pub queue_url: String,
+    /// `SNAPBACK_SWEEP_ACCOUNTS`: the accounts to sweep, comma separated.
+    pub accounts: Vec<String>,
+    /// `SNAPBACK_SWEEP_REGIONS`: the regions to sweep in each, comma separated (default: the
+    /// function's own).
+    pub regions: Vec<String>,
+}
+
+impl FanOutSettings {
+    /// None when no queue is set (a deployment per account: the sweeper sweeps its own account).
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        home_region: Option<&str>,
+    ) -> Result<Option<FanOutSettings>, crate::SettingsError> {
+        let Some(queue_url) = lookup("SNAPBACK_SWEEP_QUEUE_URL").filter(|url| !url.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let list = |name: &str| -> Vec<String> {
+            lookup(name)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let accounts = list("SNAPBACK_SWEEP_ACCOUNTS");
+        if let Some(bad) =
+            accounts.iter().find(|account| account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(crate::SettingsError {
+                name: "SNAPBACK_SWEEP_ACCOUNTS",
+                message: format!("expected 12-digit account ids, comma separated; got {bad:?}"),
+            });
+        }
+        if accounts.is_empty() {
+            return Err(crate::SettingsError {
+                name: "SNAPBACK_SWEEP_ACCOUNTS",
+                message: "must list the accounts to sweep when SNAPBACK_SWEEP_QUEUE_URL is set".into(),
+            });
+        }
+        let mut regions = list("SNAPBACK_SWEEP_REGIONS");
+        if regions.is_empty() {
+            regions.extend(home_region.map(str::to_owned));
+        }
+        Ok(Some(FanOutSettings { queue_url: queue_url.trim().to_owned(), accounts, regions }))
+    }
+
+    /// Every account × region, in a stable order.
+    pub fn targets(&self) -> Vec<SweepTarget> {
+        self.accounts
+            .iter()
+            .flat_map(|account| {
+                self.regions.iter().map(|region| SweepTarget { account: account.clone(), region: region.clone() })
+            })
+            .collect()
+    }
+}
+
+/// Puts one message per target on the queue (ten to a SendMessageBatch); returns how many were
+/// queued. An entry SQS refuses is an error after the rest were sent: the schedule runs again.
+pub async fn fan_out(sqs: &aws_sdk_sqs::Client, settings: &FanOutSettings) -> Result<usize, AwsError> {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let targets = settings.targets();
+    let mut refused = Vec::new();
+    for (chunk_index, chunk) in targets.chunks(10).enumerate() {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(index, target)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(format!("{}", chunk_index * 10 + index))
+                    .message_body(serde_json::to_string(target).expect("a target serializes"))
+                    .build()
+                    .expect("id and body are set")
+            })
+            .collect();
+        let sent = sqs
+            .send_message_batch()
+            .queue_url(&settings.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("sqs:SendMessageBatch", error))?;
+        refused.extend(sent.failed().iter().map(|entry| format!("{} ({})", entry.id(), entry.code())));
+    }
+    tracing::info!(queued = targets.len() - refused.len(), refused = refused.len(), "sweeps fanned out");
+    if !refused.is_empty() {
+        return Err(AwsError::Retryable {
+            operation: "sqs:SendMessageBatch",
+            message: format!("{} of {} sweep messages refused: {}", refused.len(), targets.len(), refused.join(", ")),
+            source: None,
+        });
+    }
+    Ok(targets.len())
+}
+
+/// Whether a Lambda payload is a batch of SQS messages.
+pub fn is_queue_batch(payload: &Value) -> bool {
+    payload["Records"]
+        .as_array()
+        .is_some_and(|records| !records.is_empty() && records.iter().all(|record| record["eventSource"] == "aws:sqs"))
+}
+
+/// Sweeps the account and region each message names, one after another, and answers with the
+/// messages to retry (`batchItemFailures`, for an event source mapping with
+/// `ReportBatchItemFailures`). A message that names no account and region is logged and dropped:
+/// retrying cannot fix it.
+pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -> (Value, Vec<SweepReport>) {
+    let mut retry = Vec::new();
+    let mut reports = Vec::new();
+    for record in payload["Records"].as_array().into_iter().flatten() {
+        let id = record["messageId"].as_str().unwrap_or_default();
+        let body = record["body"].as_str().unwrap_or_default();
+        let target: SweepTarget = match serde_json::from_str(body) {
+            Ok(target) => target,
+            Err(error) => {
+                tracing::error!(message_id = id, %error, body, "sweep message dropped: it names no account and region");
+                continue;
+            }
+        };
+        match guard.sweep(Some(&target.account), Some(&target.region), deadline).await {
+            Ok(report) => reports.push(report),
+            Err(HandlerError::Aws(error)) => {
+                tracing::error!(message_id = id, account = target.account, region = target.region, %error, "sweep failed: the queue retries it");
+                retry.push(json!({"itemIdentifier": id}));
+            }
+        }
+    }
+    (json!({"batchItemFailures": retry}), reports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Option<FanOutSettings>, crate::SettingsError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        FanOutSettings::from_lookup(|name| env.get(name).cloned(), Some("eu-west-1"))
+    }
+
+    #[test]
+    fn fan_out_is_off_without_a_queue_and_names_a_bad_account() {
+        assert_eq!(settings(&[("SNAPBACK_SWEEP_ACCOUNTS", "111122223333")]).unwrap(), None);
+        let queue = ("SNAPBACK_SWEEP_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/111122223333/snapback-sweeps");
+        let read = settings(&[queue, ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333, 444455556666")]).unwrap().unwrap();
+        assert_eq!(read.regions, ["eu-west-1"], "the function's own region by default");
+        assert_eq!(
+            read.targets(),
+            [
+                SweepTarget { account: "111122223333".into(), region: "eu-west-1".into() },
+                SweepTarget { account: "444455556666".into(), region: "eu-west-1".into() },
+            ]
+        );
+        let two_regions = settings(&[
+            queue,
+            ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333"),
+            ("SNAPBACK_SWEEP_REGIONS", "us-east-1,eu-west-1"),
+        ]);
+        assert_eq!(two_regions.unwrap().unwrap().targets().len(), 2);
+        let bad = settings(&[queue, ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333,prod")]).unwrap_err();
+        assert_eq!(bad.name, "SNAPBACK_SWEEP_ACCOUNTS");
+        assert!(bad.message.contains("\"prod\""), "{bad}");
+        assert_eq!(settings(&[queue]).unwrap_err().name, "SNAPBACK_SWEEP_ACCOUNTS");
+    }
+
+    #[test]
+    fn only_a_batch_of_sqs_records_is_a_queue_batch() {
+        assert!(is_queue_batch(&json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]})));
+        assert!(!is_queue_batch(&json!({"Records": []})));
+        assert!(!is_queue_batch(&json!({"source": "aws.scheduler"})));
+        assert!(!is_queue_batch(&json!({"Records": [{"eventSource": "aws:sns"}]})));
+    }
+}
