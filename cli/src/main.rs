@@ -77,6 +77,13 @@ struct ScanArgs {
     /// Every region enabled for the account (ec2:DescribeRegions).
     #[arg(long, conflicts_with = "regions")]
     all_regions: bool,
+    /// Scan these accounts (comma separated or repeated) through a role in each, --role-name,
+    /// assumed with your credentials; every account and region at once, four at a time.
+    #[arg(long = "accounts", value_name = "ACCOUNT_ID", value_delimiter = ',')]
+    accounts: Vec<String>,
+    /// With --accounts: the role to assume in each account.
+    #[arg(long, value_name = "ROLE_NAME", default_value = "snapback-member", requires = "accounts")]
+    role_name: String,
     /// A snapback configuration document (defaults otherwise).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -348,16 +355,25 @@ fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).expect("the time formats")
 }
 
-/// Sweeps and judges each region asked for: the findings, what could not be scanned, and the
-/// regions scanned.
+/// How many accounts and regions `--accounts` scans at once (each scan makes its own calls
+/// several at a time).
+const CONCURRENT_SCANS: usize = 4;
+
+/// Sweeps and judges each account and region asked for: the findings, what could not be
+/// scanned, and the regions scanned.
 async fn scan_regions(
     args: &ScanArgs,
     config: &Config,
     progress: &Progress,
 ) -> (Vec<scan::ScanFinding>, Vec<String>, Vec<ScannedRegion>) {
-    let mut findings = Vec::new();
+    use futures_util::stream::{self, StreamExt};
     let mut errors = Vec::new();
-    let mut scanned = Vec::new();
+    if let Some(bad) =
+        args.accounts.iter().find(|account| account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        errors.push(format!("--accounts: expected 12-digit account ids, got {bad:?}"));
+        return (Vec::new(), errors, Vec::new());
+    }
     let regions: Vec<Option<String>> = if args.all_regions {
         match enabled_regions(args.profile.as_deref()).await {
             Ok(regions) => regions.into_iter().map(Some).collect(),
@@ -371,39 +387,89 @@ async fn scan_regions(
     } else {
         args.regions.iter().cloned().map(Some).collect()
     };
-    for region in regions {
-        // An audit reads whole accounts: the sweeper's retries and timeouts, not a guard's.
-        let mut loader = snapback_aws::sweep_sdk_config_loader();
-        if let Some(profile) = &args.profile {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let sdk = loader.load().await;
-        let region = sdk.region().map(|region| region.to_string());
-        let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
-        progress.region(&where_);
-        let (account, caller) = match aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await {
-            Ok(identity) => (identity.account().map(str::to_owned), identity.arn().map(str::to_owned)),
-            Err(error) => {
-                errors.push(format!(
-                    "{where_}: sts:GetCallerIdentity: {}",
-                    aws_sdk_sts::error::DisplayErrorContext(&error)
-                ));
-                continue;
+    let accounts: Vec<Option<&str>> =
+        if args.accounts.is_empty() { vec![None] } else { args.accounts.iter().map(|a| Some(a.as_str())).collect() };
+    let targets: Vec<(Option<&str>, Option<String>)> =
+        accounts.iter().flat_map(|account| regions.iter().map(move |region| (*account, region.clone()))).collect();
+    let results: Vec<Result<(scan::Scanned, ScannedRegion), String>> = stream::iter(targets)
+        .map(|(account, region)| scan_one(args, config, progress, account, region))
+        .buffered(CONCURRENT_SCANS)
+        .collect()
+        .await;
+    let (mut findings, mut scanned) = (Vec::new(), Vec::new());
+    for result in results {
+        match result {
+            Ok((found, region)) => {
+                let where_ = region.region.clone().unwrap_or_else(|| "the default region".to_owned());
+                // With --accounts, say which account each error is about.
+                let place = match (&region.account, args.accounts.is_empty()) {
+                    (Some(account), false) => format!("account {account} in {where_}"),
+                    _ => where_,
+                };
+                findings.extend(found.findings);
+                errors.extend(found.errors.into_iter().map(|error| format!("{place}: {error}")));
+                scanned.push(region);
             }
-        };
-        let adapters: Vec<_> = snapback_rules::registry::services()
-            .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
-            .collect();
-        progress.note(&format!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown")));
-        let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref(), progress).await;
-        findings.extend(found.findings);
-        errors.extend(found.errors.into_iter().map(|error| format!("{where_}: {error}")));
-        scanned.push(ScannedRegion { region, account, caller, sdk });
+            Err(error) => errors.push(error),
+        }
     }
     (findings, errors, scanned)
+}
+
+/// One account (yours, or `account` through `--role-name`) in one region.
+async fn scan_one(
+    args: &ScanArgs,
+    config: &Config,
+    progress: &Progress,
+    account: Option<&str>,
+    region: Option<String>,
+) -> Result<(scan::Scanned, ScannedRegion), String> {
+    // An audit reads whole accounts: the sweeper's retries and timeouts, not a guard's.
+    let mut loader = snapback_aws::sweep_sdk_config_loader();
+    if let Some(profile) = &args.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let mut sdk = loader.load().await;
+    let region = sdk.region().map(|region| region.to_string());
+    let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
+    if let Some(account) = account {
+        let partition = match region.as_deref() {
+            Some(region) if region.starts_with("cn-") => "aws-cn",
+            Some(region) if region.starts_with("us-gov-") => "aws-us-gov",
+            _ => "aws",
+        };
+        let role = format!("arn:{partition}:iam::{account}:role/{}", args.role_name);
+        let assumed = aws_config::sts::AssumeRoleProvider::builder(&role)
+            .session_name(snapback_aws::session_name("scan"))
+            .configure(&sdk)
+            .build()
+            .await;
+        sdk = sdk
+            .into_builder()
+            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(assumed))
+            .build();
+    }
+    progress.region(&where_);
+    let identity =
+        aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.map_err(|error| match account {
+            Some(account) => format!(
+            "account {account} in {where_}: cannot assume role {} there ({}); deploy the snapback-member module in \
+             that account, or name a role you may assume with --role-name",
+            args.role_name,
+            aws_sdk_sts::error::DisplayErrorContext(&error)
+        ),
+            None => format!("{where_}: sts:GetCallerIdentity: {}", aws_sdk_sts::error::DisplayErrorContext(&error)),
+        })?;
+    let (account, caller) = (identity.account().map(str::to_owned), identity.arn().map(str::to_owned));
+    let adapters: Vec<_> = snapback_rules::registry::services()
+        .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
+        .collect();
+    progress.note(&format!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown")));
+    let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref(), progress).await;
+    Ok((found, ScannedRegion { region, account, caller, sdk }))
 }
 
 /// Imports the records into each scanned region's Security Hub, reporting on stderr; false when

@@ -248,3 +248,61 @@ async fn scan_to_security_hub_imports_the_asff_findings_as_printed() {
     assert_eq!(stored.resources()[0].r#type(), Some("AwsEc2SecurityGroup"));
     assert_eq!(stored.product_fields().unwrap()["snapback/mode"], "remediate");
 }
+
+#[tokio::test]
+async fn scan_accounts_reads_each_account_through_the_role_and_names_one_it_cannot_reach() {
+    let (first, second) = (World::new().await, World::new().await);
+    let mut planted = Vec::new();
+    for world in [&first, &second] {
+        let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
+        world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
+        planted.push((world.aws.account.clone(), group));
+    }
+    let accounts = format!("{},{}", first.aws.account, second.aws.account);
+    let (_, own_credentials) = world_of_its_own().await;
+
+    let ran = scan_as(
+        &own_credentials,
+        &["--accounts", &accounts, "--region", REGION, "--region", "eu-west-1", "--format", "json"],
+    );
+
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    let findings: Vec<Value> = serde_json::from_str(&ran.stdout).expect("a JSON array of findings");
+    for (account, group) in &planted {
+        let found = findings
+            .iter()
+            .find(|f| f["resource"] == group.as_str())
+            .unwrap_or_else(|| panic!("{group}: {}", ran.stdout));
+        assert_eq!(found["account"], account.as_str(), "each finding names the account it is in");
+        assert_eq!(found["region"], REGION);
+    }
+    let accounts_seen: std::collections::BTreeSet<&str> =
+        findings.iter().filter_map(|f| f["account"].as_str()).collect();
+    assert_eq!(accounts_seen.len(), 2, "both accounts and nothing else: {accounts_seen:?}");
+
+    // A refused role: the account is named with the role and the fix, the scan is incomplete.
+    let refused = snapback_tests::fault_proxy::Fault {
+        matches: "Action=AssumeRole",
+        method: Some("POST"),
+        times: usize::MAX,
+        kind: snapback_tests::fault_proxy::FaultKind::Answer {
+            status: 403,
+            headers: Vec::new(),
+            content_type: "text/xml",
+            body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>\
+                   </Error><RequestId>denied</RequestId></ErrorResponse>"
+                .into(),
+        },
+    };
+    let sts = snapback_tests::fault_proxy::FaultProxy::start(&moto_url(), refused);
+    let mut credentials = own_credentials.clone();
+    credentials.push(("AWS_ENDPOINT_URL_STS", sts.url.clone()));
+    let ran = scan_as(&credentials, &["--accounts", &first.aws.account, "--role-name", "auditor", "--region", REGION]);
+    assert_ne!(ran.status, 0);
+    assert!(
+        ran.stderr.contains(&format!("account {} in {REGION}: cannot assume role auditor", first.aws.account)),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("--role-name"), "{}", ran.stderr);
+}

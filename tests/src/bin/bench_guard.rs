@@ -3,24 +3,28 @@
 //! (sg-guard: describe, revoke, SNS publish; eks-guard: describe, UpdateClusterConfig, publish;
 //! node-guard: describe, ModifyInstanceMetadataOptions, publish; ecr-guard: describe the
 //! repository and the registry's scanning, PutImageScanningConfiguration, publish), median and
-//! p95, and peak RSS; the sweeper's cold start, a warm sweep of the bench account with a ledger
-//! table, and its peak RSS.
+//! p95, and peak RSS; sg-guard as a central deployment (warm events of a member account, and a
+//! burst over 20 members, counting AssumeRole); the sweeper's cold start, a warm sweep of the
+//! bench account with a ledger table, and its peak RSS.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::HttpTokensState;
 use serde_json::{json, Value};
+use snapback_tests::fault_proxy::{Fault, FaultProxy};
 use snapback_tests::lambda::{workspace_root, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
 use snapback_tests::{
-    authorize_record, ecr_record, eks_record, envelope, moto_url, tcp_from, tokens_made_optional_record, World,
-    DEFAULT_ACCOUNT,
+    authorize_record, ecr_record, eks_record, envelope, fresh_account, moto_url, tcp_from, tokens_made_optional_record,
+    World, DEFAULT_ACCOUNT,
 };
 
 const COLD_RUNS: usize = 25;
 const WARM_EVENTS: usize = 60;
 const WARM_SWEEPS: usize = 20;
+const ORG_MEMBERS: usize = 20;
+const ORG_BURST: usize = 1000;
 
 fn release_binary(name: &str) -> std::path::PathBuf {
     let target =
@@ -233,6 +237,47 @@ async fn main() {
     let ecr_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
 
+    // A central deployment: sg-guard in this account judging events of member accounts, acting
+    // through the member role (moto's AssumeRole maps the credentials to the role's account). STS
+    // is reached through a counting proxy (AWS_ENDPOINT_URL_STS); everything else directly.
+    let mut members = Vec::new();
+    for _ in 0..ORG_MEMBERS {
+        let member = World::in_account(&fresh_account()).await;
+        let group = member.group("bench-org-nodes", &[("aws:eks:cluster-name", "bench")]).await;
+        members.push((member, group));
+    }
+    let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
+    let api = RuntimeApi::start();
+    let function = spawn_with("sg-guard", &api, &world, &[("AWS_ENDPOINT_URL_STS", sts.url.clone())]);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let member_event = |index: usize| {
+        let (member, group) = &members[index % ORG_MEMBERS];
+        async move {
+            let opened = tcp_from(22, &["0.0.0.0/0"]);
+            let created = member.authorize(group, opened.clone()).await;
+            envelope(&authorize_record(&member.aws.account, group, &opened, &created))
+        }
+    };
+    let mut cross_account = Vec::new();
+    for _ in 0..WARM_EVENTS {
+        let event = member_event(0).await;
+        cross_account.push(handle(&api, &event, "\"remediated\""));
+    }
+    let started = Instant::now();
+    let mut burst = Vec::new();
+    for index in 0..ORG_BURST {
+        let event = member_event(index).await;
+        burst.push(handle(&api, &event, "\"remediated\""));
+    }
+    let burst_took = started.elapsed();
+    let org_rss = peak_rss_kib(function.0.id());
+    drop(function);
+    for (member, group) in &members {
+        assert!(member.ingress(group).await.is_empty(), "every member's opened rule was revoked");
+    }
+    world.alerts().await;
+    let assumed = sts.matched();
+
     // The sweeper: cold start as above, then whole sweeps of the bench account (the group, the
     // cluster and their neighbours), remembering in a ledger table as deployed.
     let ledger = [("SNAPBACK_LEDGER_TABLE", world.ledger_table().await)];
@@ -297,6 +342,15 @@ async fn main() {
             rss as f64 / 1024.0
         );
     }
+    let (cross_median, cross_p95, cross_first) = summary(&cross_account);
+    let (burst_median, burst_p95, _) = summary(&burst);
+    println!(
+        "  sg-guard as a central deployment: warm cross-account revoke + alert median {cross_median:.1} ms, p95 {cross_p95:.1} ms ({} events; first, with the AssumeRole, {cross_first:.1} ms), {:+.1} ms against the same-account median; a burst of {ORG_BURST} events over {ORG_MEMBERS} accounts in {:.1} s (median {burst_median:.1} ms, p95 {burst_p95:.1} ms an event) with {assumed} AssumeRole calls in all; peak RSS {:.1} MB",
+        WARM_EVENTS - 1,
+        cross_median - sg_median,
+        burst_took.as_secs_f64(),
+        org_rss as f64 / 1024.0
+    );
     let (sweep_median, sweep_p95, sweep_first) = summary(&sweeps);
     println!(
         "  sweeper ({:.1} MB) cold start: median {:.1} ms, p95 {:.1} ms ({COLD_RUNS} runs); warm sweep of the bench account with a ledger: median {sweep_median:.1} ms, p95 {sweep_p95:.1} ms ({} sweeps; first {sweep_first:.1} ms); peak RSS {:.1} MB",
