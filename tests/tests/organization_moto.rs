@@ -337,3 +337,77 @@ async fn a_sweep_message_that_fails_is_handed_back_to_the_queue_and_a_bad_one_is
     assert!(reports.is_empty());
     assert_eq!(sts.failed(), 1);
 }
+
+/// An EventBridge client of `account`, through moto's account header.
+async fn events_in(account: &str) -> aws_sdk_eventbridge::Client {
+    let sdk = snapback_tests::sdk_config().await;
+    let header = snapback_tests::MotoAccount(account.to_owned());
+    aws_sdk_eventbridge::Client::from_conf(aws_sdk_eventbridge::config::Builder::from(&sdk).interceptor(header).build())
+}
+
+/// The member module's forwarding and the central module's rules, as far as moto's EventBridge
+/// goes: a member's default bus forwards the manifest's patterns to the central bus in another
+/// account, whose rule hands the event to a queue; the central guard then restores in the member.
+/// moto delivers across accounts, but its forwarded envelope has no `account` field (AWS keeps
+/// the source account there); the guard reads the record's `recipientAccountId` first anyway. moto
+/// does not check the bus policy or the forwarding role.
+#[tokio::test]
+async fn a_members_event_travels_the_forwarding_rule_to_the_central_bus_and_is_restored_in_the_member() {
+    use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+    let central = World::new().await;
+    let (member, group) = member_with_group().await;
+    let (central_events, member_events) = (events_in(&central.aws.account).await, events_in(&member.aws.account).await);
+    let bus = central_events.create_event_bus().name("snapback-central").send().await.unwrap().event_bus_arn.unwrap();
+    let queue_name = format!("snapback-central-{}", central.aws.account);
+    let queue = central.aws.sqs.create_queue().queue_name(&queue_name).send().await.unwrap().queue_url.unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{}:{queue_name}", central.aws.account);
+    let manifest = snapback_rules::manifest::manifest();
+    for (index, pattern) in manifest["functions"]["sg-guard"]["event_patterns"].as_array().unwrap().iter().enumerate() {
+        let pattern = pattern.to_string();
+        let central_rule = format!("snapback-central-sg-guard-{index}");
+        let put = central_events.put_rule().name(&central_rule).event_bus_name("snapback-central");
+        put.event_pattern(&pattern).send().await.unwrap();
+        let target = Target::builder().id("sg-guard").arn(&queue_arn).build().unwrap();
+        let targets = central_events.put_targets().rule(&central_rule).event_bus_name("snapback-central");
+        targets.targets(target).send().await.unwrap();
+        let forward = format!("snapback-forward-sg-guard-{index}");
+        member_events.put_rule().name(&forward).event_pattern(&pattern).send().await.unwrap();
+        let role = format!("arn:aws:iam::{}:role/snapback-forward", member.aws.account);
+        let target = Target::builder().id("central").arn(&bus).role_arn(role).build().unwrap();
+        member_events.put_targets().rule(&forward).targets(target).send().await.unwrap();
+    }
+    let opened = tcp_from(22, &["0.0.0.0/0"]);
+    let created = member.authorize(&group, opened.clone()).await;
+    let record = authorize_record(&member.aws.account, &group, &opened, &created);
+    // snapback's own member role makes the same call: the patterns drop it before the bus.
+    let mut own = record.clone();
+    own["userIdentity"] = serde_json::json!({"type": "AssumedRole",
+        "arn": format!("arn:aws:sts::{}:assumed-role/snapback-member/snapback-x", member.aws.account),
+        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "snapback-member",
+            "arn": format!("arn:aws:iam::{}:role/snapback-member", member.aws.account)}}});
+    for detail in [&record, &own] {
+        let entry = PutEventsRequestEntry::builder()
+            .source("aws.ec2")
+            .detail_type("AWS API Call via CloudTrail")
+            .detail(detail.to_string())
+            .build();
+        let put = member_events.put_events().entries(entry).send().await.unwrap();
+        assert_eq!(put.failed_entry_count, 0);
+    }
+
+    let mut delivered = Vec::new();
+    for _ in 0..3 {
+        let received =
+            central.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).wait_time_seconds(1);
+        delivered.extend(received.send().await.unwrap().messages.unwrap_or_default());
+    }
+    assert_eq!(delivered.len(), 1, "the member's call arrives once, snapback's own not at all");
+    let envelope: Value = serde_json::from_str(delivered[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["detail"]["recipientAccountId"], member.aws.account.as_str());
+
+    let report = central_guard(&central, &moto_url()).await.handle(&envelope, deadline_in(30)).await.unwrap();
+
+    assert_eq!(report.decisions.len(), 1, "{report:?}");
+    assert_eq!(report.decisions[0].outcome, "remediated");
+    assert!(member.ingress(&group).await.is_empty(), "restored in the member");
+}
