@@ -58,6 +58,23 @@ impl Fault {
         }
     }
 
+    /// STS refusing every AssumeRole (a member role that is missing or does not trust the caller).
+    pub fn sts_access_denied() -> Fault {
+        Fault {
+            matches: "Action=AssumeRole",
+            method: Some("POST"),
+            times: usize::MAX,
+            kind: FaultKind::Answer {
+                status: 403,
+                headers: Vec::new(),
+                content_type: "text/xml",
+                body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not \
+                       authorized to perform: sts:AssumeRole</Message></Error><RequestId>denied</RequestId></ErrorResponse>"
+                    .into(),
+            },
+        }
+    }
+
     /// EC2's throttling answer (query protocol, XML).
     pub fn ec2_throttling(action: &'static str, times: usize) -> Fault {
         Fault {

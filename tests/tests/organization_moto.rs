@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use snapback_aws::{Accounts, BuildAdapters};
 use snapback_pipeline::Guard;
-use snapback_tests::fault_proxy::{Fault, FaultKind, FaultProxy};
+use snapback_tests::fault_proxy::{Fault, FaultProxy};
 use snapback_tests::{
     authorize_record, deadline_in, envelope, fresh_account, moto_url, sdk_config_at, tcp_from, World, REGION,
 };
@@ -127,20 +127,7 @@ async fn an_event_from_another_region_is_restored_with_that_regions_clients() {
 async fn a_member_role_that_cannot_be_assumed_gives_one_failed_alert_naming_the_role_and_the_fix() {
     let central = World::new().await;
     let (member, group) = member_with_group().await;
-    let refused = Fault {
-        matches: "Action=AssumeRole",
-        method: Some("POST"),
-        times: usize::MAX,
-        kind: FaultKind::Answer {
-            status: 403,
-            headers: Vec::new(),
-            content_type: "text/xml",
-            body: "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
-                   <Code>AccessDenied</Code><Message>User: arn:aws:sts::111111111111:assumed-role/snapback-sg-guard/x \
-                   is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>denied</RequestId></ErrorResponse>"
-                .into(),
-        },
-    };
+    let refused = Fault::sts_access_denied();
     let sts = FaultProxy::start(&moto_url(), refused);
     let guard = central_guard(&central, &sts.url).await;
     let event = opened_ssh(&member, &group).await;
@@ -304,19 +291,7 @@ async fn the_fanned_out_sweep_covers_three_members_in_two_regions_through_the_qu
 async fn a_sweep_message_that_fails_is_handed_back_to_the_queue_and_a_bad_one_is_dropped() {
     let central = World::new().await;
     let member = fresh_account();
-    let refused = Fault {
-        matches: "Action=AssumeRole",
-        method: Some("POST"),
-        times: usize::MAX,
-        kind: FaultKind::Answer {
-            status: 403,
-            headers: Vec::new(),
-            content_type: "text/xml",
-            body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>\
-                   </Error><RequestId>denied</RequestId></ErrorResponse>"
-                .into(),
-        },
-    };
+    let refused = Fault::sts_access_denied();
     let sts = FaultProxy::start(&moto_url(), refused);
     let function = snapback_rules::function("sweeper").unwrap();
     let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));

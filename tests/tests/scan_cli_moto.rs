@@ -281,19 +281,7 @@ async fn scan_accounts_reads_each_account_through_the_role_and_names_one_it_cann
     assert_eq!(accounts_seen.len(), 2, "both accounts and nothing else: {accounts_seen:?}");
 
     // A refused role: the account is named with the role and the fix, the scan is incomplete.
-    let refused = snapback_tests::fault_proxy::Fault {
-        matches: "Action=AssumeRole",
-        method: Some("POST"),
-        times: usize::MAX,
-        kind: snapback_tests::fault_proxy::FaultKind::Answer {
-            status: 403,
-            headers: Vec::new(),
-            content_type: "text/xml",
-            body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message>\
-                   </Error><RequestId>denied</RequestId></ErrorResponse>"
-                .into(),
-        },
-    };
+    let refused = snapback_tests::fault_proxy::Fault::sts_access_denied();
     let sts = snapback_tests::fault_proxy::FaultProxy::start(&moto_url(), refused);
     let mut credentials = own_credentials.clone();
     credentials.push(("AWS_ENDPOINT_URL_STS", sts.url.clone()));

@@ -151,24 +151,10 @@ const GUARD_BASE_ACTIONS: &[&str] = &[
     "dynamodb:Query",
 ];
 
-/// The guards' actions, and the sweep queue of a central deployment: the schedule puts one message
-/// per member account and region on it, and the same function reads them back.
-const SWEEPER_BASE_ACTIONS: &[&str] = &[
-    "sts:AssumeRole",
-    "sns:Publish",
-    "ssm:GetParameter",
-    "kms:Decrypt",
-    "kms:GenerateDataKey",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:Query",
-    "sqs:SendMessage",
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-];
+/// The sweep queue of a central deployment: the schedule puts one message per member account and
+/// region on it, and the same function reads them back (the sweeper's, besides a guard's actions).
+pub const SWEEP_QUEUE_ACTIONS: &[&str] =
+    &["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
 
 /// Every function. A new service is one slice in one function's `services`.
 pub static FUNCTIONS: &[Function] = &[
@@ -216,7 +202,7 @@ pub static FUNCTIONS: &[Function] = &[
         trigger: Trigger::Schedule,
         // Every slice (see `Function::slices`): hosting them here would list their rules twice.
         services: &[],
-        base_actions: SWEEPER_BASE_ACTIONS,
+        base_actions: GUARD_BASE_ACTIONS,
         // Stops before the deadline and goes on at the next run from a cursor in the ledger.
         timeout_seconds: 300,
         memory_mb: 256,
