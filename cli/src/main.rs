@@ -81,8 +81,13 @@ struct ScanArgs {
     /// assumed with your credentials; every account and region at once, four at a time.
     #[arg(long = "accounts", value_name = "ACCOUNT_ID", value_delimiter = ',')]
     accounts: Vec<String>,
-    /// With --accounts: the role to assume in each account.
-    #[arg(long, value_name = "ROLE_NAME", default_value = "snapback-member", requires = "accounts")]
+    /// Scan every active account of your organization (organizations:ListAccounts, from the
+    /// management or a delegated administrator account): yours with your credentials, the others
+    /// through --role-name.
+    #[arg(long, conflicts_with = "accounts")]
+    org: bool,
+    /// With --accounts or --org: the role to assume in each account.
+    #[arg(long, value_name = "ROLE_NAME", default_value = "snapback-member")]
     role_name: String,
     /// A snapback configuration document (defaults otherwise).
     #[arg(long, value_name = "FILE")]
@@ -387,8 +392,18 @@ async fn scan_regions(
     } else {
         args.regions.iter().cloned().map(Some).collect()
     };
+    let listed = match args.org {
+        true => match organization_accounts(args.profile.as_deref()).await {
+            Ok(listed) => listed,
+            Err(error) => {
+                errors.push(error);
+                return (Vec::new(), errors, Vec::new());
+            }
+        },
+        false => args.accounts.clone(),
+    };
     let accounts: Vec<Option<&str>> =
-        if args.accounts.is_empty() { vec![None] } else { args.accounts.iter().map(|a| Some(a.as_str())).collect() };
+        if listed.is_empty() { vec![None] } else { listed.iter().map(|a| Some(a.as_str())).collect() };
     let targets: Vec<(Option<&str>, Option<String>)> =
         accounts.iter().flat_map(|account| regions.iter().map(move |region| (*account, region.clone()))).collect();
     let results: Vec<Result<(scan::Scanned, ScannedRegion), String>> = stream::iter(targets)
@@ -402,7 +417,7 @@ async fn scan_regions(
             Ok((found, region)) => {
                 let where_ = region.region.clone().unwrap_or_else(|| "the default region".to_owned());
                 // With --accounts, say which account each error is about.
-                let place = match (&region.account, args.accounts.is_empty()) {
+                let place = match (&region.account, listed.is_empty()) {
                     (Some(account), false) => format!("account {account} in {where_}"),
                     _ => where_,
                 };
@@ -414,6 +429,33 @@ async fn scan_regions(
         }
     }
     (findings, errors, scanned)
+}
+
+/// The active accounts of the caller's organization, every page.
+async fn organization_accounts(profile: Option<&str>) -> Result<Vec<String>, String> {
+    let mut loader = snapback_aws::sweep_sdk_config_loader();
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    let organizations = aws_sdk_organizations::Client::new(&loader.load().await);
+    let mut pages = organizations.list_accounts().into_paginator().send();
+    let mut accounts = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| {
+            format!(
+                "--org: organizations:ListAccounts: {} (run it from the management account or a delegated \
+                 administrator, or list the accounts with --accounts)",
+                aws_sdk_organizations::error::DisplayErrorContext(&error)
+            )
+        })?;
+        accounts.extend(
+            page.accounts()
+                .iter()
+                .filter(|account| account.state().is_none_or(|state| state.as_str() == "ACTIVE"))
+                .filter_map(|account| account.id().map(str::to_owned)),
+        );
+    }
+    Ok(accounts)
 }
 
 /// One account (yours, or `account` through `--role-name`) in one region.
@@ -435,7 +477,12 @@ async fn scan_one(
     let mut sdk = loader.load().await;
     let region = sdk.region().map(|region| region.to_string());
     let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
-    if let Some(account) = account {
+    // Your own account needs no role (an organization's list includes the management account).
+    let own = match account {
+        Some(_) => aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.ok().and_then(|id| id.account),
+        None => None,
+    };
+    if let Some(account) = account.filter(|account| own.as_deref() != Some(*account)) {
         let partition = match region.as_deref() {
             Some(region) if region.starts_with("cn-") => "aws-cn",
             Some(region) if region.starts_with("us-gov-") => "aws-us-gov",

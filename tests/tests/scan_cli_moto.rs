@@ -294,3 +294,35 @@ async fn scan_accounts_reads_each_account_through_the_role_and_names_one_it_cann
     );
     assert!(ran.stderr.contains("--role-name"), "{}", ran.stderr);
 }
+
+#[tokio::test]
+async fn scan_org_lists_the_organizations_accounts_and_reads_each_but_its_own_through_the_role() {
+    // The management account: the scan's own credentials are there.
+    let (management, credentials) = world_of_its_own().await;
+    let sdk = sdk_config().await;
+    let organizations = aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(&sdk)
+            .interceptor(snapback_tests::MotoAccount(management.aws.account.clone()))
+            .build(),
+    );
+    organizations.create_organization().send().await.unwrap();
+    let created = organizations.create_account().account_name("workloads").email("workloads@example.com").send().await;
+    let member = created.unwrap().create_account_status.unwrap().account_id.expect("moto creates the account at once");
+    let member_world = World::in_account(&member).await;
+    let group = member_world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
+    member_world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
+    let own_group = management.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
+    management.authorize(&own_group, tcp_from(22, &["0.0.0.0/0"])).await;
+
+    let ran = scan_as(&credentials, &["--org", "--region", REGION, "--format", "json"]);
+
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    let findings: Vec<Value> = serde_json::from_str(&ran.stdout).expect("a JSON array of findings");
+    for (account, group) in [(&member, &group), (&management.aws.account, &own_group)] {
+        let found = findings
+            .iter()
+            .find(|f| f["resource"] == group.as_str())
+            .unwrap_or_else(|| panic!("{group}: {}", ran.stdout));
+        assert_eq!(found["account"], account.as_str());
+    }
+}
