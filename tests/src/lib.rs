@@ -289,6 +289,7 @@ impl World {
             function,
             adapters: function.slices().into_iter().map(|service| aws.adapter(service.name(), &own)).collect(),
             accounts: None,
+            organization: None,
             publisher: Box::new(SnsPublisher::new(aws.sns.clone(), &self.topic_arn)),
             config: ConfigCache::new(
                 Some(Box::new(SsmConfigSource::new(aws.ssm.clone(), parameter))),

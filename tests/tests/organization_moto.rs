@@ -229,11 +229,12 @@ async fn the_fanned_out_sweep_covers_three_members_in_two_regions_through_the_qu
     let settings = snapback_pipeline::FanOutSettings {
         queue_url: queue.clone(),
         accounts: members.clone(),
+        organization: false,
         regions: REGIONS.iter().map(|region| (*region).to_owned()).collect(),
     };
 
     // The schedule's run: one message per member and region.
-    assert_eq!(snapback_pipeline::fan_out(&central.aws.sqs, &settings).await.unwrap(), 6);
+    assert_eq!(snapback_pipeline::fan_out(&central.aws.sqs, None, &settings).await.unwrap(), 6);
 
     // The workers' runs: the queue's messages, as Lambda's SQS event source hands them over.
     let mut records = Vec::new();
@@ -385,4 +386,81 @@ async fn a_members_event_travels_the_forwarding_rule_to_the_central_bus_and_is_r
     assert_eq!(report.decisions.len(), 1, "{report:?}");
     assert_eq!(report.decisions[0].outcome, "remediated");
     assert!(member.ingress(&group).await.is_empty(), "restored in the member");
+}
+
+/// An Organizations client of `account` (moto keeps one organization per management account).
+async fn organizations_in(account: &str) -> aws_sdk_organizations::Client {
+    let sdk = snapback_tests::sdk_config().await;
+    let header = snapback_tests::MotoAccount(account.to_owned());
+    aws_sdk_organizations::Client::from_conf(
+        aws_sdk_organizations::config::Builder::from(&sdk).interceptor(header).build(),
+    )
+}
+
+/// A new account of the organization, moved into `unit` when given; returns its id.
+async fn organization_account(organizations: &aws_sdk_organizations::Client, root: &str, unit: Option<&str>) -> String {
+    let name = format!("workloads-{}", fresh_account());
+    let created = organizations.create_account().account_name(&name).email(format!("{name}@example.com")).send().await;
+    let account = created.unwrap().create_account_status.unwrap().account_id.expect("moto creates it at once");
+    if let Some(unit) = unit {
+        let moved =
+            organizations.move_account().account_id(&account).source_parent_id(root).destination_parent_id(unit);
+        moved.send().await.unwrap();
+    }
+    account
+}
+
+#[tokio::test]
+async fn a_units_overrides_hold_for_its_accounts_events_and_the_sweeps_cover_the_organization() {
+    let central = World::new().await;
+    let organizations = organizations_in(&central.aws.account).await;
+    organizations.create_organization().send().await.unwrap();
+    let root = organizations.list_roots().send().await.unwrap().roots.unwrap()[0].id.clone().unwrap();
+    let create_unit = organizations.create_organizational_unit().parent_id(&root).name("sandbox");
+    let sandbox = create_unit.send().await.unwrap().organizational_unit.unwrap().id.unwrap();
+    let in_sandbox = organization_account(&organizations, &root, Some(&sandbox)).await;
+    let at_root = organization_account(&organizations, &root, None).await;
+    let overrides = format!(
+        r#"{{"organizational_units": {{"{sandbox}": {{"rules": {{"sg-open-remote-admin": {{"mode": "notify"}}}}}}}}}}"#
+    );
+    central.put_config(&overrides).await;
+    let guard = Guard {
+        organization: Some(snapback_aws::Organization::new(organizations.clone())),
+        ..central_guard(&central, &moto_url()).await
+    };
+
+    let mut outcomes = Vec::new();
+    for account in [&in_sandbox, &at_root] {
+        let member = World::in_account(account).await;
+        let group = member.group("prod-nodes", NODE_TAGS).await;
+        let report = guard.handle(&opened_ssh(&member, &group).await, deadline_in(30)).await.unwrap();
+        outcomes.push((report.decisions[0].outcome.as_str().to_owned(), member.ingress(&group).await.len()));
+    }
+    assert_eq!(outcomes[0], ("would-remediate".to_owned(), 1), "the sandbox unit says notify");
+    assert_eq!(outcomes[1], ("remediated".to_owned(), 0), "an account at the root gets the document's mode");
+
+    // The sweeps: every active account of the organization (the management account, and both).
+    let queue_name = format!("snapback-org-sweeps-{}", central.aws.account);
+    let queue = central.aws.sqs.create_queue().queue_name(&queue_name).send().await.unwrap().queue_url.unwrap();
+    let settings = snapback_pipeline::FanOutSettings {
+        queue_url: queue.clone(),
+        accounts: Vec::new(),
+        organization: true,
+        regions: vec![REGION.to_owned()],
+    };
+    let queued = snapback_pipeline::fan_out(&central.aws.sqs, guard.organization.as_ref(), &settings).await.unwrap();
+    assert_eq!(queued, 3);
+    let received = central.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
+    let mut swept: Vec<String> = received
+        .messages
+        .unwrap_or_default()
+        .iter()
+        .map(|message| {
+            serde_json::from_str::<Value>(message.body().unwrap()).unwrap()["account"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    swept.sort();
+    let mut expected = vec![central.aws.account.clone(), in_sandbox, at_root];
+    expected.sort();
+    assert_eq!(swept, expected);
 }

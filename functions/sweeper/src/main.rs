@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
                 return Ok::<Value, Error>(sweep_messages(guard, &event.payload, deadline).await.0);
             }
             if let (Some(settings), Some(sqs)) = (fan_out_settings, sqs) {
-                let queued = fan_out(sqs, settings).await?;
+                let queued = fan_out(sqs, guard.organization.as_ref(), settings).await?;
                 return Ok(json!({"queued": queued}));
             }
             // The account is the function's own: its ARN says which, without a call to STS.

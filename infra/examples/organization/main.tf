@@ -38,7 +38,7 @@ module "snapback" {
 
   # The sweeper puts one message per account and region on a queue; workers sweep each through
   # the member role, at most sweep_concurrency at once.
-  sweep_account_ids = [var.member_account_id]
+  sweep_account_ids = [var.member_account_id] # or sweep_organization = true for every account
   sweep_regions     = [var.central_region, var.member_second_region]
   sweep_concurrency = 5
 

@@ -38,7 +38,7 @@ resource "aws_lambda_function" "this" {
       # A central sweeper spreads its sweeps over the members, one queue message per account and region.
       contains(keys(local.sweepers), each.key) && local.fan_out ? {
         SNAPBACK_SWEEP_QUEUE_URL = aws_sqs_queue.sweeps[0].url
-        SNAPBACK_SWEEP_ACCOUNTS  = join(",", var.sweep_account_ids)
+        SNAPBACK_SWEEP_ACCOUNTS  = var.sweep_organization ? "organization" : join(",", var.sweep_account_ids)
         SNAPBACK_SWEEP_REGIONS   = join(",", length(var.sweep_regions) > 0 ? var.sweep_regions : [local.region])
       } : {},
     )

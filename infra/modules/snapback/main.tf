@@ -23,7 +23,7 @@ locals {
   # bus, where member accounts forward their events; the default bus keeps this account's.
   organization = var.organization_id != null || length(var.member_account_ids) > 0
   # ...whose sweeper fans out over the listed member accounts.
-  fan_out = local.organization && length(var.sweep_account_ids) > 0 && var.sweep_schedule != null
+  fan_out = local.organization && (length(var.sweep_account_ids) > 0 || var.sweep_organization) && var.sweep_schedule != null
   routes = merge(
     { for key, route in local.patterns : key => merge(route, { bus = null }) },
     local.organization ? { for key, route in local.patterns : "central-${key}" => merge(route, { bus = "${var.name_prefix}central" }) } : {},
@@ -68,6 +68,9 @@ locals {
       "sqs:ReceiveMessage"            = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
       "sqs:DeleteMessage"             = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
       "sqs:GetQueueAttributes"        = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      # The organization's structure: which units an account is in, which accounts are active.
+      "organizations:ListParents"  = local.organization ? ["*"] : []
+      "organizations:ListAccounts" = local.fan_out && var.sweep_organization ? ["*"] : []
       # Only an organization deployment assumes roles: the member role, in any account.
       "sts:AssumeRole" = local.organization ? ["arn:${local.partition}:iam::*:role/${var.member_role_name}"] : []
     },

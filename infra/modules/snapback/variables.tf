@@ -189,6 +189,12 @@ variable "sweep_account_ids" {
   }
 }
 
+variable "sweep_organization" {
+  description = "A central deployment's sweeper sweeps every active account of the organization (organizations:ListAccounts at each run; the account must be the management account or a delegated administrator) instead of sweep_account_ids."
+  type        = bool
+  default     = false
+}
+
 variable "sweep_regions" {
   description = "The regions a central sweeper sweeps in each account; empty: the deployment's own region."
   type        = list(string)

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use snapback_aws::AwsError;
+use snapback_aws::{AwsError, Organization};
 
 use crate::handler::{Guard, HandlerError};
 use crate::sweep::SweepReport;
@@ -24,8 +24,10 @@ pub struct SweepTarget {
 pub struct FanOutSettings {
     /// `SNAPBACK_SWEEP_QUEUE_URL`: the queue the workers read.
     pub queue_url: String,
-    /// `SNAPBACK_SWEEP_ACCOUNTS`: the accounts to sweep, comma separated.
+    /// `SNAPBACK_SWEEP_ACCOUNTS`: the accounts to sweep, comma separated; or `organization`:
+    /// every active account of the organization, listed at each run (then this is empty).
     pub accounts: Vec<String>,
+    pub organization: bool,
     /// `SNAPBACK_SWEEP_REGIONS`: the regions to sweep in each, comma separated (default: the
     /// function's own).
     pub regions: Vec<String>,
@@ -49,7 +51,11 @@ impl FanOutSettings {
                 .map(str::to_owned)
                 .collect()
         };
-        let accounts = list("SNAPBACK_SWEEP_ACCOUNTS");
+        let mut accounts = list("SNAPBACK_SWEEP_ACCOUNTS");
+        let organization = accounts == ["organization"];
+        if organization {
+            accounts.clear();
+        }
         if let Some(bad) =
             accounts.iter().find(|account| account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
         {
@@ -58,22 +64,23 @@ impl FanOutSettings {
                 message: format!("expected 12-digit account ids, comma separated; got {bad:?}"),
             });
         }
-        if accounts.is_empty() {
+        if accounts.is_empty() && !organization {
             return Err(crate::SettingsError {
                 name: "SNAPBACK_SWEEP_ACCOUNTS",
-                message: "must list the accounts to sweep when SNAPBACK_SWEEP_QUEUE_URL is set".into(),
+                message: "must list the accounts to sweep, or say `organization`, when SNAPBACK_SWEEP_QUEUE_URL is set"
+                    .into(),
             });
         }
         let mut regions = list("SNAPBACK_SWEEP_REGIONS");
         if regions.is_empty() {
             regions.extend(home_region.map(str::to_owned));
         }
-        Ok(Some(FanOutSettings { queue_url: queue_url.trim().to_owned(), accounts, regions }))
+        Ok(Some(FanOutSettings { queue_url: queue_url.trim().to_owned(), accounts, organization, regions }))
     }
 
     /// Every account × region, in a stable order.
-    pub fn targets(&self) -> Vec<SweepTarget> {
-        self.accounts
+    pub fn targets(&self, accounts: &[String]) -> Vec<SweepTarget> {
+        accounts
             .iter()
             .flat_map(|account| {
                 self.regions.iter().map(|region| SweepTarget { account: account.clone(), region: region.clone() })
@@ -82,11 +89,21 @@ impl FanOutSettings {
     }
 }
 
-/// Puts one message per target on the queue (ten to a SendMessageBatch); returns how many were
+/// Puts one message per account and region on the queue (ten to a SendMessageBatch), the
+/// accounts listed or, with `organization`, the organization's active ones; returns how many were
 /// queued. An entry SQS refuses is an error after the rest were sent: the schedule runs again.
-pub async fn fan_out(sqs: &aws_sdk_sqs::Client, settings: &FanOutSettings) -> Result<usize, AwsError> {
+pub async fn fan_out(
+    sqs: &aws_sdk_sqs::Client,
+    organization: Option<&Organization>,
+    settings: &FanOutSettings,
+) -> Result<usize, AwsError> {
     use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-    let targets = settings.targets();
+    let accounts = match (settings.organization, organization) {
+        (true, Some(organization)) => organization.active_accounts().await?,
+        (true, None) => return Err(AwsError::permanent("organizations:ListAccounts", "no organization client")),
+        (false, _) => settings.accounts.clone(),
+    };
+    let targets = settings.targets(&accounts);
     let mut refused = Vec::new();
     for (chunk_index, chunk) in targets.chunks(10).enumerate() {
         let entries = chunk
@@ -171,8 +188,9 @@ mod tests {
         let queue = ("SNAPBACK_SWEEP_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/111122223333/snapback-sweeps");
         let read = settings(&[queue, ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333, 444455556666")]).unwrap().unwrap();
         assert_eq!(read.regions, ["eu-west-1"], "the function's own region by default");
+        assert!(!read.organization);
         assert_eq!(
-            read.targets(),
+            read.targets(&read.accounts),
             [
                 SweepTarget { account: "111122223333".into(), region: "eu-west-1".into() },
                 SweepTarget { account: "444455556666".into(), region: "eu-west-1".into() },
@@ -183,7 +201,10 @@ mod tests {
             ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333"),
             ("SNAPBACK_SWEEP_REGIONS", "us-east-1,eu-west-1"),
         ]);
-        assert_eq!(two_regions.unwrap().unwrap().targets().len(), 2);
+        let two_regions = two_regions.unwrap().unwrap();
+        assert_eq!(two_regions.targets(&two_regions.accounts).len(), 2);
+        let whole = settings(&[queue, ("SNAPBACK_SWEEP_ACCOUNTS", "organization")]).unwrap().unwrap();
+        assert!(whole.organization && whole.accounts.is_empty());
         let bad = settings(&[queue, ("SNAPBACK_SWEEP_ACCOUNTS", "111122223333,prod")]).unwrap_err();
         assert_eq!(bad.name, "SNAPBACK_SWEEP_ACCOUNTS");
         assert!(bad.message.contains("\"prod\""), "{bad}");

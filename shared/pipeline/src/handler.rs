@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use snapback_aws::{
     Accounts, ActionResult, Adapters, AlertPublisher, AwsError, Claim, Described, Entry, Ledger, LedgerScope,
-    ServiceAdapter,
+    Organization, ServiceAdapter,
 };
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::{
@@ -70,6 +70,8 @@ pub struct Guard {
     /// Other accounts and regions (a central deployment's members); None: every observation is
     /// judged with `adapters`, as in a deployment per account.
     pub accounts: Option<Accounts>,
+    /// The organization, for the units an account is in when the configuration overrides units.
+    pub organization: Option<Organization>,
     pub publisher: Box<dyn AlertPublisher>,
     pub config: ConfigCache,
     /// snapback's own roles: their changes are never judged.
@@ -184,6 +186,7 @@ impl Guard {
             // The alert topic lives in the function's own account: that is home.
             accounts: arn_account(&settings.topic_arn)
                 .map(|(partition, account)| Accounts::new(account, partition, sdk, build)),
+            organization: Some(Organization::new(aws_sdk_organizations::Client::new(sdk))),
             publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
             config: ConfigCache::from_settings(sdk, settings),
             own_principals: settings.own_principals.clone(),
@@ -227,12 +230,11 @@ impl Guard {
     ) -> Result<Report, HandlerError> {
         let started = Instant::now();
         let origin = observation.origin();
-        // An account's overrides apply to what happens in it.
+        // An account's overrides, and its units', apply to what happens in it.
         let effective;
         let current = match origin.account.as_deref() {
             Some(account) if current.config.overrides_for(account) => {
-                effective =
-                    CurrentConfig { config: Arc::new(current.config.for_account(account, &[])), ..current.clone() };
+                effective = self.for_account(current, account).await?;
                 &effective
             }
             _ => current,
@@ -481,6 +483,31 @@ impl Guard {
             Some(error) => Err(error),
             None => Ok(published),
         }
+    }
+
+    /// The configuration that holds in `account`: the document with its units' and its own
+    /// overrides. Units the organization cannot tell for good (no access) are left out, and the
+    /// alerts say so; a failure a retry can fix is returned rather than judged on a partial
+    /// configuration.
+    async fn for_account(&self, current: &CurrentConfig, account: &str) -> Result<CurrentConfig, AwsError> {
+        let mut note = current.note.clone();
+        let units = match (&self.organization, current.config.overrides_units()) {
+            (Some(organization), true) => match organization.units_of(account).await {
+                Ok(units) => units,
+                Err(error) if error.is_retryable() => return Err(error),
+                Err(error) => {
+                    tracing::error!(account, %error, "organizational units unknown: their overrides are not applied");
+                    note = Some(format!(
+                        "the organizational units of account {account} could not be read ({error}); their overrides \
+                         are not applied"
+                    ));
+                    Vec::new()
+                }
+            },
+            _ => Vec::new(),
+        };
+        let units: Vec<&str> = units.iter().map(String::as_str).collect();
+        Ok(CurrentConfig { config: Arc::new(current.config.for_account(account, &units)), note })
     }
 
     /// The adapters for the observation's account and region: the function's own, or a member

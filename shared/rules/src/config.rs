@@ -246,6 +246,11 @@ impl Config {
         self.accounts.contains_key(account) || !self.organizational_units.is_empty()
     }
 
+    /// Whether any organizational unit has overrides (then an account's units must be known).
+    pub fn overrides_units(&self) -> bool {
+        !self.organizational_units.is_empty()
+    }
+
     /// Applies one override (an object of the judging fields) on top of this config.
     fn overlay(&mut self, body: &Value, prefix: &str) -> Result<(), ConfigError> {
         let field = prefix.trim_end_matches('.');

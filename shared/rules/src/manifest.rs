@@ -114,7 +114,7 @@ pub fn manifest() -> Value {
             member_actions.extend(meta.iam_actions.iter().copied());
         }
         if function.trigger == Trigger::Schedule {
-            actions.extend(registry::SWEEP_QUEUE_ACTIONS.iter().copied());
+            actions.extend(registry::SWEEP_FAN_OUT_ACTIONS.iter().copied());
             for service in function.slices() {
                 actions.extend(service.sweep_actions().iter().copied());
                 member_actions.extend(service.sweep_actions().iter().copied());

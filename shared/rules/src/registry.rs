@@ -136,10 +136,12 @@ impl fmt::Debug for Function {
     }
 }
 
-/// Publishing to the (KMS-encrypted) alert topic, reading the config parameter, the ledger, and
-/// assuming the member role of an organization deployment (the module grants it only there).
+/// Publishing to the (KMS-encrypted) alert topic, reading the config parameter, the ledger, and,
+/// in an organization deployment only (the module grants them only there), assuming the member
+/// role and reading which organizational units an account is in.
 const GUARD_BASE_ACTIONS: &[&str] = &[
     "sts:AssumeRole",
+    "organizations:ListParents",
     "sns:Publish",
     "ssm:GetParameter",
     "kms:Decrypt",
@@ -151,10 +153,16 @@ const GUARD_BASE_ACTIONS: &[&str] = &[
     "dynamodb:Query",
 ];
 
-/// The sweep queue of a central deployment: the schedule puts one message per member account and
-/// region on it, and the same function reads them back (the sweeper's, besides a guard's actions).
-pub const SWEEP_QUEUE_ACTIONS: &[&str] =
-    &["sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
+/// A central deployment's sweeps (the sweeper's, besides a guard's actions): the organization's
+/// accounts, and the queue the schedule puts one message per account and region on and the same
+/// function reads back.
+pub const SWEEP_FAN_OUT_ACTIONS: &[&str] = &[
+    "organizations:ListAccounts",
+    "sqs:SendMessage",
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+];
 
 /// Every function. A new service is one slice in one function's `services`.
 pub static FUNCTIONS: &[Function] = &[
