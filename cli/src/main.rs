@@ -431,31 +431,18 @@ async fn scan_regions(
     (findings, errors, scanned)
 }
 
-/// The active accounts of the caller's organization, every page.
+/// The active accounts of the caller's organization.
 async fn organization_accounts(profile: Option<&str>) -> Result<Vec<String>, String> {
     let mut loader = snapback_aws::sweep_sdk_config_loader();
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
-    let organizations = aws_sdk_organizations::Client::new(&loader.load().await);
-    let mut pages = organizations.list_accounts().into_paginator().send();
-    let mut accounts = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| {
-            format!(
-                "--org: organizations:ListAccounts: {} (run it from the management account or a delegated \
-                 administrator, or list the accounts with --accounts)",
-                aws_sdk_organizations::error::DisplayErrorContext(&error)
-            )
-        })?;
-        accounts.extend(
-            page.accounts()
-                .iter()
-                .filter(|account| account.state().is_none_or(|state| state.as_str() == "ACTIVE"))
-                .filter_map(|account| account.id().map(str::to_owned)),
-        );
-    }
-    Ok(accounts)
+    snapback_aws::Organization::from_sdk(&loader.load().await).active_accounts().await.map_err(|error| {
+        format!(
+            "--org: {error} (run it from the management account or a delegated administrator, or list the \
+             accounts with --accounts)"
+        )
+    })
 }
 
 /// One account (yours, or `account` through `--role-name`) in one region.

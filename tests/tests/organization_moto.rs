@@ -17,10 +17,19 @@ const NODE_TAGS: &[(&str, &str)] = &[("aws:eks:cluster-name", "prod")];
 
 /// sg-guard in `central`'s account, reaching members through `sts_endpoint` (moto, or a proxy).
 async fn central_guard(central: &World, sts_endpoint: &str) -> Guard {
-    let function = snapback_rules::function("sg-guard").unwrap();
+    central_function("sg-guard", central, sts_endpoint).await
+}
+
+/// `name` deployed in `central`'s account as a central deployment, reaching members through
+/// `sts_endpoint`.
+async fn central_function(name: &str, central: &World, sts_endpoint: &str) -> Guard {
+    let function = snapback_rules::function(name).unwrap();
     let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
     let base = sdk_config_at(sts_endpoint).await;
-    Guard { accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)), ..central.guard(&[]) }
+    Guard {
+        accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)),
+        ..central.function_guard(name, &central.aws, &[])
+    }
 }
 
 /// A member account with a VPC and an EKS node group's security group; returns its clients and
@@ -248,13 +257,7 @@ async fn the_fanned_out_sweep_covers_three_members_in_two_regions_through_the_qu
         }));
     }
     let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
-    let function = snapback_rules::function("sweeper").unwrap();
-    let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
-    let base = sdk_config_at(&sts.url).await;
-    let sweeper = Guard {
-        accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)),
-        ..central.function_guard("sweeper", &central.aws, &[])
-    };
+    let sweeper = central_function("sweeper", &central, &sts.url).await;
     // Two batches, as two workers would get them.
     let (first, second) = records.split_at(4);
     for batch in [first, second] {
@@ -294,13 +297,7 @@ async fn a_sweep_message_that_fails_is_handed_back_to_the_queue_and_a_bad_one_is
     let member = fresh_account();
     let refused = Fault::sts_access_denied();
     let sts = FaultProxy::start(&moto_url(), refused);
-    let function = snapback_rules::function("sweeper").unwrap();
-    let build: BuildAdapters = Arc::new(move |sdk| snapback_aws::adapters(function, sdk, &[]));
-    let base = sdk_config_at(&sts.url).await;
-    let sweeper = Guard {
-        accounts: Some(Accounts::new(&central.aws.account, "aws", &base, build)),
-        ..central.function_guard("sweeper", &central.aws, &[])
-    };
+    let sweeper = central_function("sweeper", &central, &sts.url).await;
     let payload = serde_json::json!({"Records": [
         {"messageId": "m-1", "eventSource": "aws:sqs", "body": serde_json::json!({"account": member, "region": REGION}).to_string()},
         {"messageId": "m-2", "eventSource": "aws:sqs", "body": "{\"account\": 12}"},

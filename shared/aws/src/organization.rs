@@ -27,6 +27,10 @@ impl Organization {
         Organization { client, units: Mutex::new(HashMap::new()) }
     }
 
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Organization {
+        Organization::new(aws_sdk_organizations::Client::new(sdk))
+    }
+
     /// The root and the units `account` is in, outermost first (`["r-ab12", "ou-ab12-1", ...]`).
     pub async fn units_of(&self, account: &str) -> Result<Vec<String>, AwsError> {
         if let Some((at, units)) = self.units.lock().await.get(account) {

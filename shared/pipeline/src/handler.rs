@@ -186,7 +186,7 @@ impl Guard {
             // The alert topic lives in the function's own account: that is home.
             accounts: arn_account(&settings.topic_arn)
                 .map(|(partition, account)| Accounts::new(account, partition, sdk, build)),
-            organization: Some(Organization::new(aws_sdk_organizations::Client::new(sdk))),
+            organization: Some(Organization::from_sdk(sdk)),
             publisher: Box::new(snapback_aws::SnsPublisher::new(aws_sdk_sns::Client::new(sdk), &settings.topic_arn)),
             config: ConfigCache::from_settings(sdk, settings),
             own_principals: settings.own_principals.clone(),
