@@ -45,7 +45,7 @@ pub async fn show(
 pub fn effective(document: &str, account: Option<&str>, organizational_units: &[String]) -> Result<Value, String> {
     let config = Config::from_json(document).map_err(|error| error.to_string())?;
     let Some(account) = account else { return Ok(config.to_value()) };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+    if !snapback_rules::is_account_id(account) {
         return Err(format!("--account: expected a 12-digit account id, got {account:?}"));
     }
     let units: Vec<&str> = organizational_units.iter().map(String::as_str).collect();

@@ -373,9 +373,7 @@ async fn scan_regions(
 ) -> (Vec<scan::ScanFinding>, Vec<String>, Vec<ScannedRegion>) {
     use futures_util::stream::{self, StreamExt};
     let mut errors = Vec::new();
-    if let Some(bad) =
-        args.accounts.iter().find(|account| account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if let Some(bad) = args.accounts.iter().find(|account| !snapback_rules::is_account_id(account)) {
         errors.push(format!("--accounts: expected 12-digit account ids, got {bad:?}"));
         return (Vec::new(), errors, Vec::new());
     }
@@ -392,22 +390,31 @@ async fn scan_regions(
     } else {
         args.regions.iter().cloned().map(Some).collect()
     };
-    let listed = match args.org {
-        true => match organization_accounts(args.profile.as_deref()).await {
+    // Other accounts: your own account, the organization (for --org, and for the units an
+    // account is in when the configuration overrides units), each found out once.
+    let organization = match args.org || !args.accounts.is_empty() {
+        true => Some(ScanOrganization::load(args.profile.as_deref()).await),
+        false => None,
+    };
+    let listed = match (&organization, args.org) {
+        (Some(organization), true) => match organization.organization.active_accounts().await {
             Ok(listed) => listed,
             Err(error) => {
-                errors.push(error);
+                errors.push(format!(
+                    "--org: {error} (run it from the management account or a delegated administrator, or list \
+                     the accounts with --accounts)"
+                ));
                 return (Vec::new(), errors, Vec::new());
             }
         },
-        false => args.accounts.clone(),
+        _ => args.accounts.clone(),
     };
     let accounts: Vec<Option<&str>> =
         if listed.is_empty() { vec![None] } else { listed.iter().map(|a| Some(a.as_str())).collect() };
     let targets: Vec<(Option<&str>, Option<String>)> =
         accounts.iter().flat_map(|account| regions.iter().map(move |region| (*account, region.clone()))).collect();
     let results: Vec<Result<(scan::Scanned, ScannedRegion), String>> = stream::iter(targets)
-        .map(|(account, region)| scan_one(args, config, progress, account, region))
+        .map(|(account, region)| scan_one(args, config, progress, organization.as_ref(), account, region))
         .buffered(CONCURRENT_SCANS)
         .collect()
         .await;
@@ -431,18 +438,40 @@ async fn scan_regions(
     (findings, errors, scanned)
 }
 
-/// The active accounts of the caller's organization.
-async fn organization_accounts(profile: Option<&str>) -> Result<Vec<String>, String> {
-    let mut loader = snapback_aws::sweep_sdk_config_loader();
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
+/// What scanning other accounts needs to know once: whose credentials these are, and the
+/// organization.
+struct ScanOrganization {
+    /// The account of your credentials: it needs no role.
+    own_account: Option<String>,
+    organization: snapback_aws::Organization,
+}
+
+impl ScanOrganization {
+    async fn load(profile: Option<&str>) -> ScanOrganization {
+        let mut loader = snapback_aws::sweep_sdk_config_loader();
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        let sdk = loader.load().await;
+        let own_account =
+            aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.ok().and_then(|id| id.account);
+        ScanOrganization { own_account, organization: snapback_aws::Organization::from_sdk(&sdk) }
     }
-    snapback_aws::Organization::from_sdk(&loader.load().await).active_accounts().await.map_err(|error| {
-        format!(
-            "--org: {error} (run it from the management account or a delegated administrator, or list the \
-             accounts with --accounts)"
-        )
-    })
+
+    /// The configuration that holds in `account`: its units' overrides (looked up in the
+    /// organization when the document has any) and its own; a gap when the units are unknown.
+    async fn config_in(&self, config: &Config, account: &str) -> (Config, Option<String>) {
+        if !config.overrides_units() {
+            return (config.for_account(account, &[]), None);
+        }
+        match self.organization.units_of(account).await {
+            Ok(units) => (config.for_account(account, &units.iter().map(String::as_str).collect::<Vec<_>>()), None),
+            Err(error) => (
+                config.for_account(account, &[]),
+                Some(format!("organizational units unknown ({error}): their overrides are not applied")),
+            ),
+        }
+    }
 }
 
 /// One account (yours, or `account` through `--role-name`) in one region.
@@ -450,6 +479,7 @@ async fn scan_one(
     args: &ScanArgs,
     config: &Config,
     progress: &Progress,
+    organization: Option<&ScanOrganization>,
     account: Option<&str>,
     region: Option<String>,
 ) -> Result<(scan::Scanned, ScannedRegion), String> {
@@ -465,11 +495,8 @@ async fn scan_one(
     let region = sdk.region().map(|region| region.to_string());
     let where_ = region.clone().unwrap_or_else(|| "the default region".to_owned());
     // Your own account needs no role (an organization's list includes the management account).
-    let own = match account {
-        Some(_) => aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.ok().and_then(|id| id.account),
-        None => None,
-    };
-    if let Some(account) = account.filter(|account| own.as_deref() != Some(*account)) {
+    let own = organization.and_then(|organization| organization.own_account.as_deref());
+    if let Some(account) = account.filter(|account| own != Some(*account)) {
         let partition = match region.as_deref() {
             Some(region) if region.starts_with("cn-") => "aws-cn",
             Some(region) if region.starts_with("us-gov-") => "aws-us-gov",
@@ -502,7 +529,14 @@ async fn scan_one(
         .filter_map(|service| snapback_aws::adapter(service.name(), &sdk, &[]))
         .collect();
     progress.note(&format!("snapback: scanning account {} in {where_}", account.as_deref().unwrap_or("unknown")));
-    let found = scan::scan(&adapters, config, account.as_deref(), region.as_deref(), progress).await;
+    // Another account's overrides hold in it, as they do for the functions.
+    let (config, gap) = match (organization, account.as_deref()) {
+        (Some(organization), Some(account)) => organization.config_in(config, account).await,
+        (None, Some(account)) => (config.for_account(account, &[]), None),
+        (_, None) => (config.clone(), None),
+    };
+    let mut found = scan::scan(&adapters, &config, account.as_deref(), region.as_deref(), progress).await;
+    found.errors.extend(gap);
     Ok((found, ScannedRegion { region, account, caller, sdk }))
 }
 

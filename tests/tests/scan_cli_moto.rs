@@ -326,3 +326,36 @@ async fn scan_org_lists_the_organizations_accounts_and_reads_each_but_its_own_th
         assert_eq!(found["account"], account.as_str());
     }
 }
+
+#[tokio::test]
+async fn scan_accounts_judges_each_account_with_its_own_overrides() {
+    let (strict, relaxed) = (World::new().await, World::new().await);
+    let mut groups = Vec::new();
+    for world in [&strict, &relaxed] {
+        let group = world.group("prod-nodes", &[("aws:eks:cluster-name", "prod")]).await;
+        world.authorize(&group, tcp_from(22, &["0.0.0.0/0"])).await;
+        groups.push(group);
+    }
+    let config = std::env::temp_dir().join(format!("snapback-scan-accounts-{}.json", relaxed.aws.account));
+    let document = format!(
+        r#"{{"accounts": {{"{}": {{"rules": {{"sg-open-remote-admin": {{"mode": "notify"}}}}}}}}}}"#,
+        relaxed.aws.account
+    );
+    std::fs::write(&config, document).unwrap();
+    let (_, credentials) = world_of_its_own().await;
+    let accounts = format!("{},{}", strict.aws.account, relaxed.aws.account);
+
+    let ran = scan_as(
+        &credentials,
+        &["--accounts", &accounts, "--region", REGION, "--config", config.to_str().unwrap(), "--format", "json"],
+    );
+
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    let findings: Vec<Value> = serde_json::from_str(&ran.stdout).expect("a JSON array of findings");
+    let mode = |group: &str| {
+        let found = findings.iter().find(|f| f["resource"] == group && f["rule"] == "sg-open-remote-admin");
+        found.unwrap_or_else(|| panic!("{group}: {}", ran.stdout))["mode"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(mode(&groups[0]), "remediate");
+    assert_eq!(mode(&groups[1]), "notify", "the relaxed account's override holds in it");
+}

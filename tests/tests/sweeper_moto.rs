@@ -251,3 +251,27 @@ async fn a_sweep_out_of_time_leaves_a_cursor_and_the_next_run_finishes() {
     assert!(ledger.cursor(&scope(&world)).await.unwrap().is_none(), "the finished sweep clears its cursor");
     assert!(cursor.started_at > 0);
 }
+
+/// GIVEN the document's scope `eks` and an override giving this account scope `all`, WHEN the
+/// sweeper sweeps the account, THEN a world-open group of no cluster is found and restored there:
+/// the account's configuration decides what the sweep lists, not only how it judges.
+#[tokio::test]
+async fn an_accounts_scope_override_decides_what_its_sweep_lists() {
+    let world = World::new().await;
+    world
+        .put_config(&format!(r#"{{"scope": "eks", "accounts": {{"{}": {{"scope": "all"}}}}}}"#, world.aws.account))
+        .await;
+    let orphan = world.group("bastion", &[]).await;
+    world.authorize(&orphan, tcp_from(22, &["0.0.0.0/0"])).await;
+
+    let report = sweep(&world.function_guard("sweeper", &world.aws, &[]), &world).await;
+
+    assert!(
+        report
+            .decisions
+            .iter()
+            .any(|decision| decision.resource == orphan && decision.outcome.as_str() == "remediated"),
+        "{report:?}"
+    );
+    assert!(world.ingress(&orphan).await.is_empty());
+}

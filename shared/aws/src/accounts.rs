@@ -39,7 +39,8 @@ pub struct Accounts {
     base: SdkConfig,
     sts: aws_sdk_sts::Client,
     build: BuildAdapters,
-    reached: Mutex<HashMap<(String, String, String), Reached>>,
+    /// Nothing is awaited while either map is held: plain mutexes.
+    reached: std::sync::Mutex<HashMap<(String, String, String), Reached>>,
     /// Credentials per (account, role): IAM is global, so every region of an account shares them.
     credentials: std::sync::Mutex<HashMap<(String, String), Arc<MemberCredentials>>>,
 }
@@ -62,7 +63,7 @@ impl Accounts {
             base: base.clone(),
             sts: aws_sdk_sts::Client::new(base),
             build,
-            reached: Mutex::new(HashMap::new()),
+            reached: std::sync::Mutex::new(HashMap::new()),
             credentials: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -90,15 +91,8 @@ impl Accounts {
     ) -> Result<Adapters, AwsError> {
         let key = (account.to_owned(), region.to_owned(), role_name.to_owned());
         let reached = {
-            let mut reached = self.reached.lock().await;
-            match reached.get(&key) {
-                Some(existing) => existing.clone(),
-                None => {
-                    let made = self.reach(account, region, role_name);
-                    reached.insert(key, made.clone());
-                    made
-                }
-            }
+            let mut reached = self.reached.lock().expect("no panic while held");
+            reached.entry(key).or_insert_with(|| self.reach(account, region, role_name)).clone()
         };
         if let Some(credentials) = &reached.credentials {
             credentials.current(Some(session)).await?;

@@ -56,9 +56,7 @@ impl FanOutSettings {
         if organization {
             accounts.clear();
         }
-        if let Some(bad) =
-            accounts.iter().find(|account| account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
-        {
+        if let Some(bad) = accounts.iter().find(|account| !snapback_rules::is_account_id(account)) {
             return Err(crate::SettingsError {
                 name: "SNAPBACK_SWEEP_ACCOUNTS",
                 message: format!("expected 12-digit account ids, comma separated; got {bad:?}"),

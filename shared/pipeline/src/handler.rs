@@ -217,10 +217,12 @@ impl Guard {
         current: &CurrentConfig,
         deadline: Instant,
     ) -> Result<Report, HandlerError> {
-        self.judge_knowing(observation, current, deadline, LookUps::default()).await
+        let current = self.in_account(current, observation.origin().account.as_deref()).await?;
+        self.judge_knowing(observation, &current, deadline, LookUps::default()).await
     }
 
-    /// [`Guard::judge`], with what is already known about the resources.
+    /// [`Guard::judge`], with what is already known about the resources, under the configuration
+    /// that holds in the observation's account ([`Guard::in_account`]).
     pub(crate) async fn judge_knowing(
         &self,
         observation: &Observation,
@@ -230,15 +232,6 @@ impl Guard {
     ) -> Result<Report, HandlerError> {
         let started = Instant::now();
         let origin = observation.origin();
-        // An account's overrides, and its units', apply to what happens in it.
-        let effective;
-        let current = match origin.account.as_deref() {
-            Some(account) if current.config.overrides_for(account) => {
-                effective = self.for_account(current, account).await?;
-                &effective
-            }
-            _ => current,
-        };
         let config = &current.config;
         let (id, name) = (observation.id(), observation.name());
         let mut report = Report { event_id: Some(id.to_owned()), ..Report::default() };
@@ -489,7 +482,14 @@ impl Guard {
     /// overrides. Units the organization cannot tell for good (no access) are left out, and the
     /// alerts say so; a failure a retry can fix is returned rather than judged on a partial
     /// configuration.
-    async fn for_account(&self, current: &CurrentConfig, account: &str) -> Result<CurrentConfig, AwsError> {
+    pub(crate) async fn in_account(
+        &self,
+        current: &CurrentConfig,
+        account: Option<&str>,
+    ) -> Result<CurrentConfig, AwsError> {
+        let Some(account) = account.filter(|account| current.config.overrides_for(account)) else {
+            return Ok(current.clone());
+        };
         let mut note = current.note.clone();
         let units = match (&self.organization, current.config.overrides_units()) {
             (Some(organization), true) => match organization.units_of(account).await {

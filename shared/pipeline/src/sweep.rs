@@ -65,7 +65,8 @@ impl Guard {
         region: Option<&str>,
         deadline: Instant,
     ) -> Result<SweepReport, HandlerError> {
-        let current = self.config.current().await?;
+        // The account's overrides hold for the whole sweep: its scope decides what is listed.
+        let current = self.in_account(&self.config.current().await?, account).await?;
         let scope = LedgerScope::new(account, region);
         let now = OffsetDateTime::now_utc();
         let found_at = now.format(&Rfc3339).expect("the time formats");

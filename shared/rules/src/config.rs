@@ -406,7 +406,8 @@ fn is_role_name(name: &str) -> bool {
     (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
 }
 
-fn is_account_id(id: &str) -> bool {
+/// A 12-digit AWS account id.
+pub fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
 }
 

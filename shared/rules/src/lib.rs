@@ -17,7 +17,7 @@ pub mod policy;
 pub mod registry;
 pub mod services;
 
-pub use config::{Config, ConfigError, Mode, Scope};
+pub use config::{is_account_id, Config, ConfigError, Mode, Scope};
 pub use event::{Actor, Event, EventError};
 pub use finding::{Action, Finding, Plan, ResourceKind, ServiceAction, Severity};
 pub use observation::{DescribedState, Observation, Origin};
