@@ -60,17 +60,27 @@ impl Fault {
 
     /// STS refusing every AssumeRole (a member role that is missing or does not trust the caller).
     pub fn sts_access_denied() -> Fault {
+        Fault::sts_assume_role_error(403, "AccessDenied", "User is not authorized to perform: sts:AssumeRole")
+    }
+
+    /// STS throttling every AssumeRole, past the SDK's own retries.
+    pub fn sts_throttling() -> Fault {
+        Fault::sts_assume_role_error(400, "Throttling", "Rate exceeded")
+    }
+
+    fn sts_assume_role_error(status: u16, code: &str, message: &str) -> Fault {
         Fault {
             matches: "Action=AssumeRole",
             method: Some("POST"),
             times: usize::MAX,
             kind: FaultKind::Answer {
-                status: 403,
+                status,
                 headers: Vec::new(),
                 content_type: "text/xml",
-                body: "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not \
-                       authorized to perform: sts:AssumeRole</Message></Error><RequestId>denied</RequestId></ErrorResponse>"
-                    .into(),
+                body: format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                     <RequestId>faulted</RequestId></ErrorResponse>"
+                ),
             },
         }
     }

@@ -291,24 +291,53 @@ async fn the_fanned_out_sweep_covers_three_members_in_two_regions_through_the_qu
     assert_eq!(sts.matched(), 3, "one AssumeRole per member, shared by its regions");
 }
 
-#[tokio::test]
-async fn a_sweep_message_that_fails_is_handed_back_to_the_queue_and_a_bad_one_is_dropped() {
-    let central = World::new().await;
-    let member = fresh_account();
-    let refused = Fault::sts_access_denied();
-    let sts = FaultProxy::start(&moto_url(), refused);
-    let sweeper = central_function("sweeper", &central, &sts.url).await;
-    let payload = serde_json::json!({"Records": [
+/// A queue batch naming `member` in the test region, then a body that names no account.
+fn sweep_batch(member: &str) -> Value {
+    serde_json::json!({"Records": [
         {"messageId": "m-1", "eventSource": "aws:sqs", "body": serde_json::json!({"account": member, "region": REGION}).to_string()},
         {"messageId": "m-2", "eventSource": "aws:sqs", "body": "{\"account\": 12}"},
-    ]});
+    ]})
+}
+
+#[tokio::test]
+async fn a_sweep_refused_its_member_role_alerts_once_with_the_fix_and_is_not_retried() {
+    let central = World::new().await;
+    let member = fresh_account();
+    let sts = FaultProxy::start(&moto_url(), Fault::sts_access_denied());
+    let sweeper = central_function("sweeper", &central, &sts.url).await;
+    let payload = sweep_batch(&member);
     assert!(snapback_pipeline::is_queue_batch(&payload));
 
     let (answer, reports) = snapback_pipeline::sweep_messages(&sweeper, &payload, deadline_in(30)).await;
 
-    assert_eq!(answer, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}), "{reports:?}");
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}), "neither message goes back: {reports:?}");
     assert!(reports.is_empty());
-    assert_eq!(sts.failed(), 1);
+    assert_eq!(sts.failed(), 1, "one AssumeRole tried");
+    let alerts = central.alerts().await;
+    assert_eq!(alerts.len(), 1, "one alert for the refused role, none for the bad body: {alerts:?}");
+    let alert = &alerts[0].message;
+    assert_eq!(alert["outcome"], "failed");
+    assert_eq!(alert["rules"][0]["rule"], snapback_notify::SWEEP_FAILED);
+    assert_eq!(alert["account"], member.as_str());
+    assert_eq!(alert["region"], REGION);
+    let text = alert.to_string();
+    let role = format!("arn:aws:iam::{member}:role/snapback-member");
+    assert!(text.contains(&role), "the alert names the role: {text}");
+    assert!(text.contains("snapback-member module"), "the alert says the fix: {text}");
+}
+
+#[tokio::test]
+async fn a_sweep_that_a_retry_can_fix_goes_back_to_the_queue_without_an_alert() {
+    let central = World::new().await;
+    let member = fresh_account();
+    let sts = FaultProxy::start(&moto_url(), Fault::sts_throttling());
+    let sweeper = central_function("sweeper", &central, &sts.url).await;
+
+    let (answer, reports) = snapback_pipeline::sweep_messages(&sweeper, &sweep_batch(&member), deadline_in(30)).await;
+
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}), "{reports:?}");
+    assert!(sts.failed() >= 1, "AssumeRole was throttled");
+    assert!(central.alerts().await.is_empty(), "a throttled sweep is retried, not alerted");
 }
 
 /// An EventBridge client of `account`, through moto's account header.
@@ -460,4 +489,29 @@ async fn a_units_overrides_hold_for_its_accounts_events_and_the_sweeps_cover_the
     let mut expected = vec![central.aws.account.clone(), in_sandbox, at_root];
     expected.sort();
     assert_eq!(swept, expected);
+}
+
+#[tokio::test]
+async fn the_places_kept_are_bounded_and_an_evicted_accounts_role_is_assumed_again() {
+    let central = World::new().await;
+    let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
+    let build: BuildAdapters = Arc::new(|_| Vec::new());
+    let accounts = Accounts::new(&central.aws.account, "aws", &sdk_config_at(&sts.url).await, build);
+    let members: Vec<String> = (0..=snapback_aws::MAX_PLACES_KEPT).map(|_| fresh_account()).collect();
+
+    // The first member in two regions (one role, shared), then every other member once.
+    for region in [REGION, "us-west-2"] {
+        accounts.adapters(&members[0], region, "snapback-member", "e-0").await.unwrap();
+    }
+    assert_eq!(accounts.kept(), (2, 1));
+    for member in &members[1..] {
+        accounts.adapters(member, REGION, "snapback-member", "e-n").await.unwrap();
+    }
+
+    let (places, credentials) = accounts.kept();
+    assert_eq!(places, snapback_aws::MAX_PLACES_KEPT, "no more places than the bound");
+    assert_eq!(credentials, snapback_aws::MAX_PLACES_KEPT, "the first member's credentials left with its last place");
+    assert_eq!(sts.matched(), members.len(), "one AssumeRole per member so far");
+    accounts.adapters(&members[0], REGION, "snapback-member", "e-again").await.unwrap();
+    assert_eq!(sts.matched(), members.len() + 1, "the evicted member's role is assumed again");
 }

@@ -31,6 +31,12 @@ const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 /// The longest session name STS accepts.
 const SESSION_NAME_MAX: usize = 64;
 
+/// At most this many (account, region, role) places keep their adapters (about 0.14 MB each):
+/// the least recently used is dropped first, and its credentials with it once no region of the
+/// account holds them. A warm function of an organization with more places assumes the role again
+/// when an evicted one comes back.
+pub const MAX_PLACES_KEPT: usize = 256;
+
 /// The accounts and regions a function acts in, from its own (home) account.
 pub struct Accounts {
     home_account: String,
@@ -40,16 +46,23 @@ pub struct Accounts {
     sts: aws_sdk_sts::Client,
     build: BuildAdapters,
     /// Nothing is awaited while either map is held: plain mutexes.
-    reached: std::sync::Mutex<HashMap<(String, String, String), Reached>>,
+    reached: std::sync::Mutex<HashMap<Place, Reached>>,
+    /// Counts uses, so the least recently used place is the one with the smallest mark.
+    uses: std::sync::atomic::AtomicU64,
     /// Credentials per (account, role): IAM is global, so every region of an account shares them.
     credentials: std::sync::Mutex<HashMap<(String, String), Arc<MemberCredentials>>>,
 }
+
+/// (account, region, role name).
+type Place = (String, String, String);
 
 #[derive(Clone)]
 struct Reached {
     adapters: Adapters,
     /// None in the home account (another region of it needs no role).
     credentials: Option<Arc<MemberCredentials>>,
+    /// When it was last used, in `Accounts::uses`.
+    last_used: u64,
 }
 
 impl Accounts {
@@ -64,6 +77,7 @@ impl Accounts {
             sts: aws_sdk_sts::Client::new(base),
             build,
             reached: std::sync::Mutex::new(HashMap::new()),
+            uses: std::sync::atomic::AtomicU64::new(0),
             credentials: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -90,9 +104,15 @@ impl Accounts {
         session: &str,
     ) -> Result<Adapters, AwsError> {
         let key = (account.to_owned(), region.to_owned(), role_name.to_owned());
+        let now = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let reached = {
             let mut reached = self.reached.lock().expect("no panic while held");
-            reached.entry(key).or_insert_with(|| self.reach(account, region, role_name)).clone()
+            if !reached.contains_key(&key) && reached.len() >= MAX_PLACES_KEPT {
+                self.evict_least_recent(&mut reached);
+            }
+            let place = reached.entry(key).or_insert_with(|| self.reach(account, region, role_name));
+            place.last_used = now;
+            place.clone()
         };
         if let Some(credentials) = &reached.credentials {
             credentials.current(Some(session)).await?;
@@ -120,7 +140,28 @@ impl Accounts {
                 .credentials_provider(SharedCredentialsProvider::new(MemberProvider(credentials.clone())))
                 .identity_cache(IdentityCache::no_cache());
         }
-        Reached { adapters: Arc::new((self.build)(&sdk.build())), credentials }
+        Reached { adapters: Arc::new((self.build)(&sdk.build())), credentials, last_used: 0 }
+    }
+
+    /// Drops the least recently used place, and its account's credentials when no other place
+    /// holds them.
+    fn evict_least_recent(&self, reached: &mut HashMap<Place, Reached>) {
+        let Some(oldest) = reached.iter().min_by_key(|(_, place)| place.last_used).map(|(key, _)| key.clone()) else {
+            return;
+        };
+        let (account, _, role_name) = &oldest;
+        tracing::debug!(account, region = oldest.1, "adapters of the least recently used account dropped");
+        reached.remove(&oldest);
+        let still_held = reached.keys().any(|(other, _, role)| other == account && role == role_name);
+        if !still_held {
+            self.credentials.lock().expect("no panic while held").remove(&(account.clone(), role_name.clone()));
+        }
+    }
+
+    /// How many places and member credentials are kept now.
+    pub fn kept(&self) -> (usize, usize) {
+        let places = self.reached.lock().expect("no panic while held").len();
+        (places, self.credentials.lock().expect("no panic while held").len())
     }
 }
 

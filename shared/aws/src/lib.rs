@@ -22,7 +22,7 @@ use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
 use snapback_rules::Function;
 
-pub use accounts::{session_name, Accounts, Adapters, BuildAdapters};
+pub use accounts::{session_name, Accounts, Adapters, BuildAdapters, MAX_PLACES_KEPT};
 pub use adapter::{ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};

@@ -53,6 +53,9 @@ impl Outcome {
     }
 }
 
+/// The id in the alert of a sweep that failed for good ([`RuleVerdict::sweep_failed`]).
+pub const SWEEP_FAILED: &str = "sweep-failed";
+
 /// The next step of a resolved alert.
 pub(crate) const NOTHING_TO_DO: &str = "Nothing to do: the finding is gone.";
 
@@ -96,6 +99,26 @@ impl RuleVerdict {
             restored: Vec::new(),
             rationale: rule.rationale.to_owned(),
             manual_fix: rule.manual_fix.to_owned(),
+        }
+    }
+
+    /// A sweep of an account and region that failed for good (a member role that cannot be
+    /// assumed, or that lacks an action): nothing there is checked until someone fixes it. Not a
+    /// rule's verdict; its id, [`SWEEP_FAILED`], is in no registry.
+    pub fn sweep_failed(account: &str, region: &str, error: &str) -> RuleVerdict {
+        RuleVerdict {
+            rule: SWEEP_FAILED.to_owned(),
+            title: "snapback cannot sweep this account and region".to_owned(),
+            severity: Severity::High,
+            outcome: Outcome::Failed,
+            changed: vec![format!("the sweep of account {account} in {region} failed: {error}")],
+            restored: Vec::new(),
+            rationale: "Until the sweep runs, what already exists in this account and region is not checked; \
+                        changes there are still judged as they happen, through the same role."
+                .to_owned(),
+            manual_fix: "Fix what the error names (the snapback-member module creates the member role with every \
+                         action the rules use), then wait for the next sweep or run `snapback scan --accounts`."
+                .to_owned(),
         }
     }
 
@@ -215,6 +238,11 @@ impl Alert {
         format!("{}={}", self.exemption_tag, self.rule_ids().join(","))
     }
 
+    /// Whether a tag can exempt the resource: only rules' findings can be (not a failed sweep).
+    pub fn can_be_exempted(&self) -> bool {
+        self.rules.iter().any(|rule| snapback_rules::rule(&rule.rule).is_some())
+    }
+
     /// The SNS subject: under SNS's 100-character limit, ASCII only.
     pub fn subject(&self) -> String {
         let subject =
@@ -313,11 +341,13 @@ impl Alert {
                 false => text.push_str(&format!("  - Fix {} by hand: {}\n", rule.rule, rule.manual_fix)),
             }
         }
-        text.push_str(&format!(
-            "  - If the change was intended, tag the resource {} (optionally {}-until=<RFC 3339 time>).\n",
-            self.exemption(),
-            self.exemption_tag
-        ));
+        if self.can_be_exempted() {
+            text.push_str(&format!(
+                "  - If the change was intended, tag the resource {} (optionally {}-until=<RFC 3339 time>).\n",
+                self.exemption(),
+                self.exemption_tag
+            ));
+        }
         if let Some(url) = self.cloudtrail_url() {
             text.push_str(&format!("  - The event in CloudTrail: {url}\n"));
         }
@@ -660,6 +690,23 @@ mod tests {
             "{email}"
         );
         assert!(!email.contains("cloudtrailv2"), "{email}");
+    }
+
+    #[test]
+    fn a_failed_sweep_says_the_fix_and_offers_no_exemption_or_rule_link() {
+        let origin = Origin::sweep(Some(ACCOUNT), Some("eu-west-1"), ACCOUNT, "2026-11-29T06:00:00Z");
+        let mut alert = Alert::new(&origin, ACCOUNT, "snapback:exempt");
+        alert.add(RuleVerdict::sweep_failed(ACCOUNT, "eu-west-1", "sts:AssumeRole: AccessDenied"));
+        assert_eq!(alert.outcome, Outcome::Failed);
+        assert!(!alert.can_be_exempted());
+        let email = alert.email_text();
+        assert!(email.contains("the sweep of account 111122223333 in eu-west-1 failed: sts:AssumeRole"), "{email}");
+        assert!(email.contains("snapback-member module"), "{email}");
+        let slack = slack_payload(&alert, Some("https://example.com/RULES.md")).to_string();
+        for form in [email, slack] {
+            assert!(!form.contains("snapback:exempt"), "{form}");
+            assert!(!form.contains("RULES.md#"), "{form}");
+        }
     }
 
     /// GIVEN one change that trips three EKS rules on one cluster, with different outcomes,

@@ -97,11 +97,13 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
             false => format!("Fix `{}` by hand: {}", rule.rule, rule.manual_fix),
         })
         .collect();
-    next.push(format!(
-        "Intended? Tag the resource `{}` (optionally `{}-until=<RFC 3339 time>`)",
-        alert.exemption(),
-        alert.exemption_tag
-    ));
+    if alert.can_be_exempted() {
+        next.push(format!(
+            "Intended? Tag the resource `{}` (optionally `{}-until=<RFC 3339 time>`)",
+            alert.exemption(),
+            alert.exemption_tag
+        ));
+    }
     if alert.outcome == Outcome::Resolved {
         next = vec![crate::NOTHING_TO_DO.to_owned()];
     }
@@ -109,7 +111,8 @@ pub fn slack_payload(alert: &Alert, docs_url: Option<&str>) -> Value {
         next.push(format!("<{url}|The event in CloudTrail>"));
     }
     if let Some(docs) = docs_url {
-        for rule in &alert.rules {
+        // Only rules have a section there (a failed sweep has none).
+        for rule in alert.rules.iter().filter(|rule| snapback_rules::rule(&rule.rule).is_some()) {
             next.push(format!("<{}#{}|Rule documentation: {}>", docs.trim_end_matches('/'), rule.rule, rule.rule));
         }
     }

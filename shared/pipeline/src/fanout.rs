@@ -8,6 +8,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use snapback_aws::{AwsError, Organization};
+use snapback_notify::{Alert, RuleVerdict};
+use snapback_rules::Origin;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 use crate::handler::{Guard, HandlerError};
 use crate::sweep::SweepReport;
@@ -144,8 +148,10 @@ pub fn is_queue_batch(payload: &Value) -> bool {
 
 /// Sweeps the account and region each message names, one after another, and answers with the
 /// messages to retry (`batchItemFailures`, for an event source mapping with
-/// `ReportBatchItemFailures`). A message that names no account and region is logged and dropped:
-/// retrying cannot fix it.
+/// `ReportBatchItemFailures`): those whose sweep failed in a way a retry can fix. A sweep that
+/// failed for good (the member role missing, refusing, or lacking an action) gives one `failed`
+/// alert naming the account, the region and the fix instead. A message that names no account and
+/// region is logged and dropped: retrying cannot fix it.
 pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -> (Value, Vec<SweepReport>) {
     let mut retry = Vec::new();
     let mut reports = Vec::new();
@@ -159,12 +165,29 @@ pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -
                 continue;
             }
         };
-        match guard.sweep(Some(&target.account), Some(&target.region), deadline).await {
-            Ok(report) => reports.push(report),
-            Err(HandlerError::Aws(error)) => {
-                tracing::error!(message_id = id, account = target.account, region = target.region, %error, "sweep failed: the queue retries it");
-                retry.push(json!({"itemIdentifier": id}));
+        let error = match guard.sweep(Some(&target.account), Some(&target.region), deadline).await {
+            Ok(report) => {
+                reports.push(report);
+                continue;
             }
+            Err(HandlerError::Aws(error)) => error,
+        };
+        let (account, region) = (&target.account, &target.region);
+        if error.is_retryable() {
+            tracing::error!(message_id = id, account, region, %error, "sweep failed: the queue retries it");
+            retry.push(json!({"itemIdentifier": id}));
+            continue;
+        }
+        // Retrying cannot fix it (a role missing or refusing): one alert says what to fix, and
+        // the message is done. Only an alert that cannot be published sends it back.
+        tracing::error!(message_id = id, account, region, %error, "sweep failed for good: alerting, not retrying");
+        let found_at = OffsetDateTime::now_utc().format(&Rfc3339).expect("the time formats");
+        let origin = Origin::sweep(Some(account), Some(region), account, &found_at);
+        let mut alert = Alert::new(&origin, account, "");
+        alert.add(RuleVerdict::sweep_failed(account, region, &error.to_string()));
+        if let Err(error) = guard.publisher.publish(&alert).await {
+            tracing::error!(message_id = id, %error, "the failed sweep's alert was not published: the queue retries it");
+            retry.push(json!({"itemIdentifier": id}));
         }
     }
     (json!({"batchItemFailures": retry}), reports)
