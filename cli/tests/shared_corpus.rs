@@ -11,7 +11,7 @@ use snapback_cli::replay::replay;
 use snapback_rules::Config;
 
 /// Stages whose required findings this build must report.
-const IMPLEMENTED_STAGES: &[&str] = &["sg", "eks", "node"];
+const IMPLEMENTED_STAGES: &[&str] = &["sg", "eks", "node", "tamper"];
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/cloudtrail")

@@ -63,6 +63,21 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     ("ecr:DeleteRepositoryPolicy", &["arn:{partition}:ecr:{region}:{account}:repository/*"]),
     // A registry-level setting: the action has no resource type.
     ("ecr:GetRegistryScanningConfiguration", &["*"]),
+    // A multi-region trail is named in any region by its home region's ARN.
+    ("cloudtrail:StartLogging", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
+    // snapback's own rules only, on the default bus or a custom one (the central bus).
+    (
+        "events:EnableRule",
+        &[
+            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
+            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
+        ],
+    ),
+    ("lambda:DeleteFunctionConcurrency", &["arn:{partition}:lambda:{region}:{account}:function:snapback-*"]),
+    // AWS Config's recorder calls have no resource type.
+    ("config:StartConfigurationRecorder", &["*"]),
+    ("ssm:GetParameterHistory", &["arn:{partition}:ssm:{region}:{account}:parameter/snapback*"]),
+    ("ssm:DescribeParameters", &["*"]),
 ];
 
 /// The EventBridge `source` of a CloudTrail eventSource: `ec2.amazonaws.com` → `aws.ec2`.

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::OptionsSpec;
-use crate::services::{ecr, eks, node, security_groups, Slice};
+use crate::services::{ecr, eks, node, security_groups, watchdog, Slice};
 
 /// An (eventSource, eventName) pair a rule listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -205,6 +205,16 @@ pub static FUNCTIONS: &[Function] = &[
         memory_mb: 128,
     },
     Function {
+        name: "watchdog",
+        description: "Snaps back attempts to blind snapback (its trail, rules, functions, alerts, configuration) and \
+                      the account's detectors.",
+        trigger: Trigger::Cloudtrail,
+        services: &[&watchdog::SLICE],
+        base_actions: GUARD_BASE_ACTIONS,
+        timeout_seconds: 30,
+        memory_mb: 128,
+    },
+    Function {
         name: "sweeper",
         description: "Sweeps the account and region on a schedule: every guard's rules on everything as it is.",
         trigger: Trigger::Schedule,
@@ -338,7 +348,7 @@ mod tests {
         for service in services() {
             assert!(seen.insert(service.name()), "{} is hosted twice", service.name());
         }
-        assert_eq!(seen, BTreeSet::from(["ecr", "eks", "node", "security-groups"]));
+        assert_eq!(seen, BTreeSet::from(["ecr", "eks", "node", "security-groups", "watchdog"]));
         for service in UNHOSTED {
             assert!(seen.insert(service.name()), "{} is both hosted and unhosted, or listed twice", service.name());
             for meta in service.rules() {

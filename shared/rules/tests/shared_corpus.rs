@@ -14,7 +14,7 @@ use snapback_rules::services::judge_change;
 use snapback_rules::{listens_to, screen, Config, Event};
 
 /// Stages whose required findings the registered slices must report.
-const IMPLEMENTED_STAGES: &[&str] = &["sg", "eks", "node"];
+const IMPLEMENTED_STAGES: &[&str] = &["sg", "eks", "node", "tamper"];
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/cloudtrail")

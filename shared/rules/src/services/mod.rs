@@ -6,6 +6,7 @@ pub mod ecr;
 pub mod eks;
 pub mod node;
 pub mod security_groups;
+pub mod watchdog;
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -220,6 +221,11 @@ pub(crate) mod test_support {
     /// An ECR record by alice with this request and response.
     pub fn ecr(event_name: &str, request: Value, response: Value) -> Value {
         cloudtrail::record(crate::services::ecr::ECR_SOURCE, event_name, ACCOUNT, request, response)
+    }
+
+    /// A record of `source` by alice with this request and no response.
+    pub fn record(source: &str, event_name: &str, request: Value) -> Value {
+        cloudtrail::record(source, event_name, ACCOUNT, request, Value::Null)
     }
 
     /// The findings of every registered slice for a resource as described.

@@ -1,0 +1,168 @@
+//! `guard-config-weakened`: snapback's configuration changed to do less: a rule turned off or
+//! from remediate to notify, principals made trusted, the scope narrowed, or the parameter
+//! deleted. CloudTrail never records the SecureString's value, so the finding on a PutParameter
+//! is a candidate that the parameter's history (the look-up) confirms or drops.
+
+use std::collections::BTreeSet;
+
+use crate::config::{Config, Mode, Scope};
+use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
+use crate::registry::{registry, Rule, RuleMeta};
+use crate::services::watchdog::{
+    finding, is_config_parameter, on, ParameterState, WatchdogChange, PARAMETER, SSM_SOURCE,
+};
+
+pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+    meta: RuleMeta {
+        id: "guard-config-weakened",
+        title: "snapback configuration weakened",
+        severity: Severity::High,
+        default_mode: Mode::Notify,
+        rationale: "Turning a rule off, or from remediate to notify, in snapback's own configuration is the quietest \
+                    way past it: every function obeys within a minute, and nothing else changed.",
+        manual_fix: "aws ssm get-parameter-history --name <parameter> --with-decryption shows the versions; put the \
+                     earlier one back with aws ssm put-parameter --overwrite, or terraform apply when Terraform owns \
+                     the document. Add the writer to trusted_principals if the change was meant.",
+        events: &[on(SSM_SOURCE, "PutParameter"), on(SSM_SOURCE, "DeleteParameter")],
+        // Decrypting the SecureString takes the deployment's own kms:Decrypt on its key.
+        iam_actions: &["ssm:GetParameterHistory"],
+        options: NO_OPTIONS,
+        changes_only: None,
+    },
+    check_change,
+    // The parameter's last change, as its history tells it.
+    check_state: Some(check_state),
+};
+
+/// A candidate on a write to a configuration parameter: the history confirms it.
+fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
+    let WatchdogChange::Parameter { name, deleted } = change else { return None };
+    if !is_config_parameter(name) {
+        return None;
+    }
+    let changed = match deleted {
+        true => deleted_line(name),
+        false => format!("snapback's configuration {name} changed"),
+    };
+    Some(finding(meta, &PARAMETER, name, vec![changed], None, Some(manual(name))))
+}
+
+fn check_state(meta: &'static RuleMeta, state: &ParameterState, _config: &Config) -> Option<Finding> {
+    let Some(current) = &state.current else {
+        return Some(finding(
+            meta,
+            &PARAMETER,
+            &state.name,
+            vec![deleted_line(&state.name)],
+            None,
+            Some(manual(&state.name)),
+        ));
+    };
+    // A document the functions refuse is not applied (they keep the last good one and say so).
+    let now = Config::from_json(current).ok()?;
+    let before = state.previous.as_deref().and_then(|text| Config::from_json(text).ok()).unwrap_or_default();
+    let mut weakened = weakened(&before, &now);
+    if weakened.is_empty() {
+        return None;
+    }
+    if let Some(writer) = &state.modified_by {
+        weakened.push(format!("written by {writer}"));
+    }
+    Some(finding(meta, &PARAMETER, &state.name, weakened, None, Some(manual(&state.name))))
+}
+
+/// How far a mode restores: off < notify < remediate.
+fn strength(mode: Mode) -> u8 {
+    match mode {
+        Mode::Off => 0,
+        Mode::Notify => 1,
+        Mode::Remediate => 2,
+    }
+}
+
+/// What `now` does less than `before`, a line each: modes lowered, principals newly trusted,
+/// the scope narrowed.
+pub fn weakened(before: &Config, now: &Config) -> Vec<String> {
+    let mut lines: Vec<String> = registry()
+        .iter()
+        .filter(|meta| strength(now.mode(meta.id)) < strength(before.mode(meta.id)))
+        .map(|meta| format!("rule {}: {} → {}", meta.id, before.mode(meta.id), now.mode(meta.id)))
+        .collect();
+    let trusted_before: BTreeSet<&String> = before.trusted_principals.iter().collect();
+    let newly_trusted: Vec<&str> =
+        now.trusted_principals.iter().filter(|arn| !trusted_before.contains(arn)).map(String::as_str).collect();
+    if !newly_trusted.is_empty() {
+        lines.push(format!("trusted principals added (never judged): {}", newly_trusted.join(", ")));
+    }
+    if before.scope == Scope::All && now.scope == Scope::Eks {
+        lines.push("scope narrowed from all to eks".to_owned());
+    }
+    lines
+}
+
+fn deleted_line(name: &str) -> String {
+    format!("snapback's configuration {name} deleted: the functions fall back to the built-in defaults")
+}
+
+fn manual(name: &str) -> String {
+    format!("put the earlier version of {name} back (aws ssm get-parameter-history --with-decryption)")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::weakened;
+    use crate::services::test_support::*;
+    use crate::services::watchdog::{ParameterState, SSM_SOURCE};
+    use crate::Config;
+
+    fn history(previous: Option<&str>, current: Option<&str>) -> ParameterState {
+        ParameterState {
+            name: "/snapback/config".into(),
+            previous: previous.map(str::to_owned),
+            current: current.map(str::to_owned),
+            modified_by: Some("arn:aws:iam::111122223333:user/mallory".into()),
+        }
+    }
+
+    #[test]
+    fn a_write_to_the_configuration_is_a_candidate_and_other_parameters_are_not() {
+        let put = json!({"name": "/snapback/config", "type": "SecureString", "overwrite": true});
+        let found = findings(&record(SSM_SOURCE, "PutParameter", put), &Config::default());
+        assert_eq!(rule_ids(&found), ["guard-config-weakened"]);
+        assert!(found[0].kind.confirmed_by_look_up, "the history decides");
+        let other = json!({"name": "/team/app/config", "type": "String"});
+        assert!(findings(&record(SSM_SOURCE, "PutParameter", other), &Config::default()).is_empty());
+    }
+
+    #[test]
+    fn the_history_tells_which_rules_were_weakened_and_by_whom() {
+        let before = r#"{"rules": {"sg-open-kubelet": {"mode": "remediate"}}, "scope": "all"}"#;
+        let after = r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}, "sg-open-kubelet": {"mode": "notify"}},
+                        "trusted_principals": ["arn:aws:iam::111122223333:role/ci"]}"#;
+        let found = state_findings(&history(Some(before), Some(after)), &Config::default());
+        assert_eq!(rule_ids(&found), ["guard-config-weakened"]);
+        assert_eq!(
+            found[0].changed,
+            [
+                "rule sg-open-remote-admin: remediate → off",
+                "rule sg-open-kubelet: remediate → notify",
+                "trusted principals added (never judged): arn:aws:iam::111122223333:role/ci",
+                "scope narrowed from all to eks",
+                "written by arn:aws:iam::111122223333:user/mallory",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_stronger_or_unreadable_document_is_no_finding_and_a_deleted_one_is() {
+        let stronger = r#"{"rules": {"eks-public-endpoint": {"mode": "remediate"}}}"#;
+        assert!(state_findings(&history(None, Some(stronger)), &Config::default()).is_empty());
+        assert!(state_findings(&history(None, Some("{not json")), &Config::default()).is_empty());
+        let deleted = state_findings(&history(Some("{}"), None), &Config::default());
+        assert!(deleted[0].changed[0].contains("deleted"), "{:?}", deleted[0].changed);
+        assert!(weakened(&Config::default(), &Config::default()).is_empty());
+    }
+}

@@ -1,0 +1,109 @@
+//! `guard-rule-disabled`: one of snapback's EventBridge rules disabled, deleted, stripped of its
+//! targets or rewritten: its function stops hearing the events it guards.
+
+use crate::config::{Config, Mode};
+use crate::finding::{Finding, Severity};
+use crate::options::NO_OPTIONS;
+use crate::registry::{Rule, RuleMeta};
+use crate::services::watchdog::{
+    finding, is_own_name, on, ParameterState, RuleCall, WatchdogAction, WatchdogChange, EVENTS_SOURCE, EVENT_RULE,
+    REAPPLY,
+};
+
+pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+    meta: RuleMeta {
+        id: "guard-rule-disabled",
+        title: "snapback EventBridge rule disabled",
+        severity: Severity::Critical,
+        default_mode: Mode::Remediate,
+        rationale: "A guard whose rule is disabled, deleted or without its target hears nothing: every change it \
+                    guards goes through unjudged, silently.",
+        manual_fix: "aws events enable-rule --name <rule>, or terraform apply on the snapback module",
+        events: &[
+            on(EVENTS_SOURCE, "DisableRule"),
+            on(EVENTS_SOURCE, "DeleteRule"),
+            on(EVENTS_SOURCE, "RemoveTargets"),
+            on(EVENTS_SOURCE, "PutRule"),
+        ],
+        iam_actions: &["events:EnableRule"],
+        options: NO_OPTIONS,
+        changes_only: Some("the heartbeat checks that every snapback rule is enabled with its target"),
+    },
+    check_change,
+    check_state: None,
+};
+
+fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
+    let WatchdogChange::Rule { rule, bus, call } = change else { return None };
+    if !is_own_name(rule) {
+        return None;
+    }
+    let enable = || Some(WatchdogAction::EnableRule { rule: rule.clone(), bus: bus.clone() });
+    let (changed, action) = match call {
+        RuleCall::Disable => (format!("snapback's EventBridge rule {rule} disabled"), enable()),
+        RuleCall::Put { disabled: true } => {
+            (format!("snapback's EventBridge rule {rule} rewritten disabled"), enable())
+        }
+        RuleCall::Put { disabled: false } => {
+            (format!("snapback's EventBridge rule {rule} rewritten (its pattern may differ)"), None)
+        }
+        RuleCall::Delete => (format!("snapback's EventBridge rule {rule} deleted"), None),
+        RuleCall::RemoveTargets(ids) => {
+            (format!("targets {} removed from snapback's EventBridge rule {rule}", ids.join(", ")), None)
+        }
+    };
+    let manual = action.is_none().then(|| REAPPLY.to_owned());
+    Some(finding(meta, &EVENT_RULE, rule, vec![changed], action, manual))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::services::test_support::*;
+    use crate::services::watchdog::EVENTS_SOURCE;
+    use crate::Config;
+
+    #[test]
+    fn a_disabled_snapback_rule_is_enabled_again_on_its_bus() {
+        let found = findings(
+            &record(
+                EVENTS_SOURCE,
+                "DisableRule",
+                json!({"name": "snapback-sg-guard-0", "eventBusName": "snapback-central"}),
+            ),
+            &Config::default(),
+        );
+        assert_eq!(plans(&found), ["guard-rule-disabled snapback-sg-guard-0: enable EventBridge rule snapback-sg-guard-0 on bus snapback-central"]);
+        let put = json!({"name": "snapback-sg-guard-0", "state": "DISABLED", "eventPattern": "{}"});
+        assert_eq!(
+            plans(&findings(&record(EVENTS_SOURCE, "PutRule", put), &Config::default())),
+            ["guard-rule-disabled snapback-sg-guard-0: enable EventBridge rule snapback-sg-guard-0"]
+        );
+    }
+
+    #[test]
+    fn a_deleted_rule_or_lost_targets_are_reported_with_the_reapply() {
+        let removed = json!({"rule": "snapback-watchdog-0", "ids": ["watchdog"]});
+        let found = findings(&record(EVENTS_SOURCE, "RemoveTargets", removed), &Config::default());
+        assert_eq!(found[0].changed, ["targets watchdog removed from snapback's EventBridge rule snapback-watchdog-0"]);
+        assert!(found[0].plan.actions.is_empty());
+        assert!(found[0].plan.manual.as_deref().unwrap().contains("terraform apply"));
+        let deleted = json!({"name": "snapback-watchdog-0", "force": false});
+        assert_eq!(
+            rule_ids(&findings(&record(EVENTS_SOURCE, "DeleteRule", deleted), &Config::default())),
+            ["guard-rule-disabled"]
+        );
+    }
+
+    #[test]
+    fn other_rules_are_not_snapbacks_business() {
+        for (name, request) in [
+            ("DisableRule", json!({"name": "DailyLambdaFunction"})),
+            ("PutRule", json!({"name": "cttest2", "state": "DISABLED"})),
+            ("EnableRule", json!({"name": "snapback-sg-guard-0"})),
+        ] {
+            assert!(findings(&record(EVENTS_SOURCE, name, request), &Config::default()).is_empty(), "{name}");
+        }
+    }
+}
