@@ -126,6 +126,12 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub config: aws_sdk_config::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Clients {
@@ -146,6 +152,13 @@ impl Clients {
             ),
             node::SERVICE => Box::new(Ec2Nodes::new(self.ec2.clone(), self.eks.clone())),
             ecr::SERVICE => Box::new(EcrRepositories::new(self.ecr.clone())),
+            snapback_rules::services::watchdog::SERVICE => Box::new(snapback_aws::WatchdogApi::from_clients(
+                self.cloudtrail.clone(),
+                self.events.clone(),
+                self.lambda.clone(),
+                self.config.clone(),
+                self.ssm.clone(),
+            )),
             other => panic!("no test adapter for slice {other}"),
         }
     }
@@ -179,8 +192,25 @@ impl Clients {
                 aws_sdk_ssm::config::Builder::from(&sdk).interceptor(header.clone()).build(),
             ),
             dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(header).build(),
+                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(header.clone()).build(),
             ),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            config: aws_sdk_config::Client::from_conf(
+                aws_sdk_config::config::Builder::from(&sdk).interceptor(header.clone()).build(),
+            ),
+            // moto serves buckets by path, not by a virtual host under 127.0.0.1.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).interceptor(header.clone()).build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&sdk).interceptor(header).build()),
         }
     }
 }

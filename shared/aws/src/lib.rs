@@ -34,6 +34,8 @@ pub use services::ecr::EcrRepositories;
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
 pub use services::node::Ec2Nodes;
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
+#[cfg(feature = "watchdog")]
+pub use services::watchdog::WatchdogApi;
 pub use sweep::{sweep_retry_config, SweepContext, SWEEP_CONCURRENCY, SWEEP_MAX_ATTEMPTS};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 
@@ -48,6 +50,8 @@ pub fn adapter(service: &str, sdk: &SdkConfig, protected: &[String]) -> Option<B
         eks::SERVICE => Box::new(EksApi::new(aws_sdk_eks::Client::new(sdk)).protecting(protected)),
         node::SERVICE => Box::new(Ec2Nodes::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk))),
         ecr::SERVICE => Box::new(EcrRepositories::new(aws_sdk_ecr::Client::new(sdk))),
+        #[cfg(feature = "watchdog")]
+        snapback_rules::services::watchdog::SERVICE => Box::new(services::watchdog::WatchdogApi::new(sdk)),
         _ => return None,
     })
 }

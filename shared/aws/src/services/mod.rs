@@ -4,3 +4,5 @@ pub mod ecr;
 pub mod eks;
 pub mod node;
 pub mod security_groups;
+#[cfg(feature = "watchdog")]
+pub mod watchdog;

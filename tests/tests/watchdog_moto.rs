@@ -1,0 +1,285 @@
+//! The watchdog against moto's CloudTrail, EventBridge, Lambda, AWS Config, SSM, S3 and IAM:
+//! records in the shapes of SHAPES.md §6.7–6.11 driven through the watchdog as deployed, the
+//! resource read back afterwards. moto serves every call the adapter makes; a Lambda function
+//! needs an IAM role there and a trail an S3 bucket, as in AWS.
+
+use serde_json::{json, Value};
+use snapback_tests::{deadline_in, envelope, World, REGION};
+
+use snapback_rules::services::watchdog::{CLOUDTRAIL_SOURCE, CONFIG_SOURCE, EVENTS_SOURCE, LAMBDA_SOURCE, SSM_SOURCE};
+
+/// (rule, outcome) of every decision, in the report's order.
+fn outcomes(report: &snapback_pipeline::Report) -> Vec<(String, String)> {
+    report.decisions.iter().map(|d| (d.rule.clone(), d.outcome.as_str().to_owned())).collect()
+}
+
+fn pair(rule: &str, outcome: &str) -> Vec<(String, String)> {
+    vec![(rule.to_owned(), outcome.to_owned())]
+}
+
+/// A record of `source` by alice in the world's account, as EventBridge delivers it.
+fn event(world: &World, source: &str, name: &str, request: Value) -> Value {
+    envelope(&snapback_testkit::cloudtrail::record(source, name, &world.aws.account, request, Value::Null))
+}
+
+async fn watchdog(world: &World) -> snapback_pipeline::Guard {
+    world.function_guard("watchdog", &world.aws, &[])
+}
+
+/// A trail `name` that logged and was stopped.
+async fn stopped_trail(world: &World, name: &str) {
+    let bucket = format!("{name}-logs");
+    world.aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    world
+        .aws
+        .cloudtrail
+        .create_trail()
+        .name(name)
+        .s3_bucket_name(&bucket)
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .unwrap();
+    world.aws.cloudtrail.start_logging().name(name).send().await.unwrap();
+    world.aws.cloudtrail.stop_logging().name(name).send().await.unwrap();
+}
+
+async fn is_logging(world: &World, trail: &str) -> bool {
+    world.aws.cloudtrail.get_trail_status().name(trail).send().await.unwrap().is_logging().unwrap()
+}
+
+#[tokio::test]
+async fn a_stopped_trail_logs_again_and_the_alert_names_who_stopped_it() {
+    let world = World::new().await;
+    stopped_trail(&world, "org-trail").await;
+    let arn = format!("arn:aws:cloudtrail:{REGION}:{}:trail/org-trail", world.aws.account);
+
+    let report = watchdog(&world)
+        .await
+        .handle(&event(&world, CLOUDTRAIL_SOURCE, "StopLogging", json!({"name": arn})), deadline_in(30))
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes(&report), pair("trail-logging-stopped", "remediated"));
+    assert!(is_logging(&world, "org-trail").await);
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let alert = &alerts[0].message;
+    assert_eq!(alert["rules"][0]["rule"], "trail-logging-stopped");
+    assert_eq!(alert["severity"], "critical");
+    assert_eq!(alert["actor"], format!("arn:aws:iam::{}:user/alice", world.aws.account));
+    assert_eq!(alert["rules"][0]["restored"][0], "start logging on trail org-trail");
+}
+
+#[tokio::test]
+async fn a_trusted_principal_stops_a_trail_unjudged() {
+    let world = World::new().await;
+    stopped_trail(&world, "maintenance-trail").await;
+    world
+        .put_config(
+            &json!({"trusted_principals": [format!("arn:aws:iam::{}:user/alice", world.aws.account)]}).to_string(),
+        )
+        .await;
+
+    let report = watchdog(&world)
+        .await
+        .handle(&event(&world, CLOUDTRAIL_SOURCE, "StopLogging", json!({"name": "maintenance-trail"})), deadline_in(30))
+        .await
+        .unwrap();
+
+    assert!(report.decisions.is_empty(), "{report:?}");
+    assert!(!is_logging(&world, "maintenance-trail").await, "an apply is never fought");
+    assert!(world.alerts().await.is_empty());
+}
+
+async fn rule_state(world: &World, name: &str) -> String {
+    world.aws.events.describe_rule().name(name).send().await.unwrap().state().unwrap().as_str().to_owned()
+}
+
+#[tokio::test]
+async fn snapbacks_disabled_rule_is_enabled_again_and_another_teams_is_left_alone() {
+    let world = World::new().await;
+    for name in ["snapback-sg-guard-0", "team-nightly"] {
+        let pattern = json!({"source": ["aws.ec2"]}).to_string();
+        world.aws.events.put_rule().name(name).event_pattern(pattern).send().await.unwrap();
+        world.aws.events.disable_rule().name(name).send().await.unwrap();
+    }
+    let guard = watchdog(&world).await;
+
+    let ours = guard
+        .handle(&event(&world, EVENTS_SOURCE, "DisableRule", json!({"name": "snapback-sg-guard-0"})), deadline_in(30))
+        .await
+        .unwrap();
+    let theirs = guard
+        .handle(&event(&world, EVENTS_SOURCE, "DisableRule", json!({"name": "team-nightly"})), deadline_in(30))
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes(&ours), pair("guard-rule-disabled", "remediated"));
+    assert!(theirs.decisions.is_empty(), "{theirs:?}");
+    assert_eq!(rule_state(&world, "snapback-sg-guard-0").await, "ENABLED");
+    assert_eq!(rule_state(&world, "team-nightly").await, "DISABLED");
+    assert_eq!(world.alerts().await.len(), 1);
+}
+
+/// A Lambda function `name` in the world's account (moto wants its role to exist).
+async fn function(world: &World, name: &str) {
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role = world
+        .aws
+        .iam
+        .create_role()
+        .role_name(format!("{name}-role"))
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    // moto keeps the code without unpacking it.
+    let code = aws_sdk_lambda::primitives::Blob::new(b"bootstrap".to_vec());
+    world
+        .aws
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role.role().unwrap().arn())
+        .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(code).build())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn reserved(world: &World, name: &str) -> Option<i32> {
+    world
+        .aws
+        .lambda
+        .get_function_concurrency()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap()
+        .reserved_concurrent_executions()
+}
+
+fn zero_concurrency(world: &World, name: &str) -> Value {
+    let arn = format!("arn:aws:lambda:{REGION}:{}:function:{name}", world.aws.account);
+    event(
+        world,
+        LAMBDA_SOURCE,
+        "PutFunctionConcurrency20171031",
+        json!({"functionName": arn, "reservedConcurrentExecutions": 0}),
+    )
+}
+
+#[tokio::test]
+async fn a_zero_reservation_on_a_snapback_function_is_removed_but_a_reservation_made_since_is_kept() {
+    let world = World::new().await;
+    function(&world, "snapback-sg-guard").await;
+    let put = |value: i32| {
+        world
+            .aws
+            .lambda
+            .put_function_concurrency()
+            .function_name("snapback-sg-guard")
+            .reserved_concurrent_executions(value)
+            .send()
+    };
+    let guard = watchdog(&world).await;
+
+    put(0).await.unwrap();
+    let removed = guard.handle(&zero_concurrency(&world, "snapback-sg-guard"), deadline_in(30)).await.unwrap();
+    assert_eq!(outcomes(&removed), pair("guard-function-tampered", "remediated"));
+    assert_eq!(reserved(&world, "snapback-sg-guard").await, None);
+
+    // Someone reserved 5 between the zero and the watchdog's turn: theirs stands.
+    put(5).await.unwrap();
+    let kept = guard.handle(&zero_concurrency(&world, "snapback-sg-guard"), deadline_in(30)).await.unwrap();
+    assert_eq!(outcomes(&kept), pair("guard-function-tampered", "already-safe"));
+    assert_eq!(reserved(&world, "snapback-sg-guard").await, Some(5));
+}
+
+#[tokio::test]
+async fn a_stopped_config_recorder_records_again() {
+    let world = World::new().await;
+    let config = &world.aws.config;
+    let recorder = aws_sdk_config::types::ConfigurationRecorder::builder()
+        .name("default")
+        .role_arn(format!("arn:aws:iam::{}:role/config", world.aws.account))
+        .build();
+    config.put_configuration_recorder().configuration_recorder(recorder).send().await.unwrap();
+    world.aws.s3.create_bucket().bucket("config-history").send().await.unwrap();
+    let channel =
+        aws_sdk_config::types::DeliveryChannel::builder().name("default").s3_bucket_name("config-history").build();
+    config.put_delivery_channel().delivery_channel(channel).send().await.unwrap();
+    config.start_configuration_recorder().configuration_recorder_name("default").send().await.unwrap();
+    config.stop_configuration_recorder().configuration_recorder_name("default").send().await.unwrap();
+
+    let stopped =
+        event(&world, CONFIG_SOURCE, "StopConfigurationRecorder", json!({"configurationRecorderName": "default"}));
+    let report = watchdog(&world).await.handle(&stopped, deadline_in(30)).await.unwrap();
+
+    assert_eq!(outcomes(&report), pair("detector-disabled", "remediated"));
+    let status = config.describe_configuration_recorder_status().send().await.unwrap();
+    assert!(status.configuration_recorders_status()[0].recording());
+}
+
+const PARAMETER: &str = "/snapback-prod/config";
+
+async fn write_config(world: &World, document: &str) {
+    world
+        .aws
+        .ssm
+        .put_parameter()
+        .name(PARAMETER)
+        .value(document)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn config_written(world: &World) -> Value {
+    event(world, SSM_SOURCE, "PutParameter", json!({"name": PARAMETER, "type": "SecureString", "overwrite": true}))
+}
+
+#[tokio::test]
+async fn a_configuration_write_that_turns_a_rule_off_is_alerted_with_the_diff_and_one_that_restores_it_is_not() {
+    let world = World::new().await;
+    write_config(&world, "{}").await;
+    write_config(&world, &json!({"rules": {"sg-open-remote-admin": {"mode": "off"}}}).to_string()).await;
+    let guard = watchdog(&world).await;
+
+    let weakened = guard.handle(&config_written(&world), deadline_in(30)).await.unwrap();
+
+    assert_eq!(outcomes(&weakened), pair("guard-config-weakened", "would-remediate"));
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1);
+    let changed = alerts[0].message["rules"][0]["changed"].to_string();
+    assert!(changed.contains("rule sg-open-remote-admin: remediate → off"), "{changed}");
+
+    write_config(&world, "{}").await;
+    let restored = guard.handle(&config_written(&world), deadline_in(30)).await.unwrap();
+    assert!(restored.decisions.is_empty(), "the history shows nothing weakened: {restored:?}");
+    assert!(world.alerts().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_sweep_finds_a_configuration_whose_last_change_weakened_it() {
+    let world = World::new().await;
+    write_config(&world, "{}").await;
+    write_config(&world, &json!({"rules": {"instance-imdsv1": {"mode": "notify"}}}).to_string()).await;
+    let sweeper = world.function_guard("sweeper", &world.aws, &[]);
+
+    let report = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+
+    let found: Vec<(&str, &str)> = report
+        .decisions
+        .iter()
+        .filter(|d| d.rule == "guard-config-weakened")
+        .map(|d| (d.resource.as_str(), d.outcome.as_str()))
+        .collect();
+    assert_eq!(found, [(PARAMETER, "would-remediate")]);
+}
