@@ -13,6 +13,10 @@ ZIGLANG_VERSION := 0.13.0.post1
 BUILD_TOOLS := $(VENV)/.build-tools-$(ZIGLANG_VERSION)
 ARCH ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# The functions that link the watchdog's adapter (its SDK clients): built apart from the rest, so
+# that cargo's feature unification does not put those clients in every guard's zip.
+WATCHDOG_LINKED := watchdog
+OTHER_FUNCTIONS := $(filter-out $(WATCHDOG_LINKED),$(FUNCTIONS))
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
 # Cloud Custodian, for `make bench-sweep` only. Its own virtualenv: c7n pins boto3, tabulate and
 # PyYAML exactly (boto3 1.43.103, tabulate 0.10.0), checkov pins boto3 1.35.49 and tabulate < 0.10.
@@ -63,7 +67,8 @@ build: $(BUILD_TOOLS) ## one Lambda zip per function in target/lambda/<function>
 	  echo "or build for the other architecture:  make build ARCH=x86_64  (and set architecture = \"x86_64\" in Terraform)" >&2; \
 	  exit 2; \
 	fi; \
-	cargo lambda build --release --target $$target --output-format zip $(addprefix --package ,$(FUNCTIONS))
+	cargo lambda build --release --target $$target --output-format zip $(addprefix --package ,$(OTHER_FUNCTIONS)) && \
+	cargo lambda build --release --target $$target --output-format zip $(addprefix --package ,$(WATCHDOG_LINKED))
 	@$(VENV)/bin/python -c 'import os, sys; \
 		sizes = {f: os.path.getsize(f"target/lambda/{f}/bootstrap.zip") for f in sys.argv[1:]}; \
 		[print(f"target/lambda/{f}/bootstrap.zip  {s / 1e6:.2f} MB") for f, s in sizes.items()]; \
@@ -89,7 +94,8 @@ demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint g
 	scripts/with-moto.sh target/debug/demo
 
 bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep (see docs/BENCHMARKS.md)
-	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+	cargo build --release $(addprefix -p ,$(OTHER_FUNCTIONS))
+	cargo build --release $(addprefix -p ,$(WATCHDOG_LINKED))
 	@$(VENV)/bin/python -c 'for name in __import__("sys").argv[1:]: zipfile = __import__("zipfile"); b = __import__("io").BytesIO(); \
 		z = zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED, compresslevel=9); z.write("target/release/" + name, "bootstrap"); z.close(); \
 		print("%s bootstrap.zip: %.2f MB" % (name, len(b.getvalue()) / 1e6))' $(FUNCTIONS)

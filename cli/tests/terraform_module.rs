@@ -118,6 +118,20 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
 }
 
 #[test]
+fn the_dashboard_reads_the_metrics_the_functions_write_and_every_alarm() {
+    let body = module();
+    let dashboard = attribute(resource(&body, "aws_cloudwatch_dashboard", "this"), "dashboard_body");
+    // The functions' embedded-metric lines (snapback_pipeline::metrics) name these.
+    for written in ["{snapback,Outcome}", "\\\"Decisions\\\"", "\"TimeToRestore\"", "\"remediated\""] {
+        assert!(dashboard.contains(written), "the dashboard reads {written}: {dashboard}");
+    }
+    for other in ["aws_sqs_queue.dead_letters.name", "aws_cloudwatch_metric_alarm.this", "\"Errors\"", "\"Throttles\""]
+    {
+        assert!(dashboard.contains(other), "the dashboard shows {other}");
+    }
+}
+
+#[test]
 fn no_function_name_is_written_in_hcl() {
     let module = root().join("infra/modules/snapback");
     for entry in std::fs::read_dir(&module).unwrap() {

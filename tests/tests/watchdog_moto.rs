@@ -267,7 +267,7 @@ async fn a_configuration_write_that_turns_a_rule_off_is_alerted_with_the_diff_an
 }
 
 #[tokio::test]
-async fn the_sweep_finds_a_configuration_whose_last_change_weakened_it() {
+async fn a_sweep_leaves_a_weakened_configuration_to_the_watchdog() {
     let world = World::new().await;
     write_config(&world, "{}").await;
     write_config(&world, &json!({"rules": {"instance-imdsv1": {"mode": "notify"}}}).to_string()).await;
@@ -275,11 +275,10 @@ async fn the_sweep_finds_a_configuration_whose_last_change_weakened_it() {
 
     let report = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
 
-    let found: Vec<(&str, &str)> = report
-        .decisions
-        .iter()
-        .filter(|d| d.rule == "guard-config-weakened")
-        .map(|d| (d.resource.as_str(), d.outcome.as_str()))
-        .collect();
-    assert_eq!(found, [(PARAMETER, "would-remediate")]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        report.decisions.iter().all(|d| d.rule != "guard-config-weakened"),
+        "a document doing less than the defaults may be the deployment's choice: {:?}",
+        report.decisions
+    );
 }

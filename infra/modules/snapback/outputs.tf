@@ -37,3 +37,8 @@ output "account_id" {
   description = "The account snapback runs in (the snapback-member module's central_account_id)."
   value       = local.account
 }
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard: decisions by outcome, time to restore, errors, dead letters and alarms."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}

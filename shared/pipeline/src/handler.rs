@@ -429,6 +429,14 @@ impl Guard {
                 duration_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "decision"
             );
+            let event_time = origin.event_time.as_deref().filter(|_| !origin.found_by_sweep);
+            crate::metrics::emit(&crate::metrics::decision_metrics(
+                self.function.name,
+                finding.rule.id,
+                verdict.outcome,
+                event_time,
+                OffsetDateTime::now_utc(),
+            ));
             report.decisions.push(DecisionRecord {
                 rule: finding.rule.id.to_owned(),
                 resource: finding.resource.clone(),

@@ -1,11 +1,12 @@
 //! The handler path every snapback function shares: payload → observation → screen → the
 //! function's rules → facts and policy → restores → one alert per resource → one JSON log line
-//! per decision.
+//! and one embedded-metric-format line per decision.
 
 pub mod config_cache;
 mod fanout;
 mod handler;
 pub mod ledger;
+pub mod metrics;
 mod outcome;
 mod settings;
 mod slack_relay;

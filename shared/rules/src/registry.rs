@@ -35,7 +35,8 @@ pub struct RuleMeta {
     pub iam_actions: &'static [&'static str],
     /// Its typed options: documented, defaulted, read from the configuration document.
     pub options: OptionsSpec,
-    /// None when sweeps judge the rule on described state too; else why it judges changes only.
+    /// None when sweeps judge the rule on described state too; else why it judges changes only
+    /// (a state check may still confirm its change's findings).
     pub changes_only: Option<&'static str>,
 }
 
@@ -69,7 +70,9 @@ pub struct Rule<C: 'static, S: 'static> {
     /// The finding, if the change trips the rule.
     pub check_change: Check<C>,
     /// The finding, if the resource as it is trips the rule: the same finding and plan a change
-    /// to this state gets. None exactly when `meta.changes_only` says why.
+    /// to this state gets. Sweeps judge with it unless `meta.changes_only` says why not (then it
+    /// only confirms a change's finding on a kind `confirmed_by_look_up`); None requires
+    /// `changes_only`.
     pub check_state: Option<Check<S>>,
 }
 
@@ -111,10 +114,10 @@ impl Function {
         self.services.iter().flat_map(|service| service.rules())
     }
 
-    /// The slices it judges: its own, or, for the sweeper, every guard's.
+    /// The slices it judges: its own, or, for the sweeper, every guard's with a rule sweeps judge.
     pub fn slices(&self) -> Vec<&'static dyn Slice> {
         match self.trigger {
-            Trigger::Schedule => services().collect(),
+            Trigger::Schedule => services().filter(|service| sweeps_any(*service)).collect(),
             _ => self.services.to_vec(),
         }
     }
@@ -249,6 +252,11 @@ pub fn function(name: &str) -> Option<&'static Function> {
 /// resources, the deployment manifest leaves them out. Moving a slice from here into a
 /// function's `services` (once its adapter exists) is how it goes live.
 pub static UNHOSTED: &[&dyn Slice] = &[];
+
+/// Whether sweeps judge any rule of the slice (the watchdog's judge changes only).
+fn sweeps_any(service: &dyn Slice) -> bool {
+    service.rules().iter().any(|meta| service.judges_state(meta.id))
+}
 
 /// Every slice a function hosts, in function order: each has an adapter.
 pub fn services() -> impl Iterator<Item = &'static dyn Slice> {

@@ -1,18 +1,19 @@
 //! The watchdog adapter: puts back what can be put back exactly (a trail's logging, a rule's
 //! state, a function's concurrency, AWS Config's recorder), each after reading that it is still
 //! off, and reads a configuration parameter's history, which is how a PutParameter's finding is
-//! confirmed (CloudTrail never records a SecureString's value). Built only with the `watchdog`
+//! confirmed (CloudTrail never records a SecureString's value). Its sweep lists nothing. Built
+//! only with the `watchdog`
 //! feature: the guards do not link these SDK clients.
 
 use std::time::Instant;
 
-use aws_sdk_ssm::types::{ParameterHistory, ParameterStringFilter};
-use snapback_rules::services::watchdog::{is_config_parameter, ParameterState, WatchdogAction, PARAMETER, SERVICE};
+use aws_sdk_ssm::types::ParameterHistory;
+use snapback_rules::services::watchdog::{ParameterState, WatchdogAction, PARAMETER, SERVICE};
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::AwsError;
-use crate::sweep::{sort_found, SweepContext};
+use crate::sweep::SweepContext;
 
 /// The watchdog slice over CloudTrail, EventBridge, Lambda, AWS Config and SSM.
 #[derive(Clone, Debug)]
@@ -23,9 +24,6 @@ pub struct WatchdogApi {
     config: aws_sdk_config::Client,
     ssm: aws_sdk_ssm::Client,
 }
-
-/// The first segment every snapback configuration parameter's name starts with.
-const PARAMETER_PREFIX: &str = "/snapback";
 
 impl WatchdogApi {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
@@ -70,35 +68,6 @@ impl WatchdogApi {
             current: current.and_then(|version| version.value),
             previous: previous.and_then(|version| version.value),
         })
-    }
-
-    /// snapback's configuration parameters with their history.
-    async fn sweep_parameters(&self) -> Result<Vec<Found>, AwsError> {
-        let filter = ParameterStringFilter::builder()
-            .key("Name")
-            .option("BeginsWith")
-            .values(PARAMETER_PREFIX)
-            .build()
-            .map_err(|error| AwsError::permanent("ssm:DescribeParameters", error.to_string()))?;
-        let mut names = Vec::new();
-        let mut pages =
-            self.ssm.describe_parameters().parameter_filters(filter).max_results(50).into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|error| AwsError::from_sdk("ssm:DescribeParameters", error))?;
-            names.extend(page.parameters().iter().filter_map(|parameter| parameter.name().map(str::to_owned)));
-        }
-        let mut found = Vec::new();
-        for name in names.into_iter().filter(|name| is_config_parameter(name)) {
-            let state = self.parameter_history(&name).await?;
-            found.push(Found {
-                kind: &PARAMETER,
-                resource: name,
-                state: Box::new(state),
-                facts: Some(ResourceFacts::default()),
-            });
-        }
-        sort_found(&mut found);
-        Ok(found)
     }
 
     /// StartLogging, unless the trail logs already.
@@ -215,9 +184,9 @@ impl ServiceAdapter for WatchdogApi {
         })
     }
 
-    /// snapback's configuration parameters, with their last two versions (the only watchdog
-    /// state a sweep judges; the rest is the heartbeat's).
+    /// Nothing: every watchdog rule judges changes (whether snapback can still see and act is
+    /// the heartbeat's to check).
     fn sweep<'a>(&'a self, _context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
-        Box::pin(self.sweep_parameters())
+        Box::pin(async { Ok(Vec::new()) })
     }
 }

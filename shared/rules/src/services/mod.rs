@@ -117,13 +117,13 @@ impl<C: Change, S: 'static> Slice for ServiceRules<C, S> {
         let Some(state) = state.downcast_ref::<S>() else { return Vec::new() };
         self.rules
             .iter()
-            .filter(|rule| config.mode(rule.id) != Mode::Off)
+            .filter(|rule| config.mode(rule.id) != Mode::Off && rule.changes_only.is_none())
             .filter_map(|rule| (rule.check_state?)(&rule.meta, state, config))
             .collect()
     }
 
     fn judges_state(&self, rule_id: &str) -> bool {
-        self.rules.iter().any(|rule| rule.id == rule_id && rule.check_state.is_some())
+        self.rules.iter().any(|rule| rule.id == rule_id && rule.check_state.is_some() && rule.changes_only.is_none())
     }
 
     fn confirm(&self, finding: &Finding, described: &dyn Any, config: &Config) -> Option<Finding> {

@@ -63,8 +63,9 @@ pub static SLICE: ServiceRules<WatchdogChange, ParameterState> = ServiceRules {
         &rules::detector_disabled::RULE,
     ],
     example,
-    // snapback's configuration parameters, with their last two versions.
-    sweep_actions: &["ssm:DescribeParameters", "ssm:GetParameterHistory"],
+    // Nothing: the watchdog judges changes; whether snapback can still see and act is the
+    // heartbeat's to check.
+    sweep_actions: &[],
 };
 
 fn example(meta: &RuleMeta) -> Example {

@@ -1,7 +1,8 @@
 //! `guard-config-weakened`: snapback's configuration changed to do less: a rule turned off or
 //! from remediate to notify, principals made trusted, the scope narrowed, or the parameter
 //! deleted. CloudTrail never records the SecureString's value, so the finding on a PutParameter
-//! is a candidate that the parameter's history (the look-up) confirms or drops.
+//! is a candidate that the parameter's history (the look-up) confirms or drops. Sweeps do not
+//! judge it: a document that does less than the defaults may be the deployment's own choice.
 
 use std::collections::BTreeSet;
 
@@ -28,10 +29,13 @@ pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
         // Decrypting the SecureString takes the deployment's own kms:Decrypt on its key.
         iam_actions: &["ssm:GetParameterHistory"],
         options: NO_OPTIONS,
-        changes_only: None,
+        changes_only: Some(
+            "a configuration that does less than the defaults may be the deployment's choice; what counts is a \
+             change that weakens it, which the parameter's history confirms",
+        ),
     },
     check_change,
-    // The parameter's last change, as its history tells it.
+    // The parameter's last change, as its history tells it: confirms a write's finding.
     check_state: Some(check_state),
 };
 
@@ -118,6 +122,17 @@ mod tests {
     use crate::services::watchdog::{ParameterState, SSM_SOURCE};
     use crate::Config;
 
+    /// A write's (or, with no current version, a deletion's) finding, as the parameter's history
+    /// confirms it.
+    fn confirmed(previous: Option<&str>, current: Option<&str>) -> Vec<crate::Finding> {
+        let (name, request) = match current {
+            Some(_) => ("PutParameter", json!({"name": "/snapback/config", "type": "SecureString"})),
+            None => ("DeleteParameter", json!({"name": "/snapback/config"})),
+        };
+        let candidate = findings(&record(SSM_SOURCE, name, request), &Config::default()).remove(0);
+        crate::services::confirm(&candidate, &history(previous, current), &Config::default()).into_iter().collect()
+    }
+
     fn history(previous: Option<&str>, current: Option<&str>) -> ParameterState {
         ParameterState {
             name: "/snapback/config".into(),
@@ -142,7 +157,7 @@ mod tests {
         let before = r#"{"rules": {"sg-open-kubelet": {"mode": "remediate"}}, "scope": "all"}"#;
         let after = r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}, "sg-open-kubelet": {"mode": "notify"}},
                         "trusted_principals": ["arn:aws:iam::111122223333:role/ci"]}"#;
-        let found = state_findings(&history(Some(before), Some(after)), &Config::default());
+        let found = confirmed(Some(before), Some(after));
         assert_eq!(rule_ids(&found), ["guard-config-weakened"]);
         assert_eq!(
             found[0].changed,
@@ -159,9 +174,13 @@ mod tests {
     #[test]
     fn a_stronger_or_unreadable_document_is_no_finding_and_a_deleted_one_is() {
         let stronger = r#"{"rules": {"eks-public-endpoint": {"mode": "remediate"}}}"#;
-        assert!(state_findings(&history(None, Some(stronger)), &Config::default()).is_empty());
-        assert!(state_findings(&history(None, Some("{not json")), &Config::default()).is_empty());
-        let deleted = state_findings(&history(Some("{}"), None), &Config::default());
+        assert!(confirmed(None, Some(stronger)).is_empty());
+        assert!(confirmed(None, Some("{not json")).is_empty());
+        assert!(
+            state_findings(&history(Some("{}"), Some(r#"{"scope": "all"}"#)), &Config::default()).is_empty(),
+            "sweeps do not judge it"
+        );
+        let deleted = confirmed(Some("{}"), None);
         assert!(deleted[0].changed[0].contains("deleted"), "{:?}", deleted[0].changed);
         assert!(weakened(&Config::default(), &Config::default()).is_empty());
     }

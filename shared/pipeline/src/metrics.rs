@@ -1,0 +1,106 @@
+//! One CloudWatch embedded-metric-format (EMF) line per decision, written to stdout beside the
+//! decision's log line: CloudWatch Logs turns it into metrics with no API call and no extra
+//! permission. `Decisions` counts by outcome, and by rule and outcome; `TimeToRestore` is the time
+//! from the CloudTrail event to the end of its restore, for a change that was restored.
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::outcome::DecisionOutcome;
+
+/// The metrics' namespace, which the Terraform module's dashboard reads.
+pub const NAMESPACE: &str = "snapback";
+
+/// The EMF object for one decision of `function` at `now`. `event_time` is the CloudTrail event's
+/// (None for what a sweep found: its time is the sweep's, so no time to restore is measured).
+pub fn decision_metrics(
+    function: &str,
+    rule: &str,
+    outcome: DecisionOutcome,
+    event_time: Option<&str>,
+    now: OffsetDateTime,
+) -> Value {
+    let restored_after = match outcome {
+        DecisionOutcome::Remediated => event_time
+            .and_then(|time| OffsetDateTime::parse(time, &Rfc3339).ok())
+            .map(|time| ((now - time).whole_milliseconds().max(0)) as f64),
+        _ => None,
+    };
+    let mut metrics = vec![json!({"Name": "Decisions", "Unit": "Count"})];
+    let mut line = json!({
+        "Function": function,
+        "Rule": rule,
+        "Outcome": outcome.as_str(),
+        "Decisions": 1,
+    });
+    if let Some(milliseconds) = restored_after {
+        metrics.push(json!({"Name": "TimeToRestore", "Unit": "Milliseconds"}));
+        line["TimeToRestore"] = json!(milliseconds);
+    }
+    line["_aws"] = json!({
+        "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        "CloudWatchMetrics": [{
+            "Namespace": NAMESPACE,
+            "Dimensions": [["Outcome"], ["Rule", "Outcome"], ["Function"]],
+            "Metrics": metrics,
+        }],
+    });
+    line
+}
+
+/// Writes the line to stdout (Lambda sends it to CloudWatch Logs, which extracts the metrics).
+pub fn emit(line: &Value) {
+    println!("{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(time: &str) -> OffsetDateTime {
+        OffsetDateTime::parse(time, &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn a_restored_change_counts_and_measures_the_time_from_its_event() {
+        let now = at("2026-11-27T10:00:02.25Z");
+        let line = decision_metrics(
+            "sg-guard",
+            "sg-open-remote-admin",
+            DecisionOutcome::Remediated,
+            Some("2026-11-27T10:00:00Z"),
+            now,
+        );
+        assert_eq!(line["Outcome"], "remediated");
+        assert_eq!(line["Rule"], "sg-open-remote-admin");
+        assert_eq!(line["Decisions"], 1);
+        assert_eq!(line["TimeToRestore"], 2250.0);
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "snapback");
+        assert_eq!(line["_aws"]["Timestamp"], 1_795_773_602_250_i64);
+        let names: Vec<&str> =
+            directive["Metrics"].as_array().unwrap().iter().map(|m| m["Name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Decisions", "TimeToRestore"]);
+        // Every dimension a directive names is a member of the line.
+        for set in directive["Dimensions"].as_array().unwrap() {
+            for dimension in set.as_array().unwrap() {
+                assert!(line[dimension.as_str().unwrap()].is_string(), "{dimension}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_restored_change_with_a_readable_time_measures_time_to_restore() {
+        let now = at("2026-11-27T10:00:02Z");
+        for (outcome, time) in [
+            (DecisionOutcome::WouldRemediate, Some("2026-11-27T10:00:00Z")),
+            (DecisionOutcome::Remediated, None),
+            (DecisionOutcome::Remediated, Some("2022-10-13 16:35:33")),
+        ] {
+            let line = decision_metrics("node-guard", "instance-imdsv1", outcome, time, now);
+            assert!(line.get("TimeToRestore").is_none(), "{outcome} {time:?}");
+            assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 1);
+        }
+    }
+}
