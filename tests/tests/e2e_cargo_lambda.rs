@@ -87,3 +87,42 @@ async fn the_ecr_guard_bootstrap_turns_scan_on_push_back_on_under_the_lambda_run
     assert!(world.repository_state(&name).await.scan_on_push);
     assert_eq!(world.alerts().await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_watchdog_bootstrap_restarts_a_stopped_trail_and_writes_the_decisions_metrics() {
+    let world = World::in_default_account().await;
+    let trail = format!("e2e-trail-{}", std::process::id());
+    world.aws.s3.create_bucket().bucket(format!("{trail}-logs")).send().await.unwrap();
+    world.aws.cloudtrail.create_trail().name(&trail).s3_bucket_name(format!("{trail}-logs")).send().await.unwrap();
+    world.aws.cloudtrail.start_logging().name(&trail).send().await.unwrap();
+    world.aws.cloudtrail.stop_logging().name(&trail).send().await.unwrap();
+    let record = snapback_testkit::cloudtrail::record(
+        snapback_rules::services::watchdog::CLOUDTRAIL_SOURCE,
+        "StopLogging",
+        DEFAULT_ACCOUNT,
+        json!({"name": trail}),
+        serde_json::Value::Null,
+    );
+    let log = std::env::temp_dir().join(format!("snapback-watchdog-e2e-{}.log", std::process::id()));
+
+    let function = LocalLambda::start_logging(&function_binary("watchdog"), &world.function_env(), Some(&log));
+    let answer = function.invoke(&envelope(&record));
+
+    assert_eq!(answer["decisions"][0]["rule"], "trail-logging-stopped", "{answer}");
+    assert_eq!(answer["decisions"][0]["outcome"], "remediated", "{answer}");
+    let status = world.aws.cloudtrail.get_trail_status().name(&trail).send().await.unwrap();
+    assert_eq!(status.is_logging(), Some(true));
+    assert_eq!(world.alerts().await.len(), 1);
+    drop(function);
+    let printed = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let metrics: Vec<serde_json::Value> = printed
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 1, "one embedded-metric line per decision: {printed}");
+    assert_eq!(metrics[0]["Rule"], "trail-logging-stopped");
+    assert_eq!(metrics[0]["Outcome"], "remediated");
+    assert!(metrics[0]["TimeToRestore"].as_f64().is_some_and(|ms| ms > 0.0), "{}", metrics[0]);
+}
