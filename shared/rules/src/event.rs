@@ -18,6 +18,9 @@ pub enum EventError {
     NotCloudTrail(String),
     #[error("field `{0}` is missing or not a string")]
     MissingField(&'static str),
+    /// CloudTrail writes `requestParameters` and `responseElements` as objects, or null.
+    #[error("field `{0}` is {1}, not an object")]
+    NotAnObjectField(&'static str, &'static str),
 }
 
 /// Who made the call.
@@ -132,8 +135,8 @@ impl Event {
             user_agent: text("userAgent"),
             error_code: text("errorCode"),
             read_only: record.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
-            request: record.get("requestParameters").cloned().unwrap_or(Value::Null),
-            response: record.get("responseElements").cloned().unwrap_or(Value::Null),
+            request: object_or_null(record, "requestParameters")?,
+            response: object_or_null(record, "responseElements")?,
             event_source,
             event_name,
             actor,
@@ -153,6 +156,15 @@ impl Envelope {
     fn of(value: &Value) -> Envelope {
         let text = |key: &str| str_at(value, key).map(str::to_owned);
         Envelope { id: text("id"), time: text("time"), region: text("region"), account: text("account") }
+    }
+}
+
+/// A member that CloudTrail writes as an object or null (absent reads as null).
+fn object_or_null(record: &Value, key: &'static str) -> Result<Value, EventError> {
+    match record.get(key) {
+        None | Some(Value::Null) => Ok(Value::Null),
+        Some(object @ Value::Object(_)) => Ok(object.clone()),
+        Some(other) => Err(EventError::NotAnObjectField(key, json_kind(other))),
     }
 }
 
@@ -203,6 +215,10 @@ mod tests {
         let err = Event::from_value(&json!({"eventSource": "ec2.amazonaws.com"})).unwrap_err();
         assert_eq!(err.to_string(), "field `eventName` is missing or not a string");
         assert_eq!(Event::from_value(&json!([1])), Err(EventError::NotAnObject("an array")));
+        let text = json!({"eventSource": "ec2.amazonaws.com", "eventName": "RunInstances", "requestParameters": "x"});
+        assert_eq!(Event::from_value(&text), Err(EventError::NotAnObjectField("requestParameters", "a string")));
+        let listed = json!({"eventSource": "ec2.amazonaws.com", "eventName": "RunInstances", "responseElements": [1]});
+        assert_eq!(Event::from_value(&listed), Err(EventError::NotAnObjectField("responseElements", "an array")));
     }
 
     #[test]

@@ -104,20 +104,22 @@ impl EksChange {
         }
     }
 
-    /// Reads a cluster, nodegroup or access-policy record; None for any other event.
+    /// Reads a cluster, nodegroup or access-policy record; None for any other event. A record
+    /// that names no cluster is unreadable: nothing could be looked up or restored.
     pub fn from_event(event: &Event) -> Result<Option<EksChange>, Unreadable> {
-        Ok(EksChange::read(event))
+        if event.event_source != EKS_SOURCE || !EKS_CALLS.contains(&event.event_name.as_str()) {
+            return Ok(None);
+        }
+        let cluster = cluster_name(&event.request).or_else(|| event.response.get("cluster").and_then(cluster_name));
+        match cluster {
+            Some(cluster) => Ok(EksChange::read(event, cluster)),
+            None => Err(Unreadable(format!("{} names no cluster (name or clusterName)", event.event_name))),
+        }
     }
 
-    fn read(event: &Event) -> Option<EksChange> {
-        if event.event_source != EKS_SOURCE {
-            return None;
-        }
+    fn read(event: &Event, cluster: String) -> Option<EksChange> {
         let request = &event.request;
         let response = &event.response;
-        let cluster = cluster_name(request)
-            .or_else(|| response.get("cluster").and_then(cluster_name))
-            .unwrap_or_else(|| "unknown-cluster".to_owned());
         match event.event_name.as_str() {
             "CreateCluster" => Some(created_cluster(cluster, request, response.get("cluster").unwrap_or(&Value::Null))),
             "UpdateClusterConfig" => Some(updated_cluster(cluster, request, response)),
@@ -144,6 +146,9 @@ impl EksChange {
         }
     }
 }
+
+/// The EKS calls the slice reads.
+const EKS_CALLS: &[&str] = &["CreateCluster", "UpdateClusterConfig", "CreateNodegroup", "AssociateAccessPolicy"];
 
 /// `name` in recent records, `clusterName` in old ones.
 fn cluster_name(value: &Value) -> Option<String> {
@@ -253,7 +258,7 @@ mod tests {
     use serde_json::json;
 
     fn change(record: Value) -> EksChange {
-        EksChange::read(&Event::from_value(&record).unwrap()).unwrap()
+        EksChange::from_event(&Event::from_value(&record).unwrap()).unwrap().unwrap()
     }
 
     #[test]

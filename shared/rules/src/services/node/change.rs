@@ -273,7 +273,7 @@ impl NodeChange {
         let (request, response) = (&event.request, &event.response);
         let change = match (event.event_source.as_str(), event.event_name.as_str()) {
             (EC2_SOURCE, "ModifySubnetAttribute") => subnet_attribute(request)?,
-            (EKS_SOURCE, "CreateNodegroup") => nodegroup(request, response),
+            (EKS_SOURCE, "CreateNodegroup") => nodegroup(request, response)?,
             (EC2_SOURCE, "RunInstances") => run_instances(request, response)?,
             (EC2_SOURCE, "ModifyInstanceMetadataOptions") => instance_metadata_options(request)?,
             (EC2_SOURCE, "CreateLaunchTemplate") => launch_template(request, response, true)?,
@@ -310,9 +310,9 @@ fn subnet_attribute(request: &Value) -> Result<NodeChange, Unreadable> {
     }))
 }
 
-/// As the EKS slice reads the same record: `name` or `clusterName`, names defaulted rather than
-/// refused, so that one slice's reading never costs another slice its findings.
-fn nodegroup(request: &Value, response: &Value) -> NodeChange {
+/// As the EKS slice reads the same record: `name` or `clusterName` (a record naming no cluster is
+/// unreadable to both slices alike), the node group's name defaulted.
+fn nodegroup(request: &Value, response: &Value) -> Result<NodeChange, Unreadable> {
     let created = response.get("nodegroup").unwrap_or(&Value::Null);
     let text = |keys: &[&str]| {
         [request, created].iter().find_map(|value| keys.iter().find_map(|key| str_at(value, key))).map(str::to_owned)
@@ -322,12 +322,14 @@ fn nodegroup(request: &Value, response: &Value) -> NodeChange {
         .find_map(|value| value.get("subnets").and_then(Value::as_array))
         .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default();
-    NodeChange::Nodegroup(NodegroupSubnets {
-        cluster: text(&["name", "clusterName"]).unwrap_or_else(|| "unknown-cluster".to_owned()),
+    let cluster = text(&["name", "clusterName"])
+        .ok_or_else(|| Unreadable("CreateNodegroup names no cluster (name or clusterName)".to_owned()))?;
+    Ok(NodeChange::Nodegroup(NodegroupSubnets {
+        cluster,
         nodegroup: text(&["nodegroupName"]).unwrap_or_else(|| "unknown-nodegroup".to_owned()),
         subnets,
         public_subnets: None,
-    })
+    }))
 }
 
 /// Every launched instance with metadata options in the response (records before 2019 have
@@ -689,7 +691,6 @@ mod tests {
                 json!(null),
                 "names no group",
             ),
-            ("ModifyInstanceMetadataDefaults", json!("optional"), json!(null), "with request"),
         ];
         for (name, request, response, reason) in cases {
             let error = ec2(name, request.clone(), response).unwrap_err();
