@@ -158,6 +158,7 @@ impl Clients {
                 self.lambda.clone(),
                 self.config.clone(),
                 self.ssm.clone(),
+                self.sns.clone(),
             )),
             other => panic!("no test adapter for slice {other}"),
         }

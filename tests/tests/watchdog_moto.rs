@@ -282,3 +282,36 @@ async fn a_sweep_leaves_a_weakened_configuration_to_the_watchdog() {
         report.decisions
     );
 }
+
+#[tokio::test]
+async fn a_sweep_enables_snapbacks_own_rule_removes_a_zero_reservation_and_reports_an_unread_topic() {
+    let world = World::new().await;
+    // The watchdog's own rule, disabled: the event of that reaches no function.
+    world.aws.events.put_rule().name("snapback-watchdog-0").event_pattern(json!({"source": ["aws.events"]}).to_string()).send().await.unwrap();
+    world.aws.events.disable_rule().name("snapback-watchdog-0").send().await.unwrap();
+    function(&world, "snapback-node-guard").await;
+    world.aws.lambda.put_function_concurrency().function_name("snapback-node-guard").reserved_concurrent_executions(0).send().await.unwrap();
+    let unread = world.aws.sns.create_topic().name("snapback-alerts-unread").send().await.unwrap().topic_arn.unwrap();
+    let sweeper = world.function_guard("sweeper", &world.aws, &[]);
+
+    let report = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let mut found: Vec<(&str, &str, &str)> = report
+        .decisions
+        .iter()
+        .filter(|d| d.rule.starts_with("guard-"))
+        .map(|d| (d.rule.as_str(), d.resource.as_str(), d.outcome.as_str()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("guard-alerts-silenced", unread.as_str(), "would-remediate"),
+            ("guard-function-tampered", "snapback-node-guard", "remediated"),
+            ("guard-rule-disabled", "snapback-watchdog-0", "remediated"),
+        ]
+    );
+    assert_eq!(rule_state(&world, "snapback-watchdog-0").await, "ENABLED");
+    assert_eq!(reserved(&world, "snapback-node-guard").await, None);
+}

@@ -1,19 +1,23 @@
 //! The watchdog adapter: puts back what can be put back exactly (a trail's logging, a rule's
 //! state, a function's concurrency, AWS Config's recorder), each after reading that it is still
 //! off, and reads a configuration parameter's history, which is how a PutParameter's finding is
-//! confirmed (CloudTrail never records a SecureString's value). Its sweep lists nothing. Built
-//! only with the `watchdog`
+//! confirmed (CloudTrail never records a SecureString's value). Its sweep describes snapback's
+//! own rules, functions and topics, so that what no event reported (the watchdog's own rule
+//! disabled) is still found. Built only with the `watchdog`
 //! feature: the guards do not link these SDK clients.
 
 use std::time::Instant;
 
 use aws_sdk_ssm::types::ParameterHistory;
-use snapback_rules::services::watchdog::{ParameterState, WatchdogAction, PARAMETER, SERVICE};
+use snapback_rules::services::watchdog::{
+    is_own_name, topic_name, AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, WatchdogAction,
+    WatchdogState, EVENT_RULE, FUNCTION, OWN_NAME_PREFIX, PARAMETER, SERVICE, TOPIC,
+};
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
 use crate::adapter::{typed, ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAdapter};
 use crate::error::AwsError;
-use crate::sweep::SweepContext;
+use crate::sweep::{each, sort_found, CallBound, SweepContext, SWEEP_CONCURRENCY};
 
 /// The watchdog slice over CloudTrail, EventBridge, Lambda, AWS Config and SSM.
 #[derive(Clone, Debug)]
@@ -23,6 +27,7 @@ pub struct WatchdogApi {
     lambda: aws_sdk_lambda::Client,
     config: aws_sdk_config::Client,
     ssm: aws_sdk_ssm::Client,
+    sns: aws_sdk_sns::Client,
 }
 
 impl WatchdogApi {
@@ -33,6 +38,7 @@ impl WatchdogApi {
             lambda: aws_sdk_lambda::Client::new(sdk),
             config: aws_sdk_config::Client::new(sdk),
             ssm: aws_sdk_ssm::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
         }
     }
 
@@ -43,8 +49,9 @@ impl WatchdogApi {
         lambda: aws_sdk_lambda::Client,
         config: aws_sdk_config::Client,
         ssm: aws_sdk_ssm::Client,
+        sns: aws_sdk_sns::Client,
     ) -> Self {
-        WatchdogApi { cloudtrail, events, lambda, config, ssm }
+        WatchdogApi { cloudtrail, events, lambda, config, ssm, sns }
     }
 
     /// The parameter's last two versions, decrypted; both None when it does not exist.
@@ -68,6 +75,135 @@ impl WatchdogApi {
             current: current.and_then(|version| version.value),
             previous: previous.and_then(|version| version.value),
         })
+    }
+
+    /// snapback's rules on the default bus and on its own buses, each with its target count.
+    async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        let mut buses: Vec<Option<String>> = vec![None];
+        let mut next = None;
+        loop {
+            let page = bound
+                .call(self.events.list_event_buses().name_prefix(OWN_NAME_PREFIX).set_next_token(next).send())
+                .await
+                .map_err(|error| AwsError::from_sdk("events:ListEventBuses", error))?;
+            buses.extend(page.event_buses().iter().filter_map(|bus| bus.name().map(|name| Some(name.to_owned()))));
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+        let mut rules = Vec::new();
+        for bus in buses {
+            let mut next = None;
+            loop {
+                let request = self.events.list_rules().name_prefix(OWN_NAME_PREFIX).set_event_bus_name(bus.clone());
+                let page = bound
+                    .call(request.set_next_token(next).send())
+                    .await
+                    .map_err(|error| AwsError::from_sdk("events:ListRules", error))?;
+                for rule in page.rules() {
+                    let Some(name) = rule.name() else { continue };
+                    let enabled = rule.state().is_none_or(|state| state.as_str() != "DISABLED");
+                    rules.push((name.to_owned(), bus.clone(), enabled));
+                }
+                next = page.next_token().map(str::to_owned);
+                if next.is_none() {
+                    break;
+                }
+            }
+        }
+        let described = each(rules, |(name, bus, enabled)| async move {
+            let request = self.events.list_targets_by_rule().rule(&name).set_event_bus_name(bus.clone());
+            let targets = match bound.call(request.send()).await {
+                Ok(page) => page.targets().len(),
+                // Deleted since it was listed: nothing to judge.
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                    return Ok(None)
+                }
+                Err(error) => return Err(AwsError::from_sdk("events:ListTargetsByRule", error)),
+            };
+            let state = WatchdogState::Rule(GuardRuleState { name: name.clone(), bus, enabled, targets });
+            Ok(Some(found(&EVENT_RULE, name, state)))
+        })
+        .await?;
+        Ok(described.into_iter().flatten().collect())
+    }
+
+    /// snapback's functions with their reserved concurrency.
+    async fn sweep_functions(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self.lambda.list_functions().into_paginator().send();
+        while let Some(page) = bound.call(pages.next()).await {
+            let page = page.map_err(|error| AwsError::from_sdk("lambda:ListFunctions", error))?;
+            names.extend(
+                page.functions()
+                    .iter()
+                    .filter_map(|function| function.function_name())
+                    .filter(|name| is_own_name(name))
+                    .map(str::to_owned),
+            );
+        }
+        let described = each(names, |name| async move {
+            let reserved = match bound.call(self.lambda.get_function_concurrency().function_name(&name).send()).await {
+                Ok(answer) => answer.reserved_concurrent_executions(),
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+                    return Ok(None)
+                }
+                Err(error) => return Err(AwsError::from_sdk("lambda:GetFunctionConcurrency", error)),
+            };
+            let state = WatchdogState::Function(GuardFunctionState { name: name.clone(), reserved });
+            Ok(Some(found(&FUNCTION, name, state)))
+        })
+        .await?;
+        Ok(described.into_iter().flatten().collect())
+    }
+
+    /// snapback's topics with their confirmed subscriptions.
+    async fn sweep_topics(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+        let mut arns = Vec::new();
+        let mut pages = self.sns.list_topics().into_paginator().send();
+        while let Some(page) = bound.call(pages.next()).await {
+            let page = page.map_err(|error| AwsError::from_sdk("sns:ListTopics", error))?;
+            arns.extend(
+                page.topics()
+                    .iter()
+                    .filter_map(|topic| topic.topic_arn())
+                    .filter(|arn| is_own_name(topic_name(arn)))
+                    .map(str::to_owned),
+            );
+        }
+        let described = each(arns, |arn| async move {
+            let mut subscriptions = 0;
+            let mut pages = self.sns.list_subscriptions_by_topic().topic_arn(&arn).into_paginator().send();
+            while let Some(page) = bound.call(pages.next()).await {
+                let page = match page {
+                    Ok(page) => page,
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
+                        return Ok(None)
+                    }
+                    Err(error) => return Err(AwsError::from_sdk("sns:ListSubscriptionsByTopic", error)),
+                };
+                subscriptions += page
+                    .subscriptions()
+                    .iter()
+                    .filter(|subscription| subscription.subscription_arn().is_some_and(|arn| arn.starts_with("arn:")))
+                    .count();
+            }
+            let state = WatchdogState::Topic(AlertTopicState { arn: arn.clone(), subscriptions });
+            Ok(Some(found(&TOPIC, arn, state)))
+        })
+        .await?;
+        Ok(described.into_iter().flatten().collect())
+    }
+
+    /// snapback's rules, functions and topics, described; sorted.
+    async fn sweep_all(&self) -> Result<Vec<Found>, AwsError> {
+        let bound = CallBound::new(SWEEP_CONCURRENCY);
+        let (rules, functions, topics) =
+            tokio::try_join!(self.sweep_rules(&bound), self.sweep_functions(&bound), self.sweep_topics(&bound))?;
+        let mut found: Vec<Found> = rules.into_iter().chain(functions).chain(topics).collect();
+        sort_found(&mut found);
+        Ok(found)
     }
 
     /// StartLogging, unless the trail logs already.
@@ -145,6 +281,11 @@ impl WatchdogApi {
     }
 }
 
+/// A swept resource of the watchdog's: no tags read (its resources are not exempted by tag).
+fn found(kind: &'static ResourceKind, resource: String, state: WatchdogState) -> Found {
+    Found { kind, resource, state: Box::new(state), facts: Some(ResourceFacts::default()) }
+}
+
 impl ServiceAdapter for WatchdogApi {
     fn service(&self) -> &'static str {
         SERVICE
@@ -161,7 +302,7 @@ impl ServiceAdapter for WatchdogApi {
     ) -> BoxFuture<'a, Result<Option<LookedUp>, AwsError>> {
         Box::pin(async move {
             let described = match kind.name == PARAMETER.name {
-                true => Some(Box::new(self.parameter_history(resource).await?) as Described),
+                true => Some(Box::new(WatchdogState::Parameter(self.parameter_history(resource).await?)) as Described),
                 false => None,
             };
             Ok(Some(LookedUp { facts: ResourceFacts::default(), described }))
@@ -184,9 +325,9 @@ impl ServiceAdapter for WatchdogApi {
         })
     }
 
-    /// Nothing: every watchdog rule judges changes (whether snapback can still see and act is
-    /// the heartbeat's to check).
+    /// snapback's own rules (enabled, with a target), functions (no zero reservation) and topics
+    /// (read by someone): what keeps it seeing and acting, whatever changed it.
     fn sweep<'a>(&'a self, _context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
-        Box::pin(async { Ok(Vec::new()) })
+        Box::pin(self.sweep_all())
     }
 }

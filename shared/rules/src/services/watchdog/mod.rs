@@ -17,7 +17,7 @@ pub use change::{
     TopicCall, TrailCall, WatchdogChange, CLOUDTRAIL_SOURCE, CONFIG_SOURCE, EVENTS_SOURCE, GUARDDUTY_SOURCE,
     LAMBDA_SOURCE, OWN_NAME_PREFIX, SNS_SOURCE, SSM_SOURCE,
 };
-pub use state::ParameterState;
+pub use state::{AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, WatchdogState};
 
 use super::{Example, ServiceRules};
 use crate::finding::{Action, Finding, Plan, ResourceKind};
@@ -49,7 +49,7 @@ pub static RECORDER: ResourceKind =
 pub static DETECTOR: ResourceKind =
     kind("guardduty-detector", "AwsGuardDutyDetector", "arn:{partition}:guardduty:{region}:{account}:detector/{id}");
 
-pub static SLICE: ServiceRules<WatchdogChange, ParameterState> = ServiceRules {
+pub static SLICE: ServiceRules<WatchdogChange, WatchdogState> = ServiceRules {
     name: SERVICE,
     parse: WatchdogChange::from_event,
     rules: &[
@@ -63,9 +63,17 @@ pub static SLICE: ServiceRules<WatchdogChange, ParameterState> = ServiceRules {
         &rules::detector_disabled::RULE,
     ],
     example,
-    // Nothing: the watchdog judges changes; whether snapback can still see and act is the
-    // heartbeat's to check.
-    sweep_actions: &[],
+    // snapback's own rules with their targets, functions with their reservations, topics with
+    // their subscriptions.
+    sweep_actions: &[
+        "events:ListEventBuses",
+        "events:ListRules",
+        "events:ListTargetsByRule",
+        "lambda:ListFunctions",
+        "lambda:GetFunctionConcurrency",
+        "sns:ListTopics",
+        "sns:ListSubscriptionsByTopic",
+    ],
 };
 
 fn example(meta: &RuleMeta) -> Example {

@@ -1,6 +1,42 @@
-//! A snapback configuration parameter as its history tells it (GetParameterHistory, decrypted):
-//! CloudTrail never records a SecureString's value, so whether a PutParameter weakened a rule is
-//! told by the versions before and after it.
+//! snapback's own resources as the watchdog's adapter describes them: what a sweep checks so that
+//! a change the watchdog never heard of (its own rule disabled, say) is still found; and a
+//! configuration parameter as its history tells it, which confirms a PutParameter's finding
+//! (CloudTrail never records a SecureString's value).
+
+/// One described resource of the watchdog's slice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchdogState {
+    Rule(GuardRuleState),
+    Function(GuardFunctionState),
+    Topic(AlertTopicState),
+    Parameter(ParameterState),
+}
+
+/// One of snapback's EventBridge rules (ListRules, ListTargetsByRule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardRuleState {
+    pub name: String,
+    /// None on the default bus.
+    pub bus: Option<String>,
+    pub enabled: bool,
+    pub targets: usize,
+}
+
+/// One of snapback's functions (ListFunctions, GetFunctionConcurrency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardFunctionState {
+    pub name: String,
+    /// The reserved concurrency; None when there is no reservation.
+    pub reserved: Option<i32>,
+}
+
+/// One of snapback's SNS topics (ListTopics, ListSubscriptionsByTopic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertTopicState {
+    pub arn: String,
+    /// Subscriptions other than those still pending confirmation.
+    pub subscriptions: usize,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParameterState {

@@ -6,11 +6,11 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, on, DetectorCall, ParameterState, WatchdogAction, WatchdogChange, CONFIG_SOURCE, DETECTOR,
+    finding, on, DetectorCall, WatchdogAction, WatchdogChange, WatchdogState, CONFIG_SOURCE, DETECTOR,
     GUARDDUTY_SOURCE, RECORDER,
 };
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "detector-disabled",
         title: "AWS Config or GuardDuty switched off",

@@ -6,10 +6,10 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, is_own_name, on, topic_name, ParameterState, TopicCall, WatchdogChange, REAPPLY, SNS_SOURCE, TOPIC,
+    finding, is_own_name, on, topic_name, TopicCall, WatchdogChange, WatchdogState, REAPPLY, SNS_SOURCE, TOPIC,
 };
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "guard-alerts-silenced",
         title: "snapback alerts silenced",
@@ -27,10 +27,18 @@ pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
         ],
         iam_actions: &[],
         options: NO_OPTIONS,
-        changes_only: Some("the heartbeat checks that the alert topic has subscriptions"),
+        changes_only: None,
     },
     check_change,
-    check_state: None,
+    // A topic of snapback's that nobody (no confirmed subscription) reads.
+    check_state: Some(|meta, state, _config| {
+        let WatchdogState::Topic(topic) = state else { return None };
+        let name = topic_name(&topic.arn);
+        (is_own_name(name) && topic.subscriptions == 0).then(|| {
+            let changed = format!("snapback's alert topic {name} has no confirmed subscription: alerts reach no one");
+            finding(meta, &TOPIC, &topic.arn, vec![changed], None, Some(REAPPLY.to_owned()))
+        })
+    }),
 };
 
 fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
@@ -59,7 +67,7 @@ mod tests {
     use serde_json::json;
 
     use crate::services::test_support::*;
-    use crate::services::watchdog::SNS_SOURCE;
+    use crate::services::watchdog::{AlertTopicState, WatchdogState, SNS_SOURCE};
     use crate::Config;
 
     const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:snapback-alerts";
@@ -79,6 +87,18 @@ mod tests {
             assert_eq!(found[0].changed, [changed]);
             assert!(found[0].plan.actions.is_empty());
         }
+    }
+
+    #[test]
+    fn a_sweep_reports_a_topic_nobody_reads() {
+        let topic =
+            |arn: &str, subscriptions: usize| WatchdogState::Topic(AlertTopicState { arn: arn.into(), subscriptions });
+        let config = Config::default();
+        let unread = state_findings(&topic(TOPIC, 0), &config);
+        assert_eq!(rule_ids(&unread), ["guard-alerts-silenced"]);
+        assert!(unread[0].changed[0].contains("no confirmed subscription"));
+        assert!(state_findings(&topic(TOPIC, 2), &config).is_empty());
+        assert!(state_findings(&topic("arn:aws:sns:eu-west-1:111122223333:team", 0), &config).is_empty());
     }
 
     #[test]

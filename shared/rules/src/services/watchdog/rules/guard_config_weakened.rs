@@ -11,10 +11,10 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{registry, Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, is_config_parameter, on, ParameterState, WatchdogChange, PARAMETER, SSM_SOURCE,
+    finding, is_config_parameter, on, WatchdogChange, WatchdogState, PARAMETER, SSM_SOURCE,
 };
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "guard-config-weakened",
         title: "snapback configuration weakened",
@@ -52,7 +52,8 @@ fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Conf
     Some(finding(meta, &PARAMETER, name, vec![changed], None, Some(manual(name))))
 }
 
-fn check_state(meta: &'static RuleMeta, state: &ParameterState, _config: &Config) -> Option<Finding> {
+fn check_state(meta: &'static RuleMeta, state: &WatchdogState, _config: &Config) -> Option<Finding> {
+    let WatchdogState::Parameter(state) = state else { return None };
     let Some(current) = &state.current else {
         return Some(finding(
             meta,
@@ -119,7 +120,7 @@ mod tests {
 
     use super::weakened;
     use crate::services::test_support::*;
-    use crate::services::watchdog::{ParameterState, SSM_SOURCE};
+    use crate::services::watchdog::{ParameterState, WatchdogState, SSM_SOURCE};
     use crate::Config;
 
     /// A write's (or, with no current version, a deletion's) finding, as the parameter's history
@@ -133,13 +134,13 @@ mod tests {
         crate::services::confirm(&candidate, &history(previous, current), &Config::default()).into_iter().collect()
     }
 
-    fn history(previous: Option<&str>, current: Option<&str>) -> ParameterState {
-        ParameterState {
+    fn history(previous: Option<&str>, current: Option<&str>) -> WatchdogState {
+        WatchdogState::Parameter(ParameterState {
             name: "/snapback/config".into(),
             previous: previous.map(str::to_owned),
             current: current.map(str::to_owned),
             modified_by: Some("arn:aws:iam::111122223333:user/mallory".into()),
-        }
+        })
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, is_own_name, on, FunctionCall, ParameterState, WatchdogAction, WatchdogChange, FUNCTION, LAMBDA_SOURCE,
+    finding, is_own_name, on, FunctionCall, WatchdogAction, WatchdogChange, WatchdogState, FUNCTION, LAMBDA_SOURCE,
     REAPPLY,
 };
 
@@ -24,7 +24,7 @@ const EVENTS: &[crate::registry::EventKey] = &[
     on(LAMBDA_SOURCE, "RemovePermission"),
 ];
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "guard-function-tampered",
         title: "snapback function tampered with",
@@ -35,12 +35,21 @@ pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
         manual_fix: "aws lambda delete-function-concurrency --function-name <function> for a zero reservation; \
                      otherwise terraform apply on the snapback module",
         events: EVENTS,
-        iam_actions: &["lambda:DeleteFunctionConcurrency"],
+        // The restore reads the reservation first: one set since by someone else stays.
+        iam_actions: &["lambda:GetFunctionConcurrency", "lambda:DeleteFunctionConcurrency"],
         options: NO_OPTIONS,
-        changes_only: Some("the heartbeat checks that no snapback function has a zero reservation"),
+        changes_only: None,
     },
     check_change,
-    check_state: None,
+    // A zero reservation however it came about.
+    check_state: Some(|meta, state, config| {
+        let WatchdogState::Function(function) = state else { return None };
+        let reservation = WatchdogChange::Function {
+            function: function.name.clone(),
+            call: FunctionCall::Concurrency(function.reserved.map_or(-1, i64::from)),
+        };
+        check_change(meta, &reservation, config)
+    }),
 };
 
 fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
@@ -74,7 +83,7 @@ mod tests {
     use serde_json::json;
 
     use crate::services::test_support::*;
-    use crate::services::watchdog::LAMBDA_SOURCE;
+    use crate::services::watchdog::{GuardFunctionState, WatchdogState, LAMBDA_SOURCE};
     use crate::Config;
 
     #[test]
@@ -113,6 +122,21 @@ mod tests {
             let found = findings(&record(LAMBDA_SOURCE, name, request), &Config::default());
             assert_eq!(found[0].changed, [changed], "{name}");
             assert!(found[0].plan.manual.as_deref().unwrap().contains("terraform apply"), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_sweep_removes_a_zero_reservation_and_leaves_others() {
+        let function = |name: &str, reserved: Option<i32>| {
+            WatchdogState::Function(GuardFunctionState { name: name.into(), reserved })
+        };
+        let config = Config::default();
+        assert_eq!(
+            plans(&state_findings(&function("snapback-sweeper", Some(0)), &config)),
+            ["guard-function-tampered snapback-sweeper: remove the zero concurrency reservation of function snapback-sweeper"]
+        );
+        for (name, reserved) in [("snapback-sweeper", Some(5)), ("snapback-sweeper", None), ("team-app", Some(0))] {
+            assert!(state_findings(&function(name, reserved), &config).is_empty(), "{name} {reserved:?}");
         }
     }
 

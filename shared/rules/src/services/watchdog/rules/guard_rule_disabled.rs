@@ -6,11 +6,11 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, is_own_name, on, ParameterState, RuleCall, WatchdogAction, WatchdogChange, EVENTS_SOURCE, EVENT_RULE,
+    finding, is_own_name, on, RuleCall, WatchdogAction, WatchdogChange, WatchdogState, EVENTS_SOURCE, EVENT_RULE,
     REAPPLY,
 };
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "guard-rule-disabled",
         title: "snapback EventBridge rule disabled",
@@ -25,13 +25,33 @@ pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
             on(EVENTS_SOURCE, "RemoveTargets"),
             on(EVENTS_SOURCE, "PutRule"),
         ],
-        iam_actions: &["events:EnableRule"],
+        // The restore reads the rule first.
+        iam_actions: &["events:DescribeRule", "events:EnableRule"],
         options: NO_OPTIONS,
-        changes_only: Some("the heartbeat checks that every snapback rule is enabled with its target"),
+        changes_only: None,
     },
     check_change,
-    check_state: None,
+    // A rule disabled or left without a target however it happened (the watchdog's own rule,
+    // whose disabling reaches no function).
+    check_state: Some(check_state),
 };
+
+fn check_state(meta: &'static RuleMeta, state: &WatchdogState, _config: &Config) -> Option<Finding> {
+    let WatchdogState::Rule(rule) = state else { return None };
+    if !is_own_name(&rule.name) {
+        return None;
+    }
+    let name = &rule.name;
+    if !rule.enabled {
+        let action = WatchdogAction::EnableRule { rule: name.clone(), bus: rule.bus.clone() };
+        let changed = format!("snapback's EventBridge rule {name} is disabled");
+        return Some(finding(meta, &EVENT_RULE, name, vec![changed], Some(action), None));
+    }
+    (rule.targets == 0).then(|| {
+        let changed = format!("snapback's EventBridge rule {name} has no target");
+        finding(meta, &EVENT_RULE, name, vec![changed], None, Some(REAPPLY.to_owned()))
+    })
+}
 
 fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
     let WatchdogChange::Rule { rule, bus, call } = change else { return None };
@@ -61,7 +81,7 @@ mod tests {
     use serde_json::json;
 
     use crate::services::test_support::*;
-    use crate::services::watchdog::EVENTS_SOURCE;
+    use crate::services::watchdog::{GuardRuleState, WatchdogState, EVENTS_SOURCE};
     use crate::Config;
 
     #[test]
@@ -94,6 +114,22 @@ mod tests {
             rule_ids(&findings(&record(EVENTS_SOURCE, "DeleteRule", deleted), &Config::default())),
             ["guard-rule-disabled"]
         );
+    }
+
+    #[test]
+    fn a_sweep_enables_a_disabled_rule_and_reports_one_without_targets() {
+        let rule = |name: &str, enabled: bool, targets: usize| {
+            WatchdogState::Rule(GuardRuleState { name: name.into(), bus: None, enabled, targets })
+        };
+        let config = Config::default();
+        assert_eq!(
+            plans(&state_findings(&rule("snapback-watchdog-0", false, 1), &config)),
+            ["guard-rule-disabled snapback-watchdog-0: enable EventBridge rule snapback-watchdog-0"]
+        );
+        let untargeted = state_findings(&rule("snapback-watchdog-0", true, 0), &config);
+        assert_eq!(untargeted[0].changed, ["snapback's EventBridge rule snapback-watchdog-0 has no target"]);
+        assert!(state_findings(&rule("snapback-watchdog-0", true, 1), &config).is_empty());
+        assert!(state_findings(&rule("team-nightly", false, 0), &config).is_empty());
     }
 
     #[test]

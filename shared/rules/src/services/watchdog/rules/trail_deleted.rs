@@ -4,9 +4,9 @@ use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
-use crate::services::watchdog::{finding, on, ParameterState, TrailCall, WatchdogChange, CLOUDTRAIL_SOURCE, TRAIL};
+use crate::services::watchdog::{finding, on, TrailCall, WatchdogChange, WatchdogState, CLOUDTRAIL_SOURCE, TRAIL};
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "trail-deleted",
         title: "CloudTrail trail deleted",

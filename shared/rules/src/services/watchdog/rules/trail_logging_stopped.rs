@@ -5,10 +5,10 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, on, ParameterState, TrailCall, WatchdogAction, WatchdogChange, CLOUDTRAIL_SOURCE, TRAIL,
+    finding, on, TrailCall, WatchdogAction, WatchdogChange, WatchdogState, CLOUDTRAIL_SOURCE, TRAIL,
 };
 
-pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
+pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     meta: RuleMeta {
         id: "trail-logging-stopped",
         title: "CloudTrail trail stopped logging",
@@ -18,7 +18,8 @@ pub static RULE: Rule<WatchdogChange, ParameterState> = Rule {
                     again. Stopping the trail first is how a change is made unseen.",
         manual_fix: "aws cloudtrail start-logging --name <trail>",
         events: &[on(CLOUDTRAIL_SOURCE, "StopLogging")],
-        iam_actions: &["cloudtrail:StartLogging"],
+        // The restore reads the trail's status first.
+        iam_actions: &["cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"],
         options: NO_OPTIONS,
         changes_only: Some(
             "a trail that was never started is not a change; whether the trail snapback reads is logging is the \
