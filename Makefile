@@ -15,7 +15,7 @@ ARCH ?= arm64
 FUNCTIONS := $(notdir $(wildcard functions/*))
 # The functions that link the watchdog's adapter (its SDK clients): built apart from the rest, so
 # that cargo's feature unification does not put those clients in every guard's zip.
-WATCHDOG_LINKED := watchdog sweeper
+WATCHDOG_LINKED := watchdog
 OTHER_FUNCTIONS := $(filter-out $(WATCHDOG_LINKED),$(FUNCTIONS))
 TOOLS := $(VENV)/.tools-$(MOTO_VERSION)-$(CARGO_LAMBDA_VERSION)-$(CHECKOV_VERSION)
 # Cloud Custodian, for `make bench-sweep` only. Its own virtualenv: c7n pins boto3, tabulate and

@@ -89,7 +89,7 @@ async fn the_ecr_guard_bootstrap_turns_scan_on_push_back_on_under_the_lambda_run
 }
 
 #[tokio::test]
-async fn the_watchdog_bootstrap_restarts_a_stopped_trail_and_writes_the_decisions_metrics() {
+async fn the_watchdog_bootstrap_restarts_a_stopped_trail_writes_the_decisions_metrics_and_sweeps_on_schedule() {
     let world = World::in_default_account().await;
     let trail = format!("e2e-trail-{}", std::process::id());
     world.aws.s3.create_bucket().bucket(format!("{trail}-logs")).send().await.unwrap();
@@ -113,6 +113,11 @@ async fn the_watchdog_bootstrap_restarts_a_stopped_trail_and_writes_the_decision
     let status = world.aws.cloudtrail.get_trail_status().name(&trail).send().await.unwrap();
     assert_eq!(status.is_logging(), Some(true));
     assert_eq!(world.alerts().await.len(), 1);
+    // The sweep schedule's input makes it sweep snapback's own resources instead.
+    let swept = function.invoke(&json!({"snapback": "sweep"}));
+    assert_eq!(swept["complete"], true, "{swept}");
+    assert_eq!(swept["errors"], json!([]), "{swept}");
+    assert!(swept["resources"].as_u64().is_some_and(|described| described >= 1), "its own topic at least: {swept}");
     drop(function);
     let printed = std::fs::read_to_string(&log).unwrap();
     let _ = std::fs::remove_file(&log);

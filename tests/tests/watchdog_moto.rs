@@ -267,13 +267,13 @@ async fn a_configuration_write_that_turns_a_rule_off_is_alerted_with_the_diff_an
 }
 
 #[tokio::test]
-async fn a_sweep_leaves_a_weakened_configuration_to_the_watchdog() {
+async fn a_sweep_leaves_a_weakened_configuration_alone() {
     let world = World::new().await;
     write_config(&world, "{}").await;
     write_config(&world, &json!({"rules": {"instance-imdsv1": {"mode": "notify"}}}).to_string()).await;
-    let sweeper = world.function_guard("sweeper", &world.aws, &[]);
+    let watchdog = watchdog(&world).await;
 
-    let report = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    let report = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
 
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(
@@ -284,17 +284,33 @@ async fn a_sweep_leaves_a_weakened_configuration_to_the_watchdog() {
 }
 
 #[tokio::test]
-async fn a_sweep_enables_snapbacks_own_rule_removes_a_zero_reservation_and_reports_an_unread_topic() {
+async fn the_watchdogs_sweep_enables_its_own_rule_removes_a_zero_reservation_and_reports_an_unread_topic() {
     let world = World::new().await;
     // The watchdog's own rule, disabled: the event of that reaches no function.
-    world.aws.events.put_rule().name("snapback-watchdog-0").event_pattern(json!({"source": ["aws.events"]}).to_string()).send().await.unwrap();
+    world
+        .aws
+        .events
+        .put_rule()
+        .name("snapback-watchdog-0")
+        .event_pattern(json!({"source": ["aws.events"]}).to_string())
+        .send()
+        .await
+        .unwrap();
     world.aws.events.disable_rule().name("snapback-watchdog-0").send().await.unwrap();
     function(&world, "snapback-node-guard").await;
-    world.aws.lambda.put_function_concurrency().function_name("snapback-node-guard").reserved_concurrent_executions(0).send().await.unwrap();
+    world
+        .aws
+        .lambda
+        .put_function_concurrency()
+        .function_name("snapback-node-guard")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .unwrap();
     let unread = world.aws.sns.create_topic().name("snapback-alerts-unread").send().await.unwrap().topic_arn.unwrap();
-    let sweeper = world.function_guard("sweeper", &world.aws, &[]);
+    let watchdog = watchdog(&world).await;
 
-    let report = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    let report = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
 
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     let mut found: Vec<(&str, &str, &str)> = report
@@ -314,4 +330,8 @@ async fn a_sweep_enables_snapbacks_own_rule_removes_a_zero_reservation_and_repor
     );
     assert_eq!(rule_state(&world, "snapback-watchdog-0").await, "ENABLED");
     assert_eq!(reserved(&world, "snapback-node-guard").await, None);
+    // The sweeper leaves snapback's own resources to the watchdog.
+    let sweeper = world.function_guard("sweeper", &world.aws, &[]);
+    let swept = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    assert!(swept.decisions.iter().all(|d| !d.rule.starts_with("guard-")), "{:?}", swept.decisions);
 }

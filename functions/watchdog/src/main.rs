@@ -1,22 +1,31 @@
 //! watchdog: snaps back attempts to blind snapback (its trail stopped, its EventBridge rules
 //! disabled, its functions throttled to zero, its alerts unsubscribed, its configuration
 //! weakened) and the account's detectors switched off. Its own function and EventBridge rule, so
-//! that disabling a guard's rule does not blind it too.
+//! that disabling a guard's rule does not blind it too; on the sweep schedule it also checks
+//! snapback's own rules, functions and topics, whatever changed them.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use snapback_pipeline::{deadline, init_tracing, Guard, Settings};
+use snapback_pipeline::{account_of_function, deadline, init_tracing, is_scheduled_sweep, Guard, Settings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let settings = Settings::from_env()?;
     let sdk = snapback_aws::load_sdk_config().await;
+    let region = sdk.region().map(|region| region.to_string());
     let function = snapback_rules::function("watchdog").expect("the watchdog is in the registry's function table");
     let guard = Guard::from_settings(function, &sdk, &settings);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let guard = &guard;
-        async move { guard.handle(&event.payload, deadline(&event.context)).await }
+        let (guard, region) = (&guard, region.as_deref());
+        async move {
+            let deadline = deadline(&event.context);
+            if is_scheduled_sweep(&event.payload) {
+                let account = account_of_function(&event.context.invoked_function_arn);
+                return Ok::<Value, Error>(serde_json::to_value(guard.sweep(account, region, deadline).await?)?);
+            }
+            Ok(serde_json::to_value(guard.handle(&event.payload, deadline).await?)?)
+        }
     }))
     .await
 }

@@ -51,14 +51,14 @@ data "aws_iam_policy_document" "assume_scheduler" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  for_each           = local.sweepers
+  for_each           = local.scheduled
   name               = "${var.name_prefix}${each.key}-schedule"
   assume_role_policy = data.aws_iam_policy_document.assume_scheduler.json
   tags               = local.tags
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  for_each = local.sweepers
+  for_each = local.scheduled
   statement {
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.this[each.key].arn]
@@ -66,14 +66,14 @@ data "aws_iam_policy_document" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  for_each = local.sweepers
+  for_each = local.scheduled
   name     = "${var.name_prefix}${each.key}-schedule"
   role     = aws_iam_role.scheduler[each.key].id
   policy   = data.aws_iam_policy_document.scheduler[each.key].json
 }
 
 resource "aws_scheduler_schedule" "sweep" {
-  for_each                     = local.sweepers
+  for_each                     = local.scheduled
   name                         = "${var.name_prefix}${each.key}"
   description                  = each.value.description
   schedule_expression          = var.sweep_schedule
@@ -87,6 +87,7 @@ resource "aws_scheduler_schedule" "sweep" {
   target {
     arn      = aws_lambda_function.this[each.key].arn
     role_arn = aws_iam_role.scheduler[each.key].arn
+    input    = jsonencode({ snapback = "sweep" })
 
     # The next run comes soon enough; a failed one is not retried on top of it.
     retry_policy {

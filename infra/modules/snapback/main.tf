@@ -11,6 +11,12 @@ locals {
   guards   = { for name, function in local.functions : name => function if function.trigger == "cloudtrail" }
   relays   = { for name, function in local.functions : name => function if function.trigger == "alert-topic" }
   sweepers = { for name, function in local.functions : name => function if function.trigger == "schedule" }
+  # What the sweep schedule invokes: the sweeper, and the functions that sweep their own slices
+  # (the watchdog), each with the input `{"snapback": "sweep"}`.
+  scheduled = {
+    for name, function in local.functions : name => function
+    if function.trigger == "schedule" || (function.sweeps_itself && var.sweep_schedule != null)
+  }
 
   # One EventBridge rule per (function, pattern).
   patterns = merge([

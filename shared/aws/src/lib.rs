@@ -30,9 +30,12 @@ pub use error::AwsError;
 pub use ledger::{Claim, DynamoLedger, Entry, EntryStatus, Ledger, LedgerScope, PendingAlert, SweepCursor};
 pub use organization::Organization;
 pub use secrets::{SecretSource, SecretsManager};
+#[cfg(feature = "guards")]
 pub use services::ecr::EcrRepositories;
 pub use services::eks::{BusyPolicy, EksApi, UpdateOutcome};
+#[cfg(feature = "guards")]
 pub use services::node::Ec2Nodes;
+#[cfg(feature = "guards")]
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
 #[cfg(feature = "watchdog")]
 pub use services::watchdog::WatchdogApi;
@@ -42,13 +45,18 @@ pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 /// The adapter of one slice over the SDK, or None for a slice with no adapter (a test keeps
 /// every registered slice covered). `protected` are principals snapback never removes.
 pub fn adapter(service: &str, sdk: &SdkConfig, protected: &[String]) -> Option<Box<dyn ServiceAdapter>> {
-    use snapback_rules::services::{ecr, eks, node, security_groups};
+    use snapback_rules::services::eks;
+    #[cfg(feature = "guards")]
+    use snapback_rules::services::{ecr, node, security_groups};
     Some(match service {
+        #[cfg(feature = "guards")]
         security_groups::SERVICE => {
             Box::new(Ec2SecurityGroups::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk)))
         }
         eks::SERVICE => Box::new(EksApi::new(aws_sdk_eks::Client::new(sdk)).protecting(protected)),
+        #[cfg(feature = "guards")]
         node::SERVICE => Box::new(Ec2Nodes::new(aws_sdk_ec2::Client::new(sdk), aws_sdk_eks::Client::new(sdk))),
+        #[cfg(feature = "guards")]
         ecr::SERVICE => Box::new(EcrRepositories::new(aws_sdk_ecr::Client::new(sdk))),
         #[cfg(feature = "watchdog")]
         snapback_rules::services::watchdog::SERVICE => Box::new(services::watchdog::WatchdogApi::new(sdk)),

@@ -139,6 +139,12 @@ pub async fn fan_out(
     Ok(targets.len())
 }
 
+/// Whether a Lambda payload is the sweep schedule's (`{"snapback": "sweep"}`): a function that
+/// sweeps its own slices (the watchdog) tells it from a CloudTrail event by this.
+pub fn is_scheduled_sweep(payload: &Value) -> bool {
+    payload["snapback"] == "sweep"
+}
+
 /// Whether a Lambda payload is a batch of SQS messages.
 pub fn is_queue_batch(payload: &Value) -> bool {
     payload["Records"]

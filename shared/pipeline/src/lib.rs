@@ -13,7 +13,7 @@ mod slack_relay;
 mod sweep;
 
 pub use config_cache::{ConfigCache, CurrentConfig};
-pub use fanout::{fan_out, is_queue_batch, sweep_messages, FanOutSettings, SweepTarget};
+pub use fanout::{fan_out, is_queue_batch, is_scheduled_sweep, sweep_messages, FanOutSettings, SweepTarget};
 pub use handler::{account_of_function, deadline, Guard, HandlerError};
 pub use outcome::{DecisionOutcome, DecisionRecord, Report};
 pub use settings::{ConfigLocation, Settings, SettingsError};

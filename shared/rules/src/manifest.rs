@@ -151,6 +151,8 @@ pub fn manifest() -> Value {
         }
         if function.trigger == Trigger::Schedule {
             actions.extend(registry::SWEEP_FAN_OUT_ACTIONS.iter().copied());
+        }
+        if function.trigger == Trigger::Schedule || function.sweeps_itself {
             for service in function.slices() {
                 actions.extend(service.sweep_actions().iter().copied());
                 member_actions.extend(service.sweep_actions().iter().copied());
@@ -161,6 +163,7 @@ pub fn manifest() -> Value {
             json!({
                 "description": function.description,
                 "trigger": function.trigger,
+                "sweeps_itself": function.sweeps_itself,
                 "timeout": function.timeout_seconds,
                 "memory_size": function.memory_mb,
                 "services": function.slices().iter().map(|service| service.name()).collect::<Vec<_>>(),
@@ -236,11 +239,19 @@ mod tests {
                 assert!(actions.contains(action), "{}: {action}", meta.id);
             }
         }
-        for service in registry::services() {
-            for action in service.sweep_actions() {
-                assert!(actions.contains(action), "{}: {action}", service.name());
+        for function in registry::functions() {
+            // The watchdog sweeps its own slice, with its own role.
+            let sweeping = match function.sweeps_itself {
+                true => manifest()["functions"][function.name]["iam_actions"].to_string(),
+                false => actions.clone(),
+            };
+            for service in function.services {
+                for action in service.sweep_actions() {
+                    assert!(sweeping.contains(action), "{}: {action}", service.name());
+                }
             }
         }
+        assert!(!actions.contains("lambda:ListFunctions"), "the sweeper does not sweep the watchdog's slice");
         // Sweeping is for the sweeper: a guard reads only what its restores need.
         assert!(!manifest()["functions"]["eks-guard"]["iam_actions"].to_string().contains("eks:ListNodegroups"));
     }

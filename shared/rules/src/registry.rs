@@ -106,6 +106,10 @@ pub struct Function {
     pub base_actions: &'static [&'static str],
     pub timeout_seconds: u32,
     pub memory_mb: u32,
+    /// Swept on the sweeper's schedule by the function itself, not by the sweeper: the watchdog,
+    /// whose adapter's clients would take the sweeper's zip past its budget, and whose check of
+    /// snapback should not depend on the sweeper it checks.
+    pub sweeps_itself: bool,
 }
 
 impl Function {
@@ -114,10 +118,16 @@ impl Function {
         self.services.iter().flat_map(|service| service.rules())
     }
 
-    /// The slices it judges: its own, or, for the sweeper, every guard's with a rule sweeps judge.
+    /// The slices it judges: its own, or, for the sweeper, every guard's with a rule sweeps judge
+    /// (but those of a function that sweeps itself).
     pub fn slices(&self) -> Vec<&'static dyn Slice> {
         match self.trigger {
-            Trigger::Schedule => services().filter(|service| sweeps_any(*service)).collect(),
+            Trigger::Schedule => FUNCTIONS
+                .iter()
+                .filter(|function| !function.sweeps_itself)
+                .flat_map(|function| function.services.iter().copied())
+                .filter(|service| sweeps_any(*service))
+                .collect(),
             _ => self.services.to_vec(),
         }
     }
@@ -177,6 +187,7 @@ pub static FUNCTIONS: &[Function] = &[
         base_actions: GUARD_BASE_ACTIONS,
         timeout_seconds: 30,
         memory_mb: 128,
+        sweeps_itself: false,
     },
     Function {
         name: "eks-guard",
@@ -187,6 +198,7 @@ pub static FUNCTIONS: &[Function] = &[
         // A cluster stays CREATING for about ten minutes; the guard waits for it.
         timeout_seconds: 900,
         memory_mb: 128,
+        sweeps_itself: false,
     },
     Function {
         name: "node-guard",
@@ -196,6 +208,7 @@ pub static FUNCTIONS: &[Function] = &[
         base_actions: GUARD_BASE_ACTIONS,
         timeout_seconds: 30,
         memory_mb: 128,
+        sweeps_itself: false,
     },
     Function {
         name: "ecr-guard",
@@ -206,6 +219,7 @@ pub static FUNCTIONS: &[Function] = &[
         base_actions: GUARD_BASE_ACTIONS,
         timeout_seconds: 30,
         memory_mb: 128,
+        sweeps_itself: false,
     },
     Function {
         name: "watchdog",
@@ -216,6 +230,7 @@ pub static FUNCTIONS: &[Function] = &[
         base_actions: GUARD_BASE_ACTIONS,
         timeout_seconds: 30,
         memory_mb: 128,
+        sweeps_itself: true,
     },
     Function {
         name: "sweeper",
@@ -227,6 +242,7 @@ pub static FUNCTIONS: &[Function] = &[
         // Stops before the deadline and goes on at the next run from a cursor in the ledger.
         timeout_seconds: 300,
         memory_mb: 256,
+        sweeps_itself: false,
     },
     Function {
         name: "slack-notifier",
@@ -236,6 +252,7 @@ pub static FUNCTIONS: &[Function] = &[
         base_actions: &["secretsmanager:GetSecretValue", "kms:Decrypt"],
         timeout_seconds: 60,
         memory_mb: 128,
+        sweeps_itself: false,
     },
 ];
 
