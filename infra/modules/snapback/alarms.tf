@@ -12,6 +12,16 @@ locals {
       }
     },
     {
+      # A zero (or too small) reservation throttles every event: nothing else fails loudly.
+      for name in keys(local.functions) : "${name}-throttles" => {
+        description = "${name} was throttled: events wait for retries or are lost to the dead-letter queue. A zero reserved concurrency blinds it."
+        namespace   = "AWS/Lambda"
+        metric      = "Throttles"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
+      }
+    },
+    {
       "dead-letters" = {
         description = "Events or invocations snapback could not handle are waiting in the dead-letter queue."
         namespace   = "AWS/SQS"

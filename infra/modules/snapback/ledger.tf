@@ -63,6 +63,15 @@ data "aws_iam_policy_document" "scheduler" {
     actions   = ["lambda:InvokeFunction"]
     resources = [aws_lambda_function.this[each.key].arn]
   }
+  # The schedule's dead-letter queue, encrypted with the module's key.
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+  statement {
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [local.kms_key_arn]
+  }
 }
 
 resource "aws_iam_role_policy" "scheduler" {

@@ -246,6 +246,14 @@ impl Config {
         self.accounts.contains_key(account) || !self.organizational_units.is_empty()
     }
 
+    /// The accounts and organizational units the document overrides.
+    pub fn override_keys(&self) -> (Vec<&str>, Vec<&str>) {
+        (
+            self.accounts.keys().map(String::as_str).collect(),
+            self.organizational_units.keys().map(String::as_str).collect(),
+        )
+    }
+
     /// Whether any organizational unit has overrides (then an account's units must be known).
     pub fn overrides_units(&self) -> bool {
         !self.organizational_units.is_empty()

@@ -228,7 +228,8 @@ impl WatchdogApi {
     /// EnableRule, unless the rule is enabled already.
     async fn enable_rule(&self, rule: &str, bus: Option<&str>) -> Result<ActionResult, AwsError> {
         match self.events.describe_rule().name(rule).set_event_bus_name(bus.map(str::to_owned)).send().await {
-            Ok(described) if described.state().is_some_and(|state| state.as_str() == "ENABLED") => {
+            // ENABLED, or a state that also receives events (ENABLED_WITH_ALL_CLOUDTRAIL_…).
+            Ok(described) if described.state().is_some_and(|state| state.as_str() != "DISABLED") => {
                 return Ok(ActionResult::AlreadySafe)
             }
             Ok(_) => {}

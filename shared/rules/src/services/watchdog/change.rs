@@ -3,6 +3,8 @@
 //! (`UpdateFunctionConfiguration20150331v2`), functions named by name or ARN, topics only inside
 //! a subscription ARN, EventBridge targets under `rule`, not `name`.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::event::Event;
@@ -109,6 +111,8 @@ pub enum WatchdogChange {
         name: String,
         deleted: bool,
     },
+    /// DeleteParameters: judged as one DeleteParameter per name.
+    ParametersDeleted(Vec<String>),
     /// An AWS Config recorder (by name) or a GuardDuty detector (by id).
     Detector {
         name: String,
@@ -116,8 +120,18 @@ pub enum WatchdogChange {
     },
 }
 
-/// One resource per call.
-impl Change for WatchdogChange {}
+/// One resource per call, but DeleteParameters: one per parameter.
+impl Change for WatchdogChange {
+    fn per_resource(&self) -> Vec<Cow<'_, Self>> {
+        match self {
+            WatchdogChange::ParametersDeleted(names) => names
+                .iter()
+                .map(|name| Cow::Owned(WatchdogChange::Parameter { name: name.clone(), deleted: true }))
+                .collect(),
+            one => vec![Cow::Borrowed(one)],
+        }
+    }
+}
 
 /// The Lambda calls the rules listen to, by the name without CloudTrail's API-version suffix.
 fn lambda_call(event_name: &str) -> Option<&'static str> {
@@ -218,6 +232,7 @@ impl WatchdogChange {
                 };
                 WatchdogChange::Topic { topic_arn, call }
             }
+            SSM_SOURCE if name == "DeleteParameters" => WatchdogChange::ParametersDeleted(texts(request, "names")?),
             SSM_SOURCE => {
                 let deleted = match name {
                     "PutParameter" => false,
@@ -261,6 +276,7 @@ impl WatchdogChange {
             WatchdogChange::Function { function, .. } => function,
             WatchdogChange::Topic { topic_arn, .. } => topic_arn,
             WatchdogChange::Parameter { name, .. } => name,
+            WatchdogChange::ParametersDeleted(names) => names.first().map_or("", String::as_str),
             WatchdogChange::Detector { name, .. } => name,
         }
     }
@@ -294,6 +310,8 @@ fn texts(value: &Value, key: &str) -> Result<Vec<String>, Unreadable> {
 fn selectors_narrowed(request: &Value) -> Result<Vec<String>, Unreadable> {
     let logs_management_writes =
         match (field(request, &["eventSelectors"]), field(request, &["advancedEventSelectors"])) {
+            // No selector at all logs nothing.
+            (Some((_, Value::Array(selectors))), None) if selectors.is_empty() => false,
             (Some((_, Value::Array(selectors))), _) if !selectors.is_empty() => {
                 selectors.iter().try_fold(false, |any, selector| {
                     let management = bool_field(selector, &["includeManagementEvents"])?.unwrap_or(true);
@@ -375,6 +393,7 @@ mod tests {
             narrowed(json!({"eventSelectors": [{"readWriteType": "All", "includeManagementEvents": true}]})).is_empty()
         );
         assert!(narrowed(json!({"eventSelectors": [{}]})).is_empty(), "the defaults log everything");
+        assert_eq!(narrowed(json!({"eventSelectors": []})).len(), 1, "no selector logs nothing");
         assert!(narrowed(json!({"eventSelectors": [
             {"readWriteType": "ReadOnly", "includeManagementEvents": true},
             {"readWriteType": "WriteOnly", "includeManagementEvents": true}]}))

@@ -25,7 +25,11 @@ pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
         manual_fix: "aws ssm get-parameter-history --name <parameter> --with-decryption shows the versions; put the \
                      earlier one back with aws ssm put-parameter --overwrite, or terraform apply when Terraform owns \
                      the document. Add the writer to trusted_principals if the change was meant.",
-        events: &[on(SSM_SOURCE, "PutParameter"), on(SSM_SOURCE, "DeleteParameter")],
+        events: &[
+            on(SSM_SOURCE, "PutParameter"),
+            on(SSM_SOURCE, "DeleteParameter"),
+            on(SSM_SOURCE, "DeleteParameters"),
+        ],
         // Decrypting the SecureString takes the deployment's own kms:Decrypt on its key.
         iam_actions: &["ssm:GetParameterHistory"],
         options: NO_OPTIONS,
@@ -64,13 +68,18 @@ fn check_state(meta: &'static RuleMeta, state: &WatchdogState, _config: &Config)
             Some(manual(&state.name)),
         ));
     };
-    // A document the functions refuse is not applied (they keep the last good one and say so).
-    let now = Config::from_json(current).ok()?;
     let before = state.previous.as_deref().and_then(|text| Config::from_json(text).ok()).unwrap_or_default();
-    let mut weakened = weakened(&before, &now);
-    if weakened.is_empty() {
+    // A document the functions refuse leaves a function that starts cold on the built-in defaults.
+    let (now, refused) = match Config::from_json(current) {
+        Ok(now) => (now, None),
+        Err(error) => (Config::default(), Some(format!("a document the functions refuse was written ({error})"))),
+    };
+    let mut weakened: Vec<String> = refused.into_iter().collect();
+    let lowered = self::weakened(&before, &now);
+    if weakened.is_empty() && lowered.is_empty() {
         return None;
     }
+    weakened.extend(lowered);
     if let Some(writer) = &state.modified_by {
         weakened.push(format!("written by {writer}"));
     }
@@ -86,9 +95,29 @@ fn strength(mode: Mode) -> u8 {
     }
 }
 
-/// What `now` does less than `before`, a line each: modes lowered, principals newly trusted,
-/// the scope narrowed.
+/// What `now` does less than `before`, a line each: modes lowered, principals newly trusted, the
+/// scope narrowed, ECR repositories left out; in the document, and under each account's and each
+/// organizational unit's overrides.
 pub fn weakened(before: &Config, now: &Config) -> Vec<String> {
+    let mut lines = weakened_here(before, now);
+    let (before_accounts, before_units) = before.override_keys();
+    let (now_accounts, now_units) = now.override_keys();
+    let accounts: BTreeSet<&str> = before_accounts.into_iter().chain(now_accounts).collect();
+    for account in accounts {
+        let here = weakened_here(&before.for_account(account, &[]), &now.for_account(account, &[]));
+        lines.extend(here.into_iter().map(|line| format!("in account {account}: {line}")));
+    }
+    let units: BTreeSet<&str> = before_units.into_iter().chain(now_units).collect();
+    for unit in units {
+        // An account of no other unit and without overrides of its own.
+        let (was, is) = (before.for_account("", &[unit]), now.for_account("", &[unit]));
+        lines.extend(weakened_here(&was, &is).into_iter().map(|line| format!("in organizational unit {unit}: {line}")));
+    }
+    lines
+}
+
+/// [`weakened`] for one effective configuration.
+fn weakened_here(before: &Config, now: &Config) -> Vec<String> {
     let mut lines: Vec<String> = registry()
         .iter()
         .filter(|meta| strength(now.mode(meta.id)) < strength(before.mode(meta.id)))
@@ -102,6 +131,15 @@ pub fn weakened(before: &Config, now: &Config) -> Vec<String> {
     }
     if before.scope == Scope::All && now.scope == Scope::Eks {
         lines.push("scope narrowed from all to eks".to_owned());
+    }
+    // An empty list judges every repository; a list leaves the others out.
+    let judged = |config: &Config| config.ecr_repository_prefixes.iter().cloned().collect::<BTreeSet<String>>();
+    let (was, is) = (judged(before), judged(now));
+    if !is.is_empty() && (was.is_empty() || !is.is_subset(&was)) && is != was {
+        lines.push(format!(
+            "ECR repositories judged narrowed to the prefixes {}",
+            is.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     lines
 }
@@ -154,6 +192,15 @@ mod tests {
     }
 
     #[test]
+    fn deleting_the_configuration_among_other_parameters_is_reported() {
+        let batch = json!({"names": ["/team/app/config", "/snapback-prod/config"]});
+        let found = findings(&record(SSM_SOURCE, "DeleteParameters", batch), &Config::default());
+        assert_eq!(rule_ids(&found), ["guard-config-weakened"]);
+        assert_eq!(found[0].resource, "/snapback-prod/config");
+        assert!(found[0].changed[0].contains("deleted"));
+    }
+
+    #[test]
     fn the_history_tells_which_rules_were_weakened_and_by_whom() {
         let before = r#"{"rules": {"sg-open-kubelet": {"mode": "remediate"}}, "scope": "all"}"#;
         let after = r#"{"rules": {"sg-open-remote-admin": {"mode": "off"}, "sg-open-kubelet": {"mode": "notify"}},
@@ -176,7 +223,17 @@ mod tests {
     fn a_stronger_or_unreadable_document_is_no_finding_and_a_deleted_one_is() {
         let stronger = r#"{"rules": {"eks-public-endpoint": {"mode": "remediate"}}}"#;
         assert!(confirmed(None, Some(stronger)).is_empty());
-        assert!(confirmed(None, Some("{not json")).is_empty());
+        let refused = confirmed(Some(r#"{"rules": {"sg-open-k8s-api": {"mode": "remediate"}}}"#), Some("{not json"));
+        assert!(
+            refused[0].changed[0].starts_with("a document the functions refuse was written"),
+            "{:?}",
+            refused[0].changed
+        );
+        assert!(
+            refused[0].changed.contains(&"rule sg-open-k8s-api: remediate → notify".to_owned()),
+            "{:?}",
+            refused[0].changed
+        );
         assert!(
             state_findings(&history(Some("{}"), Some(r#"{"scope": "all"}"#)), &Config::default()).is_empty(),
             "sweeps do not judge it"
@@ -184,5 +241,27 @@ mod tests {
         let deleted = confirmed(Some("{}"), None);
         assert!(deleted[0].changed[0].contains("deleted"), "{:?}", deleted[0].changed);
         assert!(weakened(&Config::default(), &Config::default()).is_empty());
+    }
+
+    #[test]
+    fn overrides_of_an_account_or_unit_that_do_less_are_weakenings_too() {
+        let before = Config::from_json(r#"{"accounts": {"111122223333": {"scope": "all"}}}"#).unwrap();
+        let now = Config::from_json(
+            r#"{"accounts": {"111122223333": {"rules": {"sg-open-remote-admin": {"mode": "off"}}}},
+                "organizational_units": {"ou-ab12-cdef3456": {"trusted_principals": ["arn:aws:iam::111122223333:role/x"]}},
+                "ecr_repository_prefixes": ["shop/"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            weakened(&before, &now),
+            [
+                "ECR repositories judged narrowed to the prefixes shop/",
+                "in account 111122223333: rule sg-open-remote-admin: remediate → off",
+                "in account 111122223333: scope narrowed from all to eks",
+                "in account 111122223333: ECR repositories judged narrowed to the prefixes shop/",
+                "in organizational unit ou-ab12-cdef3456: trusted principals added (never judged): arn:aws:iam::111122223333:role/x",
+                "in organizational unit ou-ab12-cdef3456: ECR repositories judged narrowed to the prefixes shop/",
+            ]
+        );
     }
 }
