@@ -237,6 +237,34 @@ async fn main() {
     let ecr_cpu = cpu_per_event(function.0.id(), cpu_after_first);
     drop(function);
 
+    // watchdog: a trail someone stopped, then the event; one finding, GetTrailStatus, StartLogging.
+    let (watchdog_cold, watchdog_idle_rss) = cold_starts("watchdog", &world, &[]);
+    let trail = format!("bench-trail-{}", std::process::id());
+    world.aws.s3.create_bucket().bucket(format!("{trail}-logs")).send().await.unwrap();
+    world.aws.cloudtrail.create_trail().name(&trail).s3_bucket_name(format!("{trail}-logs")).send().await.unwrap();
+    let api = RuntimeApi::start();
+    let function = spawn("watchdog", &api, &world);
+    let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
+    let mut warm_watchdog = Vec::new();
+    let mut cpu_after_first = Duration::ZERO;
+    let stopped = envelope(&snapback_testkit::cloudtrail::record(
+        snapback_rules::services::watchdog::CLOUDTRAIL_SOURCE,
+        "StopLogging",
+        DEFAULT_ACCOUNT,
+        json!({"name": trail}),
+        Value::Null,
+    ));
+    for _ in 0..WARM_EVENTS {
+        world.aws.cloudtrail.stop_logging().name(&trail).send().await.unwrap();
+        warm_watchdog.push(handle(&api, &stopped, "\"remediated\""));
+        if warm_watchdog.len() == 1 {
+            cpu_after_first = cpu_time(function.0.id());
+        }
+    }
+    let watchdog_rss = peak_rss_kib(function.0.id());
+    let watchdog_cpu = cpu_per_event(function.0.id(), cpu_after_first);
+    drop(function);
+
     // A central deployment: sg-guard in this account judging events of member accounts, acting
     // through the member role (moto's AssumeRole maps the credentials to the role's account). STS
     // is reached through a counting proxy (AWS_ENDPOINT_URL_STS); everything else directly.
@@ -334,6 +362,15 @@ async fn main() {
             ecr_idle_rss,
             ecr_rss,
             "describe repository and registry scanning, PutImageScanningConfiguration, SNS publish",
+        ),
+        (
+            "watchdog",
+            &watchdog_cold,
+            &warm_watchdog,
+            watchdog_cpu,
+            watchdog_idle_rss,
+            watchdog_rss,
+            "GetTrailStatus, StartLogging, SNS publish",
         ),
     ] {
         let (median, p95, first) = summary(warm);

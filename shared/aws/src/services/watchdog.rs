@@ -78,7 +78,7 @@ impl WatchdogApi {
     }
 
     /// snapback's rules on the default bus and on its own buses, each with its target count.
-    async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+    async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
         let mut buses: Vec<Option<String>> = vec![None];
         let mut next = None;
         loop {
@@ -112,7 +112,7 @@ impl WatchdogApi {
                 }
             }
         }
-        let described = each(rules, |(name, bus, enabled)| async move {
+        each(rules, |(name, bus, enabled)| async move {
             let request = self.events.list_targets_by_rule().rule(&name).set_event_bus_name(bus.clone());
             let targets = match bound.call(request.send()).await {
                 Ok(page) => page.targets().len(),
@@ -125,12 +125,11 @@ impl WatchdogApi {
             let state = WatchdogState::Rule(GuardRuleState { name: name.clone(), bus, enabled, targets });
             Ok(Some(found(&EVENT_RULE, name, state)))
         })
-        .await?;
-        Ok(described.into_iter().flatten().collect())
+        .await
     }
 
     /// snapback's functions with their reserved concurrency.
-    async fn sweep_functions(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+    async fn sweep_functions(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
         let mut names = Vec::new();
         let mut pages = self.lambda.list_functions().into_paginator().send();
         while let Some(page) = bound.call(pages.next()).await {
@@ -143,7 +142,7 @@ impl WatchdogApi {
                     .map(str::to_owned),
             );
         }
-        let described = each(names, |name| async move {
+        each(names, |name| async move {
             let reserved = match bound.call(self.lambda.get_function_concurrency().function_name(&name).send()).await {
                 Ok(answer) => answer.reserved_concurrent_executions(),
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
@@ -154,12 +153,11 @@ impl WatchdogApi {
             let state = WatchdogState::Function(GuardFunctionState { name: name.clone(), reserved });
             Ok(Some(found(&FUNCTION, name, state)))
         })
-        .await?;
-        Ok(described.into_iter().flatten().collect())
+        .await
     }
 
     /// snapback's topics with their confirmed subscriptions.
-    async fn sweep_topics(&self, bound: &CallBound) -> Result<Vec<Found>, AwsError> {
+    async fn sweep_topics(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
         let mut arns = Vec::new();
         let mut pages = self.sns.list_topics().into_paginator().send();
         while let Some(page) = bound.call(pages.next()).await {
@@ -172,7 +170,7 @@ impl WatchdogApi {
                     .map(str::to_owned),
             );
         }
-        let described = each(arns, |arn| async move {
+        each(arns, |arn| async move {
             let mut subscriptions = 0;
             let mut pages = self.sns.list_subscriptions_by_topic().topic_arn(&arn).into_paginator().send();
             while let Some(page) = bound.call(pages.next()).await {
@@ -192,8 +190,7 @@ impl WatchdogApi {
             let state = WatchdogState::Topic(AlertTopicState { arn: arn.clone(), subscriptions });
             Ok(Some(found(&TOPIC, arn, state)))
         })
-        .await?;
-        Ok(described.into_iter().flatten().collect())
+        .await
     }
 
     /// snapback's rules, functions and topics, described; sorted.
@@ -201,7 +198,8 @@ impl WatchdogApi {
         let bound = CallBound::new(SWEEP_CONCURRENCY);
         let (rules, functions, topics) =
             tokio::try_join!(self.sweep_rules(&bound), self.sweep_functions(&bound), self.sweep_topics(&bound))?;
-        let mut found: Vec<Found> = rules.into_iter().chain(functions).chain(topics).collect();
+        // None: deleted between the listing and its description.
+        let mut found: Vec<Found> = rules.into_iter().chain(functions).chain(topics).flatten().collect();
         sort_found(&mut found);
         Ok(found)
     }

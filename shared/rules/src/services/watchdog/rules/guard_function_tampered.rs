@@ -44,11 +44,8 @@ pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
     // A zero reservation however it came about.
     check_state: Some(|meta, state, config| {
         let WatchdogState::Function(function) = state else { return None };
-        let reservation = WatchdogChange::Function {
-            function: function.name.clone(),
-            call: FunctionCall::Concurrency(function.reserved.map_or(-1, i64::from)),
-        };
-        check_change(meta, &reservation, config)
+        let zero = WatchdogChange::Function { function: function.name.clone(), call: FunctionCall::Concurrency(0) };
+        (function.reserved == Some(0)).then(|| check_change(meta, &zero, config)).flatten()
     }),
 };
 
