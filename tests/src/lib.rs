@@ -152,16 +152,21 @@ impl Clients {
             ),
             node::SERVICE => Box::new(Ec2Nodes::new(self.ec2.clone(), self.eks.clone())),
             ecr::SERVICE => Box::new(EcrRepositories::new(self.ecr.clone())),
-            snapback_rules::services::watchdog::SERVICE => Box::new(snapback_aws::WatchdogApi::from_clients(
-                self.cloudtrail.clone(),
-                self.events.clone(),
-                self.lambda.clone(),
-                self.config.clone(),
-                self.ssm.clone(),
-                self.sns.clone(),
-            )),
+            snapback_rules::services::watchdog::SERVICE => Box::new(self.watchdog_api()),
             other => panic!("no test adapter for slice {other}"),
         }
+    }
+
+    /// The watchdog's adapter on these clients (which also sends the heartbeats).
+    pub fn watchdog_api(&self) -> snapback_aws::WatchdogApi {
+        snapback_aws::WatchdogApi::from_clients(
+            self.cloudtrail.clone(),
+            self.events.clone(),
+            self.lambda.clone(),
+            self.config.clone(),
+            self.ssm.clone(),
+            self.sns.clone(),
+        )
     }
 
     pub async fn for_account(account: &str) -> Clients {

@@ -1,6 +1,7 @@
 //! The generated EventBridge patterns on a rule in moto's EventBridge with an SQS target:
 //! real-shaped events by an IAM user, an assumed role, the root user and an AWS service arrive; a
-//! failed call and a call by snapback's own role do not.
+//! failed call and a call by snapback's own role do not. Each rule also lets through the watchdog's
+//! heartbeat for that rule, and no other function's or rule's.
 
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use serde_json::{json, Value};
@@ -78,6 +79,16 @@ async fn generated_patterns_let_every_caller_through_but_failures_and_snapback_i
             assert_eq!(output.failed_entry_count, 0, "{who}");
         }
 
+        // Heartbeats for this function's rule, for a rule it does not have, and for the other function.
+        for (to, route) in [("sg-guard", 0), ("eks-guard", 0), (function, 7)] {
+            let entry = PutEventsRequestEntry::builder()
+                .source(snapback_rules::heartbeat::SOURCE)
+                .detail_type(snapback_rules::heartbeat::DETAIL_TYPE)
+                .detail(snapback_rules::heartbeat::detail(to, route, "default", "2026-12-01T10:00:00Z").to_string())
+                .build();
+            assert_eq!(events.put_events().entries(entry).send().await.unwrap().failed_entry_count, 0);
+        }
+
         let mut arrived = Vec::new();
         loop {
             let received = sqs
@@ -94,7 +105,13 @@ async fn generated_patterns_let_every_caller_through_but_failures_and_snapback_i
             }
             for message in messages {
                 let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-                arrived.push(envelope["detail"]["eventID"].as_str().unwrap().to_owned());
+                let label = match envelope["source"].as_str() {
+                    Some(snapback_rules::heartbeat::SOURCE) => {
+                        format!("heartbeat {} {}", envelope["detail"]["function"], envelope["detail"]["route"])
+                    }
+                    _ => envelope["detail"]["eventID"].as_str().unwrap().to_owned(),
+                };
+                arrived.push(label);
                 sqs.delete_message()
                     .queue_url(&queue_url)
                     .receipt_handle(message.receipt_handle().unwrap())
@@ -104,6 +121,7 @@ async fn generated_patterns_let_every_caller_through_but_failures_and_snapback_i
             }
         }
         arrived.sort();
-        assert_eq!(arrived, ["assumed-role", "aws-service", "iam-user", "root"], "{function}");
+        let heartbeat = format!("heartbeat \"{function}\" 0");
+        assert_eq!(arrived, ["assumed-role", "aws-service", heartbeat.as_str(), "iam-user", "root"], "{function}");
     }
 }

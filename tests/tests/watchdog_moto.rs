@@ -28,7 +28,8 @@ async fn watchdog(world: &World) -> snapback_pipeline::Guard {
 
 /// A trail `name` that logged and was stopped.
 async fn stopped_trail(world: &World, name: &str) {
-    let bucket = format!("{name}-logs");
+    // Bucket names are global: one per account.
+    let bucket = format!("{name}-logs-{}", world.aws.account);
     world.aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
     world
         .aws
@@ -334,4 +335,124 @@ async fn the_watchdogs_sweep_enables_its_own_rule_removes_a_zero_reservation_and
     let sweeper = world.function_guard("sweeper", &world.aws, &[]);
     let swept = sweeper.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
     assert!(swept.decisions.iter().all(|d| !d.rule.starts_with("guard-")), "{:?}", swept.decisions);
+}
+
+/// Management events, read and write: what AWS gives a new trail (moto gives it no selector).
+async fn log_management_events(world: &World, trail: &str) {
+    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
+        .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+        .include_management_events(true)
+        .build();
+    world.aws.cloudtrail.put_event_selectors().trail_name(trail).event_selectors(selector).send().await.unwrap();
+}
+
+/// (rule, resource, outcome) of the sweep's decisions of `rule`.
+fn swept<'a>(report: &'a snapback_pipeline::SweepReport, rule: &str) -> Vec<(&'a str, &'a str)> {
+    report.decisions.iter().filter(|d| d.rule == rule).map(|d| (d.resource.as_str(), d.outcome.as_str())).collect()
+}
+
+#[tokio::test]
+async fn a_sweep_reports_a_region_no_trail_logs_then_starts_the_stopped_trail_that_would() {
+    let world = World::new().await;
+    let watchdog = watchdog(&world).await;
+
+    let bare = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    assert!(bare.errors.is_empty(), "{:?}", bare.errors);
+    assert_eq!(swept(&bare, "trail-logging-stopped"), [(REGION, "would-remediate")]);
+    let alerts = world.alerts().await;
+    let blind = alerts.iter().find(|a| a.message["rules"][0]["rule"] == "trail-logging-stopped").unwrap();
+    assert!(blind.message["rules"][0]["changed"][0].as_str().unwrap().contains("no trail logs"), "{:?}", blind.message);
+
+    stopped_trail(&world, "org-trail").await;
+    log_management_events(&world, "org-trail").await;
+    let stopped = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    assert_eq!(swept(&stopped, "trail-logging-stopped"), [("org-trail", "remediated")]);
+    assert!(is_logging(&world, "org-trail").await);
+
+    let covered = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+    assert!(swept(&covered, "trail-logging-stopped").is_empty(), "{:?}", covered.decisions);
+}
+
+#[tokio::test]
+async fn a_stopped_trail_is_left_alone_by_a_sweep_when_another_trail_logs_management_writes() {
+    let world = World::new().await;
+    stopped_trail(&world, "team-trail").await;
+    log_management_events(&world, "team-trail").await;
+    stopped_trail(&world, "org-trail").await;
+    log_management_events(&world, "org-trail").await;
+    world.aws.cloudtrail.start_logging().name("org-trail").send().await.unwrap();
+
+    let report = watchdog(&world).await.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
+
+    assert!(swept(&report, "trail-logging-stopped").is_empty(), "{:?}", report.decisions);
+    assert!(!is_logging(&world, "team-trail").await, "somebody else's stopped trail stays stopped");
+}
+
+#[tokio::test]
+async fn heartbeats_reach_every_guard_through_its_rules_and_are_recorded_but_a_rule_without_target_stops_its_own() {
+    use aws_sdk_eventbridge::types::Target;
+    let world = World::new().await;
+    let account = world.aws.account.clone();
+    // Every guard's rules as the module deploys them, all delivering to one queue.
+    let queue = world.aws.sqs.create_queue().queue_name("guards").send().await.unwrap().queue_url.unwrap();
+    let queue_arn = format!("arn:aws:sqs:{REGION}:{account}:guards");
+    let manifest = snapback_rules::manifest::manifest();
+    let routes = snapback_rules::heartbeat::routes();
+    for (function, route) in &routes {
+        let pattern = &manifest["functions"][function]["event_patterns"][route];
+        let rule = format!("snapback-{function}-{route}");
+        world.aws.events.put_rule().name(&rule).event_pattern(pattern.to_string()).send().await.unwrap();
+        let target = Target::builder().id("function").arn(&queue_arn).build().unwrap();
+        world.aws.events.put_targets().rule(&rule).targets(target).send().await.unwrap();
+    }
+    // moto still delivers through a disabled rule (EventBridge does not); a removed target it honours.
+    world.aws.events.remove_targets().rule("snapback-sg-guard-0").ids("function").send().await.unwrap();
+
+    let sent = world.aws.watchdog_api().send_heartbeats().await.unwrap();
+    assert_eq!(sent, routes.len(), "one a rule, on the only bus");
+
+    let table = world.ledger_table().await;
+    let mut recorded = Vec::new();
+    loop {
+        let received =
+            world.aws.sqs.receive_message().queue_url(&queue).max_number_of_messages(10).send().await.unwrap();
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            let mut delivered: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            // moto's delivery to SQS leaves out the envelope's `account`, which EventBridge always sets.
+            delivered["account"] = json!(account);
+            let function = delivered["detail"]["function"].as_str().unwrap();
+            let report =
+                world.function_guard_with_ledger(function, &table).handle(&delivered, deadline_in(30)).await.unwrap();
+            recorded.push(report.heartbeat.clone().unwrap_or_else(|| panic!("not recorded: {report:?} {delivered}")));
+            world
+                .aws
+                .sqs
+                .delete_message()
+                .queue_url(&queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    recorded.sort();
+    let mut expected: Vec<String> = routes
+        .iter()
+        .filter(|route| **route != ("sg-guard", 0))
+        .map(|(function, route)| format!("{function}-{route} on default"))
+        .collect();
+    expected.sort();
+    assert_eq!(recorded, expected, "every rule's heartbeat, but that of the rule without its target");
+
+    let scope = snapback_aws::LedgerScope::new(Some(&account), Some(REGION));
+    let mut seen: Vec<String> =
+        world.ledger(&table).heartbeats(&scope).await.unwrap().into_iter().map(|beat| beat.route).collect();
+    seen.sort();
+    assert_eq!(seen.len(), routes.len() - 1);
+    assert!(!seen.contains(&"sg-guard-0".to_owned()) && seen.contains(&"watchdog-0".to_owned()), "{seen:?}");
+    assert!(world.alerts().await.is_empty(), "a heartbeat alerts nobody");
 }

@@ -1,8 +1,9 @@
 //! watchdog: snaps back attempts to blind snapback (its trail stopped, its EventBridge rules
 //! disabled, its functions throttled to zero, its alerts unsubscribed, its configuration
 //! weakened) and the account's detectors switched off. Its own function and EventBridge rule, so
-//! that disabling a guard's rule does not blind it too; on the sweep schedule it also checks
-//! snapback's own rules, functions and topics, whatever changed them.
+//! that disabling a guard's rule does not blind it too; on the sweep schedule it also checks the
+//! region's trails and snapback's own rules, functions and topics, whatever changed them, then
+//! sends every guard's rule its heartbeat.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -16,13 +17,19 @@ async fn main() -> Result<(), Error> {
     let region = sdk.region().map(|region| region.to_string());
     let function = snapback_rules::function("watchdog").expect("the watchdog is in the registry's function table");
     let guard = Guard::from_settings(function, &sdk, &settings);
+    let heartbeats = snapback_aws::WatchdogApi::new(&sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (guard, region) = (&guard, region.as_deref());
+        let (guard, heartbeats, region) = (&guard, &heartbeats, region.as_deref());
         async move {
             let deadline = deadline(&event.context);
             if is_scheduled_sweep(&event.payload) {
                 let account = account_of_function(&event.context.invoked_function_arn);
-                return Ok::<Value, Error>(serde_json::to_value(guard.sweep(account, region, deadline).await?)?);
+                let swept = guard.sweep(account, region, deadline).await;
+                // After the sweep put back what it could: the heartbeats test the path as it is now.
+                let sent = heartbeats.send_heartbeats().await;
+                let mut report = swept?;
+                report.heartbeats_sent = Some(sent?);
+                return Ok::<Value, Error>(serde_json::to_value(report)?);
             }
             Ok(serde_json::to_value(guard.handle(&event.payload, deadline).await?)?)
         }

@@ -82,6 +82,11 @@ impl Accounts {
         }
     }
 
+    /// The function's own account.
+    pub fn home_account(&self) -> &str {
+        &self.home_account
+    }
+
     /// Whether `account` and `region` are where the function runs (no role, its own clients).
     pub fn is_home(&self, account: &str, region: &str) -> bool {
         account == self.home_account && self.home_region.as_deref().is_none_or(|home| home == region)

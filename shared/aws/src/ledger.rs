@@ -28,6 +28,8 @@ const CLAIM_KEPT_SECONDS: i64 = 7 * 24 * 3600;
 const MS: i64 = 1000;
 /// How long an alert waits to be published before the table forgets it.
 const PENDING_KEPT_SECONDS: i64 = 14 * 24 * 3600;
+/// How long a route's last heartbeat is kept: a route gone that long is gone from the deployment.
+const HEARTBEAT_KEPT_SECONDS: i64 = 30 * 24 * 3600;
 /// How long a resolved finding is kept, so a finding that comes back is known as a return.
 const RESOLVED_KEPT_SECONDS: i64 = 30 * 24 * 3600;
 
@@ -121,6 +123,18 @@ pub struct PendingAlert {
     pub alert: String,
 }
 
+/// The last heartbeat that came through one of a guard's rules on one bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatSeen {
+    pub bus: String,
+    /// `<function>-<route>`, as the Terraform module keys the rule.
+    pub route: String,
+    pub event_id: String,
+    pub sent_at: Option<String>,
+    /// Epoch milliseconds.
+    pub received_at: i64,
+}
+
 /// The ledger's operations. Object-safe, so the pipeline holds one or none.
 pub trait Ledger: Send + Sync {
     /// Claims `event_id` for this delivery for `lease_seconds` (a retry may take over after).
@@ -175,6 +189,16 @@ pub trait Ledger: Send + Sync {
     ) -> BoxFuture<'a, Result<(), AwsError>>;
 
     fn cursor<'a>(&'a self, scope: &'a LedgerScope) -> BoxFuture<'a, Result<Option<SweepCursor>, AwsError>>;
+
+    /// Records a heartbeat's arrival over the last one of its rule and bus.
+    fn record_heartbeat<'a>(
+        &'a self,
+        scope: &'a LedgerScope,
+        heartbeat: &'a HeartbeatSeen,
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+
+    /// The last heartbeat of every rule and bus that had one.
+    fn heartbeats<'a>(&'a self, scope: &'a LedgerScope) -> BoxFuture<'a, Result<Vec<HeartbeatSeen>, AwsError>>;
 
     /// Saves where the sweep stopped, or clears it when the sweep finished (None).
     fn save_cursor<'a>(
@@ -450,6 +474,44 @@ impl Ledger for DynamoLedger {
         pending: &'a PendingAlert,
     ) -> BoxFuture<'a, Result<(), AwsError>> {
         Box::pin(self.delete(scope, pending.sort_key.clone()))
+    }
+
+    fn record_heartbeat<'a>(
+        &'a self,
+        scope: &'a LedgerScope,
+        heartbeat: &'a HeartbeatSeen,
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(async move {
+            let mut request = self
+                .put(scope, format!("heartbeat#{}#{}", heartbeat.bus, heartbeat.route))
+                .item("bus", s(&heartbeat.bus))
+                .item("route", s(&heartbeat.route))
+                .item("event_id", s(&heartbeat.event_id))
+                .item("received_at", n(heartbeat.received_at))
+                .item("expires_at", n(heartbeat.received_at / 1000 + HEARTBEAT_KEPT_SECONDS));
+            if let Some(sent_at) = &heartbeat.sent_at {
+                request = request.item("sent_at", s(sent_at));
+            }
+            request.send().await.map(|_| ()).map_err(|error| AwsError::from_sdk("dynamodb:PutItem", error))
+        })
+    }
+
+    fn heartbeats<'a>(&'a self, scope: &'a LedgerScope) -> BoxFuture<'a, Result<Vec<HeartbeatSeen>, AwsError>> {
+        Box::pin(async move {
+            let items = self.query(scope, "heartbeat#").await?;
+            Ok(items
+                .iter()
+                .filter_map(|item| {
+                    Some(HeartbeatSeen {
+                        bus: text(item, "bus")?,
+                        route: text(item, "route")?,
+                        event_id: text(item, "event_id")?,
+                        sent_at: text(item, "sent_at"),
+                        received_at: number(item, "received_at")?,
+                    })
+                })
+                .collect())
+        })
     }
 
     fn cursor<'a>(&'a self, scope: &'a LedgerScope) -> BoxFuture<'a, Result<Option<SweepCursor>, AwsError>> {

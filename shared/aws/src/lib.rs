@@ -27,7 +27,9 @@ pub use adapter::{ActionResult, BoxFuture, Described, Found, LookedUp, ServiceAd
 pub use alerts::{AlertPublisher, SnsPublisher};
 pub use config_source::{ConfigSource, FileConfigSource, SsmConfigSource};
 pub use error::AwsError;
-pub use ledger::{Claim, DynamoLedger, Entry, EntryStatus, Ledger, LedgerScope, PendingAlert, SweepCursor};
+pub use ledger::{
+    Claim, DynamoLedger, Entry, EntryStatus, HeartbeatSeen, Ledger, LedgerScope, PendingAlert, SweepCursor,
+};
 pub use organization::Organization;
 pub use secrets::{SecretSource, SecretsManager};
 #[cfg(feature = "guards")]

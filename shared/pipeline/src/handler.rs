@@ -198,6 +198,9 @@ impl Guard {
     }
 
     pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Report, HandlerError> {
+        if let Some(heartbeat) = snapback_rules::heartbeat::read(payload) {
+            return self.heartbeat(heartbeat).await;
+        }
         let event = match Event::from_value(payload) {
             Ok(event) => event,
             Err(error) => {

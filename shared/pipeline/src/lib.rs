@@ -5,6 +5,7 @@
 pub mod config_cache;
 mod fanout;
 mod handler;
+mod heartbeat;
 pub mod ledger;
 pub mod metrics;
 mod outcome;

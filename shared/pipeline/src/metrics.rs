@@ -49,6 +49,30 @@ pub fn decision_metrics(
     line
 }
 
+/// The EMF object for a heartbeat that came through `function`'s rule `route` (`<function>-<index>`)
+/// on `bus`: `Heartbeats` by function, and by function, bus and route (what each route's alarm
+/// reads, missing data breaching); `HeartbeatDelay`, from its sending to now, when it says when.
+pub fn heartbeat_metrics(function: &str, route: &str, bus: &str, sent_at: Option<&str>, now: OffsetDateTime) -> Value {
+    let delay = sent_at
+        .and_then(|time| OffsetDateTime::parse(time, &Rfc3339).ok())
+        .map(|time| ((now - time).whole_milliseconds().max(0)) as f64);
+    let mut metrics = vec![json!({"Name": "Heartbeats", "Unit": "Count"})];
+    let mut line = json!({"Function": function, "Route": route, "Bus": bus, "Heartbeats": 1});
+    if let Some(milliseconds) = delay {
+        metrics.push(json!({"Name": "HeartbeatDelay", "Unit": "Milliseconds"}));
+        line["HeartbeatDelay"] = json!(milliseconds);
+    }
+    line["_aws"] = json!({
+        "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+        "CloudWatchMetrics": [{
+            "Namespace": NAMESPACE,
+            "Dimensions": [["Function"], ["Function", "Bus", "Route"]],
+            "Metrics": metrics,
+        }],
+    });
+    line
+}
+
 /// Writes the line to stdout (Lambda sends it to CloudWatch Logs, which extracts the metrics).
 pub fn emit(line: &Value) {
     println!("{line}");
@@ -88,6 +112,24 @@ mod tests {
                 assert!(line[dimension.as_str().unwrap()].is_string(), "{dimension}");
             }
         }
+    }
+
+    #[test]
+    fn a_heartbeat_counts_by_function_and_by_route_and_measures_its_delay() {
+        let now = at("2026-12-01T10:00:00.350Z");
+        let line = heartbeat_metrics("sg-guard", "sg-guard-0", "default", Some("2026-12-01T10:00:00Z"), now);
+        assert_eq!(line["Heartbeats"], 1);
+        assert_eq!(line["HeartbeatDelay"], 350.0);
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        for set in directive["Dimensions"].as_array().unwrap() {
+            for dimension in set.as_array().unwrap() {
+                assert!(line[dimension.as_str().unwrap()].is_string(), "{dimension}");
+            }
+        }
+        assert_eq!(directive["Dimensions"][1], json!(["Function", "Bus", "Route"]));
+        let undated = heartbeat_metrics("sg-guard", "sg-guard-0", "default", None, now);
+        assert!(undated.get("HeartbeatDelay").is_none());
+        assert_eq!(undated["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 1);
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Report {
     /// Why the whole event was left alone, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// The rule and bus a heartbeat came through (`<function>-<route> on <bus>`), when it was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<String>,
     pub decisions: Vec<DecisionRecord>,
 }
 

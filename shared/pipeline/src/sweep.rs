@@ -41,6 +41,9 @@ pub struct SweepReport {
     /// False when the run stopped before the deadline: the next run goes on from its cursor.
     pub complete: bool,
     pub errors: Vec<String>,
+    /// Heartbeats put on snapback's buses after the sweep (the watchdog's run only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heartbeats_sent: Option<usize>,
 }
 
 /// Notes a failure in the report; the first one is the run's error.

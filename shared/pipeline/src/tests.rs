@@ -307,3 +307,35 @@ async fn a_nodegroup_finding_in_a_sweep_uses_its_clusters_swept_facts_without_a_
     assert_eq!(alerts.len(), 1);
     assert_eq!(alerts[0]["cluster"], "alpha", "the swept facts, not the fake look-up's cluster prod");
 }
+
+#[tokio::test]
+async fn only_a_heartbeat_for_this_function_from_its_own_account_is_recorded() {
+    let (mut guard, outbox, groups) = guard(groups(), vec!["{}"]);
+    let sdk = snapback_aws::SdkConfig::builder().build();
+    guard.accounts = Some(snapback_aws::Accounts::new(
+        ACCOUNT,
+        "aws",
+        &sdk,
+        std::sync::Arc::new(|_: &snapback_aws::SdkConfig| Vec::new()),
+    ));
+    let beat = |function: &str, account: &str| {
+        json!({"version": "0", "id": "hb-1", "source": snapback_rules::heartbeat::SOURCE,
+               "detail-type": snapback_rules::heartbeat::DETAIL_TYPE, "account": account, "region": "eu-west-1",
+               "detail": snapback_rules::heartbeat::detail(function, 0, "default", "2026-12-01T10:00:00Z")})
+    };
+    let recorded = guard.handle(&beat("sg-guard", ACCOUNT), soon()).await.unwrap();
+    assert_eq!(recorded.heartbeat.as_deref(), Some("sg-guard-0 on default"));
+    assert!(recorded.ignored.is_none() && recorded.decisions.is_empty());
+
+    for (payload, reason) in [
+        (beat("eks-guard", ACCOUNT), "a heartbeat for eks-guard, not sg-guard"),
+        (beat("sg-guard", "999999999999"), "a heartbeat put by account 999999999999"),
+        (json!({"source": snapback_rules::heartbeat::SOURCE, "detail-type": "x"}), "not a heartbeat: detail-type"),
+    ] {
+        let report = guard.handle(&payload, soon()).await.unwrap();
+        assert!(report.heartbeat.is_none(), "{report:?}");
+        assert!(report.ignored.as_deref().unwrap().contains(reason), "{report:?}");
+    }
+    assert!(outbox.0.lock().unwrap().is_empty(), "a heartbeat alerts nobody");
+    assert!(groups.looked_up().is_empty() && groups.ran().is_empty(), "and asks AWS nothing");
+}

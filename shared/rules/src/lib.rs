@@ -9,6 +9,7 @@
 pub mod config;
 pub mod event;
 pub mod finding;
+pub mod heartbeat;
 mod json;
 pub mod manifest;
 pub mod observation;

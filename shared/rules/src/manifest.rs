@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::event::CLOUDTRAIL_DETAIL_TYPE;
+use crate::heartbeat;
 use crate::registry::{self, function_of, registry, Trigger};
 
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
@@ -66,6 +67,8 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     // A multi-region trail is named in any region by its home region's ARN.
     ("cloudtrail:StartLogging", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
     ("cloudtrail:GetTrailStatus", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
+    ("cloudtrail:GetEventSelectors", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
+    ("cloudtrail:DescribeTrails", &["*"]),
     // snapback's own rules only, on the default bus or a custom one (the central bus).
     (
         "events:EnableRule",
@@ -106,15 +109,16 @@ fn bus_source(event_source: &str) -> String {
     format!("aws.{}", event_source.split('.').next().unwrap_or(event_source))
 }
 
-/// One pattern per event source. EventBridge matches a pattern only when every field it names is
-/// present, so the exclusion of snapback's own roles is an `$or` with "no session issuer" (IAM
-/// users, the root user and AWS services have none); the code's own-principal guard stays as
-/// the second layer.
-fn patterns(events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
+/// One pattern per event source, which also lets through the heartbeat of its route (its index).
+/// EventBridge matches a pattern only when every field it names is present, so the exclusion of
+/// snapback's own roles is an `$or` with "no session issuer" (IAM users, the root user and AWS
+/// services have none); the code's own-principal guard stays as the second layer.
+fn patterns(function: &str, events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
     events
         .iter()
-        .map(|(event_source, names)| {
-            json!({
+        .enumerate()
+        .map(|(route, (event_source, names))| {
+            let cloudtrail = json!({
                 "source": [bus_source(event_source)],
                 "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
                 "detail": {
@@ -126,7 +130,8 @@ fn patterns(events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Value> {
                         {"userIdentity": {"sessionContext": {"sessionIssuer": {"userName": [{"exists": false}]}}}}
                     ]
                 }
-            })
+            });
+            json!({"$or": [cloudtrail, heartbeat::pattern(function, route)]})
         })
         .collect()
 }
@@ -138,14 +143,8 @@ pub fn manifest() -> Value {
     let mut member_actions: BTreeSet<&str> = BTreeSet::new();
     for function in registry::functions() {
         let rules = function.judged_rules();
-        let mut events: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         let mut actions: BTreeSet<&str> = function.base_actions.iter().copied().collect();
         for meta in &rules {
-            if function.trigger == Trigger::Cloudtrail {
-                for key in meta.events {
-                    events.entry(key.source).or_default().insert(key.name);
-                }
-            }
             actions.extend(meta.iam_actions.iter().copied());
             member_actions.extend(meta.iam_actions.iter().copied());
         }
@@ -153,6 +152,9 @@ pub fn manifest() -> Value {
             actions.extend(registry::SWEEP_FAN_OUT_ACTIONS.iter().copied());
         }
         if function.trigger == Trigger::Schedule || function.sweeps_itself {
+            if function.sweeps_itself {
+                actions.extend(heartbeat::SENDER_ACTIONS.iter().copied());
+            }
             for service in function.slices() {
                 actions.extend(service.sweep_actions().iter().copied());
                 // A function that sweeps itself sweeps its own account only: no member role use.
@@ -170,7 +172,7 @@ pub fn manifest() -> Value {
                 "timeout": function.timeout_seconds,
                 "memory_size": function.memory_mb,
                 "services": function.slices().iter().map(|service| service.name()).collect::<Vec<_>>(),
-                "event_patterns": patterns(&events),
+                "event_patterns": patterns(function.name, &function.events_by_source()),
                 "iam_actions": actions,
                 "rules": rules.iter().map(|meta| meta.id).collect::<Vec<_>>(),
             }),
@@ -255,6 +257,11 @@ mod tests {
             }
         }
         assert!(!actions.contains("lambda:ListFunctions"), "the sweeper does not sweep the watchdog's slice");
+        // The heartbeat's sender is the function that sweeps itself, and only it.
+        for function in registry::functions() {
+            let sends = manifest()["functions"][function.name]["iam_actions"].to_string().contains("events:PutEvents");
+            assert_eq!(sends, function.sweeps_itself, "{}", function.name);
+        }
         // Sweeping is for the sweeper: a guard reads only what its restores need.
         assert!(!manifest()["functions"]["eks-guard"]["iam_actions"].to_string().contains("eks:ListNodegroups"));
     }

@@ -2,6 +2,7 @@
 //! list every consumer reads (evaluation, `snapback rules`, RULES.md, the EventBridge patterns,
 //! the IAM actions and the function table Terraform deploys), so they cannot drift apart.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::LazyLock;
@@ -135,6 +136,18 @@ impl Function {
     /// The rules it judges: its slices' rules.
     pub fn judged_rules(&self) -> Vec<&'static RuleMeta> {
         self.slices().into_iter().flat_map(|service| service.rules()).collect()
+    }
+
+    /// The CloudTrail events its rules listen to, by eventSource: one EventBridge rule each (the
+    /// manifest's `event_patterns`, in this order). None for a function without CloudTrail trigger.
+    pub fn events_by_source(&self) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+        let mut events: BTreeMap<&'static str, BTreeSet<&'static str>> = BTreeMap::new();
+        if self.trigger == Trigger::Cloudtrail {
+            for key in self.judged_rules().iter().flat_map(|meta| meta.events) {
+                events.entry(key.source).or_default().insert(key.name);
+            }
+        }
+        events
     }
 
     /// Does any slice of this function listen to this eventSource/eventName?

@@ -8,10 +8,13 @@
 
 use std::time::Instant;
 
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_ssm::types::ParameterHistory;
+use snapback_rules::heartbeat;
 use snapback_rules::services::watchdog::{
-    is_own_name, topic_name, AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, WatchdogAction,
-    WatchdogState, EVENT_RULE, FUNCTION, OWN_NAME_PREFIX, PARAMETER, SERVICE, TOPIC,
+    advanced_selector_logs_management_writes, basic_selector_logs_management_writes, is_own_name, topic_name,
+    AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, TrailCoverage, TrailState, WatchdogAction,
+    WatchdogState, EVENT_RULE, FUNCTION, OWN_NAME_PREFIX, PARAMETER, REGION_TRAILS, SERVICE, TOPIC,
 };
 use snapback_rules::{Action, ResourceFacts, ResourceKind};
 
@@ -77,8 +80,8 @@ impl WatchdogApi {
         })
     }
 
-    /// snapback's rules on the default bus and on its own buses, each with its target count.
-    async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
+    /// The default bus (None) and snapback's own buses (a central deployment's).
+    async fn own_buses(&self, bound: &CallBound) -> Result<Vec<Option<String>>, AwsError> {
         let mut buses: Vec<Option<String>> = vec![None];
         let mut next = None;
         loop {
@@ -89,9 +92,122 @@ impl WatchdogApi {
             buses.extend(page.event_buses().iter().filter_map(|bus| bus.name().map(|name| Some(name.to_owned()))));
             next = page.next_token().map(str::to_owned);
             if next.is_none() {
-                break;
+                return Ok(buses);
             }
         }
+    }
+
+    /// Puts one heartbeat per guard's rule ([`heartbeat::routes`]) on each of snapback's buses,
+    /// marked with the time it is sent; how many. An entry EventBridge refused fails the call
+    /// (retryable): a heartbeat lost here would read as a broken path.
+    pub async fn send_heartbeats(&self) -> Result<usize, AwsError> {
+        let sent_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .map_err(|error| AwsError::permanent("format the heartbeat's time", error.to_string()))?;
+        let sent_at = sent_at.as_str();
+        let buses = self.own_buses(&CallBound::new(1)).await?;
+        let routes = heartbeat::routes();
+        let entries: Vec<PutEventsRequestEntry> = buses
+            .iter()
+            .flat_map(|bus| routes.iter().map(move |(function, route)| (bus, function, route)))
+            .map(|(bus, function, route)| {
+                PutEventsRequestEntry::builder()
+                    .set_event_bus_name(bus.clone())
+                    .source(heartbeat::SOURCE)
+                    .detail_type(heartbeat::DETAIL_TYPE)
+                    .detail(
+                        heartbeat::detail(function, *route, bus.as_deref().unwrap_or(heartbeat::DEFAULT_BUS), sent_at)
+                            .to_string(),
+                    )
+                    .build()
+            })
+            .collect();
+        // PutEvents takes at most 10 entries a call.
+        for chunk in entries.chunks(10) {
+            let answer = self
+                .events
+                .put_events()
+                .set_entries(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("events:PutEvents", error))?;
+            if let Some(failed) = answer.entries().iter().find(|entry| entry.error_code().is_some()) {
+                return Err(AwsError::Retryable {
+                    operation: "events:PutEvents",
+                    message: format!(
+                        "{} of {} heartbeats refused: {} {}",
+                        answer.failed_entry_count(),
+                        chunk.len(),
+                        failed.error_code().unwrap_or_default(),
+                        failed.error_message().unwrap_or_default()
+                    ),
+                    source: None,
+                });
+            }
+        }
+        Ok(entries.len())
+    }
+
+    /// What logs this region: every trail listed here (multi-region trails of other home regions
+    /// included), with whether it is logging and logs management write events.
+    async fn sweep_trails(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
+        let region = self.cloudtrail.config().region().map(|region| region.to_string()).unwrap_or_default();
+        let listed = bound
+            .call(self.cloudtrail.describe_trails().include_shadow_trails(true).send())
+            .await
+            .map_err(|error| AwsError::from_sdk("cloudtrail:DescribeTrails", error))?;
+        let trails = listed
+            .trail_list()
+            .iter()
+            .filter_map(|trail| Some((trail.name()?.to_owned(), trail.trail_arn()?.to_owned())))
+            .collect::<Vec<_>>();
+        let trails = each(trails, |(name, arn)| async move {
+            let status = match bound.call(self.cloudtrail.get_trail_status().name(&arn).send()).await {
+                Ok(status) => status,
+                // Deleted since it was listed.
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_trail_not_found_exception()) => {
+                    return Ok(None)
+                }
+                Err(error) => return Err(AwsError::from_sdk("cloudtrail:GetTrailStatus", error)),
+            };
+            let selectors = match bound.call(self.cloudtrail.get_event_selectors().trail_name(&arn).send()).await {
+                Ok(selectors) => selectors,
+                Err(error) if error.as_service_error().is_some_and(|e| e.is_trail_not_found_exception()) => {
+                    return Ok(None)
+                }
+                Err(error) => return Err(AwsError::from_sdk("cloudtrail:GetEventSelectors", error)),
+            };
+            let basic = selectors.event_selectors().iter().any(|selector| {
+                let read_write = selector.read_write_type().map(|kind| kind.as_str());
+                basic_selector_logs_management_writes(selector.include_management_events(), read_write)
+            });
+            let advanced = selectors.advanced_event_selectors().iter().any(|selector| {
+                let equals = |name: &str| {
+                    selector
+                        .field_selectors()
+                        .iter()
+                        .find(|field| field.field() == name)
+                        .map(|field| field.equals().iter().map(String::as_str).collect::<Vec<_>>())
+                };
+                advanced_selector_logs_management_writes(
+                    equals("eventCategory").as_deref(),
+                    equals("readOnly").as_deref(),
+                )
+            });
+            let logging = status.is_logging().unwrap_or(false);
+            Ok(Some(TrailState { name, arn, logging, management_writes: basic || advanced }))
+        })
+        .await?;
+        let state = WatchdogState::Trails(TrailCoverage {
+            region: region.clone(),
+            trails: trails.into_iter().flatten().collect(),
+        });
+        Ok(vec![Some(found(&REGION_TRAILS, region, state))])
+    }
+
+    /// snapback's rules on the default bus and on its own buses, each with its target count.
+    async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
+        let buses = self.own_buses(bound).await?;
         let mut rules = Vec::new();
         for bus in buses {
             let mut next = None;
@@ -193,13 +309,17 @@ impl WatchdogApi {
         .await
     }
 
-    /// snapback's rules, functions and topics, described; sorted.
+    /// The region's trails; snapback's rules, functions and topics, described; sorted.
     async fn sweep_all(&self) -> Result<Vec<Found>, AwsError> {
         let bound = CallBound::new(SWEEP_CONCURRENCY);
-        let (rules, functions, topics) =
-            tokio::try_join!(self.sweep_rules(&bound), self.sweep_functions(&bound), self.sweep_topics(&bound))?;
+        let (trails, rules, functions, topics) = tokio::try_join!(
+            self.sweep_trails(&bound),
+            self.sweep_rules(&bound),
+            self.sweep_functions(&bound),
+            self.sweep_topics(&bound)
+        )?;
         // None: deleted between the listing and its description.
-        let mut found: Vec<Found> = rules.into_iter().chain(functions).chain(topics).flatten().collect();
+        let mut found: Vec<Found> = trails.into_iter().chain(rules).chain(functions).chain(topics).flatten().collect();
         sort_found(&mut found);
         Ok(found)
     }
@@ -324,8 +444,9 @@ impl ServiceAdapter for WatchdogApi {
         })
     }
 
-    /// snapback's own rules (enabled, with a target), functions (no zero reservation) and topics
-    /// (read by someone): what keeps it seeing and acting, whatever changed it.
+    /// The region's trails (one logging management writes), snapback's own rules (enabled, with a
+    /// target), functions (no zero reservation) and topics (read by someone): what keeps it seeing
+    /// and acting, whatever changed it.
     fn sweep<'a>(&'a self, _context: &'a SweepContext) -> BoxFuture<'a, Result<Vec<Found>, AwsError>> {
         Box::pin(self.sweep_all())
     }

@@ -314,9 +314,9 @@ fn selectors_narrowed(request: &Value) -> Result<Vec<String>, Unreadable> {
             (Some((_, Value::Array(selectors))), None) if selectors.is_empty() => false,
             (Some((_, Value::Array(selectors))), _) if !selectors.is_empty() => {
                 selectors.iter().try_fold(false, |any, selector| {
-                    let management = bool_field(selector, &["includeManagementEvents"])?.unwrap_or(true);
-                    let kind = text_field(selector, &["readWriteType"])?.unwrap_or("All");
-                    Ok::<bool, Unreadable>(any || (management && matches!(kind, "All" | "WriteOnly")))
+                    let management = bool_field(selector, &["includeManagementEvents"])?;
+                    let kind = text_field(selector, &["readWriteType"])?;
+                    Ok::<bool, Unreadable>(any || basic_selector_logs_management_writes(management, kind))
                 })?
             }
             (_, Some((_, Value::Array(selectors)))) => selectors.iter().any(advanced_logs_management_writes),
@@ -340,9 +340,22 @@ fn advanced_logs_management_writes(selector: &Value) -> bool {
                 .map(|values| values.iter().filter_map(Value::as_str).collect::<Vec<_>>())
         })
     };
-    let management = equals("eventCategory").is_some_and(|values| values.contains(&"Management"));
-    let reads_only = equals("readOnly").is_some_and(|values| values == ["true"]);
-    management && !reads_only
+    advanced_selector_logs_management_writes(equals("eventCategory").as_deref(), equals("readOnly").as_deref())
+}
+
+/// Whether a basic event selector logs management write events: `includeManagementEvents` not
+/// false, `readWriteType` All or WriteOnly (absent fields take CloudTrail's defaults).
+pub fn basic_selector_logs_management_writes(
+    include_management_events: Option<bool>,
+    read_write: Option<&str>,
+) -> bool {
+    include_management_events.unwrap_or(true) && matches!(read_write.unwrap_or("All"), "All" | "WriteOnly")
+}
+
+/// Whether an advanced event selector logs management write events, from the `Equals` values of
+/// its `eventCategory` and `readOnly` field selectors: Management, and not read-only.
+pub fn advanced_selector_logs_management_writes(event_category: Option<&[&str]>, read_only: Option<&[&str]>) -> bool {
+    event_category.is_some_and(|values| values.contains(&"Management")) && read_only != Some(&["true"])
 }
 
 /// What an UpdateTrail turned off: a multi-region trail made single-region, log file validation.

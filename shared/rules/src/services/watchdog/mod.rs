@@ -13,11 +13,14 @@ pub mod state;
 
 pub use actions::WatchdogAction;
 pub use change::{
-    is_config_parameter, is_own_name, topic_name, topic_of_subscription, DetectorCall, FunctionCall, RuleCall,
-    TopicCall, TrailCall, WatchdogChange, CLOUDTRAIL_SOURCE, CONFIG_SOURCE, EVENTS_SOURCE, GUARDDUTY_SOURCE,
-    LAMBDA_SOURCE, OWN_NAME_PREFIX, SNS_SOURCE, SSM_SOURCE,
+    advanced_selector_logs_management_writes, basic_selector_logs_management_writes, is_config_parameter, is_own_name,
+    topic_name, topic_of_subscription, DetectorCall, FunctionCall, RuleCall, TopicCall, TrailCall, WatchdogChange,
+    CLOUDTRAIL_SOURCE, CONFIG_SOURCE, EVENTS_SOURCE, GUARDDUTY_SOURCE, LAMBDA_SOURCE, OWN_NAME_PREFIX, SNS_SOURCE,
+    SSM_SOURCE,
 };
-pub use state::{AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, WatchdogState};
+pub use state::{
+    AlertTopicState, GuardFunctionState, GuardRuleState, ParameterState, TrailCoverage, TrailState, WatchdogState,
+};
 
 use super::{Example, ServiceRules};
 use crate::finding::{Action, Finding, Plan, ResourceKind};
@@ -32,6 +35,9 @@ const fn kind(name: &'static str, asff_type: &'static str, arn: &'static str) ->
 
 pub static TRAIL: ResourceKind =
     kind("cloudtrail-trail", "AwsCloudTrailTrail", "arn:{partition}:cloudtrail:{region}:{account}:trail/{id}");
+/// A region's trails as a whole: `{id}` is the region, which no trail's logging covers.
+pub static REGION_TRAILS: ResourceKind =
+    kind("cloudtrail-region", "Other", "arn:{partition}:cloudtrail:{id}:{account}:trail/*");
 pub static EVENT_RULE: ResourceKind =
     kind("eventbridge-rule", "Other", "arn:{partition}:events:{region}:{account}:rule/{id}");
 pub static FUNCTION: ResourceKind =
@@ -63,9 +69,12 @@ pub static SLICE: ServiceRules<WatchdogChange, WatchdogState> = ServiceRules {
         &rules::detector_disabled::RULE,
     ],
     example,
-    // snapback's own rules with their targets, functions with their reservations, topics with
-    // their subscriptions.
+    // The region's trails with their status and selectors; snapback's own rules with their
+    // targets, functions with their reservations, topics with their subscriptions.
     sweep_actions: &[
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
         "events:ListEventBuses",
         "events:ListRules",
         "events:ListTargetsByRule",

@@ -10,6 +10,8 @@ pub enum WatchdogState {
     Function(GuardFunctionState),
     Topic(AlertTopicState),
     Parameter(ParameterState),
+    /// The trails that log this region (its own and other regions' multi-region trails).
+    Trails(TrailCoverage),
 }
 
 /// One of snapback's EventBridge rules (ListRules, ListTargetsByRule).
@@ -47,4 +49,22 @@ pub struct ParameterState {
     pub previous: Option<String>,
     /// Who wrote the current version (`LastModifiedUser`).
     pub modified_by: Option<String>,
+}
+
+/// What records this region's API calls: every trail DescribeTrails lists here (shadow trails
+/// of multi-region trails included), with its status and selectors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailCoverage {
+    pub region: String,
+    pub trails: Vec<TrailState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailState {
+    pub name: String,
+    /// How StartLogging names it from any region: its ARN.
+    pub arn: String,
+    pub logging: bool,
+    /// Its event selectors log management write events (what every guard listens to).
+    pub management_writes: bool,
 }

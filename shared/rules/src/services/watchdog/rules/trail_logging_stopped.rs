@@ -1,11 +1,13 @@
-//! `trail-logging-stopped`: a trail stopped logging, and with it every event snapback judges.
+//! `trail-logging-stopped`: a trail stopped logging, and with it every event snapback judges. A
+//! sweep also finds a region no logging trail covers, however that came about.
 
 use crate::config::{Config, Mode};
 use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, on, TrailCall, WatchdogAction, WatchdogChange, WatchdogState, CLOUDTRAIL_SOURCE, TRAIL,
+    finding, on, TrailCall, TrailCoverage, WatchdogAction, WatchdogChange, WatchdogState, CLOUDTRAIL_SOURCE,
+    REGION_TRAILS, TRAIL,
 };
 
 pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
@@ -21,14 +23,38 @@ pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
         // The restore reads the trail's status first.
         iam_actions: &["cloudtrail:GetTrailStatus", "cloudtrail:StartLogging"],
         options: NO_OPTIONS,
-        changes_only: Some(
-            "a trail that was never started is not a change; whether the trail snapback reads is logging is the \
-             heartbeat's to check",
-        ),
+        changes_only: None,
     },
     check_change,
-    check_state: None,
+    // However it came about (a trail never started, or stopped before snapback was deployed):
+    // no logging trail records this region's management writes, so no guard hears anything.
+    check_state: Some(check_state),
 };
+
+/// How to make a region's management write events reach snapback again.
+const CREATE_TRAIL: &str = "create a multi-region trail that logs management events (read and write), or deploy \
+                            the snapback module with create_trail = true";
+
+fn check_state(meta: &'static RuleMeta, state: &WatchdogState, _config: &Config) -> Option<Finding> {
+    let WatchdogState::Trails(TrailCoverage { region, trails }) = state else { return None };
+    if trails.iter().any(|trail| trail.logging && trail.management_writes) {
+        return None;
+    }
+    // A trail that would record them, stopped: starting it is the restore.
+    if let Some(trail) = trails.iter().find(|trail| trail.management_writes) {
+        let name = &trail.name;
+        let action = WatchdogAction::StartLogging { trail: name.clone(), identifier: trail.arn.clone() };
+        let changed = format!("trail {name} is not logging: no trail records the management write events of {region}");
+        return Some(finding(meta, &TRAIL, name, vec![changed], Some(action), None));
+    }
+    let changed = match trails.is_empty() {
+        true => format!("no trail logs {region}: snapback hears no change made there"),
+        false => {
+            format!("no trail records the management write events of {region}: snapback hears no change made there")
+        }
+    };
+    Some(finding(meta, &REGION_TRAILS, region, vec![changed], None, Some(CREATE_TRAIL.to_owned())))
+}
 
 fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Config) -> Option<Finding> {
     let WatchdogChange::Trail { trail, identifier, call: TrailCall::StopLogging } = change else { return None };
@@ -41,7 +67,7 @@ mod tests {
     use serde_json::json;
 
     use crate::services::test_support::*;
-    use crate::services::watchdog::CLOUDTRAIL_SOURCE;
+    use crate::services::watchdog::{TrailCoverage, TrailState, WatchdogState, CLOUDTRAIL_SOURCE};
     use crate::Config;
 
     #[test]
@@ -58,6 +84,55 @@ mod tests {
                 identifier: arn.into()
             }
         );
+    }
+
+    fn trail(name: &str, logging: bool, management_writes: bool) -> TrailState {
+        TrailState {
+            name: name.into(),
+            arn: format!("arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}"),
+            logging,
+            management_writes,
+        }
+    }
+
+    fn coverage(trails: Vec<TrailState>) -> WatchdogState {
+        WatchdogState::Trails(TrailCoverage { region: "eu-west-1".into(), trails })
+    }
+
+    #[test]
+    fn a_sweep_starts_a_stopped_trail_when_no_other_logs_management_writes() {
+        let config = Config::default();
+        let found =
+            state_findings(&coverage(vec![trail("data-only", true, false), trail("org", false, true)]), &config);
+        assert_eq!(plans(&found), ["trail-logging-stopped org: start logging on trail org"]);
+        assert_eq!(
+            found[0].changed,
+            ["trail org is not logging: no trail records the management write events of eu-west-1"]
+        );
+        // Another trail records them: the stopped one is somebody's own business.
+        assert!(
+            state_findings(&coverage(vec![trail("org", false, true), trail("audit", true, true)]), &config).is_empty()
+        );
+    }
+
+    #[test]
+    fn a_region_no_trail_covers_is_reported_with_how_to_cover_it() {
+        let config = Config::default();
+        for (trails, changed) in [
+            (vec![], "no trail logs eu-west-1: snapback hears no change made there"),
+            (
+                vec![trail("data-only", true, false)],
+                "no trail records the management write events of eu-west-1: snapback hears no change made there",
+            ),
+        ] {
+            let found = state_findings(&coverage(trails), &config);
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0].resource, "eu-west-1");
+            assert_eq!(found[0].kind.name, "cloudtrail-region");
+            assert_eq!(found[0].changed, [changed]);
+            assert!(found[0].plan.actions.is_empty());
+            assert!(found[0].plan.manual.as_deref().unwrap().contains("multi-region trail"));
+        }
     }
 
     #[test]
