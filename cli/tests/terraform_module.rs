@@ -110,6 +110,17 @@ fn every_function_has_its_role_lambda_logs_rules_and_dead_letters() {
     for metric in ["\"Errors\"", "\"ApproximateNumberOfMessagesVisible\"", "\"FailedInvocations\""] {
         assert!(alarms.contains(metric), "an alarm on {metric}");
     }
+    // One heartbeat alarm per rule, reading what the guard writes (snapback_pipeline::metrics),
+    // and breaching when the heartbeats stop coming at all.
+    let heartbeat = resource(&body, "aws_cloudwatch_metric_alarm", "heartbeat");
+    assert!(attribute(heartbeat, "for_each").contains("local.routes"));
+    assert_eq!(attribute(heartbeat, "metric_name"), "\"Heartbeats\"");
+    assert_eq!(attribute(heartbeat, "treat_missing_data"), "\"breaching\"");
+    assert_eq!(attribute(heartbeat, "comparison_operator"), "\"LessThanThreshold\"");
+    let dimensions = attribute(heartbeat, "dimensions");
+    for dimension in ["Function", "Bus", "Route"] {
+        assert!(dimensions.contains(dimension), "{dimensions}");
+    }
     assert_eq!(attribute(lambda, "timeout"), "each.value.timeout", "the timeout comes from the registry");
     assert_eq!(attribute(lambda, "memory_size"), "each.value.memory_size", "the memory comes from the registry");
     assert!(lambda.body().blocks().any(|b| b.identifier() == "logging_config"), "the Lambda sets logging_config");
@@ -125,8 +136,14 @@ fn the_dashboard_reads_the_metrics_the_functions_write_and_every_alarm() {
     for written in ["{snapback,Outcome}", "\\\"Decisions\\\"", "\"TimeToRestore\"", "\"remediated\""] {
         assert!(dashboard.contains(written), "the dashboard reads {written}: {dashboard}");
     }
-    for other in ["aws_sqs_queue.dead_letters.name", "aws_cloudwatch_metric_alarm.this", "\"Errors\"", "\"Throttles\""]
-    {
+    for other in [
+        "aws_sqs_queue.dead_letters.name",
+        "aws_cloudwatch_metric_alarm.this",
+        "aws_cloudwatch_metric_alarm.heartbeat",
+        "\"Errors\"",
+        "\"Throttles\"",
+        "{snapback,Function,Bus,Route}",
+    ] {
         assert!(dashboard.contains(other), "the dashboard shows {other}");
     }
 }

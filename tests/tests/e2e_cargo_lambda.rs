@@ -94,6 +94,13 @@ async fn the_watchdog_bootstrap_restarts_a_stopped_trail_writes_the_decisions_me
     let trail = format!("e2e-trail-{}", std::process::id());
     world.aws.s3.create_bucket().bucket(format!("{trail}-logs")).send().await.unwrap();
     world.aws.cloudtrail.create_trail().name(&trail).s3_bucket_name(format!("{trail}-logs")).send().await.unwrap();
+    // Management events, as AWS gives a new trail (moto gives it no selector): the sweep's check
+    // of the region's trails then finds it covered once it logs again.
+    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
+        .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+        .include_management_events(true)
+        .build();
+    world.aws.cloudtrail.put_event_selectors().trail_name(&trail).event_selectors(selector).send().await.unwrap();
     world.aws.cloudtrail.start_logging().name(&trail).send().await.unwrap();
     world.aws.cloudtrail.stop_logging().name(&trail).send().await.unwrap();
     let record = snapback_testkit::cloudtrail::record(
@@ -113,10 +120,13 @@ async fn the_watchdog_bootstrap_restarts_a_stopped_trail_writes_the_decisions_me
     let status = world.aws.cloudtrail.get_trail_status().name(&trail).send().await.unwrap();
     assert_eq!(status.is_logging(), Some(true));
     assert_eq!(world.alerts().await.len(), 1);
-    // The sweep schedule's input makes it sweep snapback's own resources instead.
+    // The sweep schedule's input makes it sweep snapback's own resources instead, then send the
+    // heartbeats: one per guard rule on the default bus at least.
     let swept = function.invoke(&json!({"snapback": "sweep"}));
     assert_eq!(swept["complete"], true, "{swept}");
     assert_eq!(swept["errors"], json!([]), "{swept}");
+    let routes = snapback_rules::heartbeat::routes().len() as u64;
+    assert!(swept["heartbeats_sent"].as_u64().is_some_and(|sent| sent >= routes && sent % routes == 0), "{swept}");
     assert!(swept["resources"].as_u64().is_some_and(|described| described >= 1), "its own topic at least: {swept}");
     drop(function);
     let printed = std::fs::read_to_string(&log).unwrap();

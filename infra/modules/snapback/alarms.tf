@@ -62,3 +62,36 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   alarm_actions       = [aws_sns_topic.alerts.arn]
   tags                = local.tags
 }
+
+# --- Heartbeats: the path from each bus through each rule to its function ----------------------
+# The watchdog's scheduled run puts one heartbeat per rule on each bus; the function counts it
+# (metric Heartbeats, by function, bus and route). No heartbeat for two periods in a row (data
+# missing is breaching) means the rule is disabled, deleted or without its target, the function
+# is throttled, or the schedule itself stopped: that rule's events go unjudged.
+
+locals {
+  heartbeats = length([for name, function in local.scheduled : name if function.sweeps_itself]) > 0
+  # One period per sweep interval (rate(...)), from one minute to a day; a day for cron(...).
+  sweep_rate       = var.sweep_schedule == null ? null : try(regex("^rate\\((\\d+) (minute|hour|day)s?\\)$", var.sweep_schedule), null)
+  sweep_seconds    = local.sweep_rate == null ? 86400 : tonumber(local.sweep_rate[0]) * lookup({ minute = 60, hour = 3600, day = 86400 }, local.sweep_rate[1])
+  heartbeat_period = min(86400, max(60, local.sweep_seconds))
+}
+
+resource "aws_cloudwatch_metric_alarm" "heartbeat" {
+  for_each            = local.heartbeats ? local.routes : {}
+  alarm_name          = "${var.name_prefix}${each.key}-heartbeat"
+  alarm_description   = "No heartbeat came through ${aws_cloudwatch_event_rule.this[each.key].name} to ${each.value.function}: the rule, its target or the function is broken, or the watchdog's schedule stopped. Its events go unjudged."
+  namespace           = "snapback"
+  metric_name         = "Heartbeats"
+  dimensions          = { Function = each.value.function, Bus = each.value.bus == null ? "default" : each.value.bus, Route = trimprefix(each.key, "central-") }
+  statistic           = "Sum"
+  period              = local.heartbeat_period
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  ok_actions          = [aws_sns_topic.alerts.arn]
+  tags                = local.tags
+}

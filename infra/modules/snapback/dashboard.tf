@@ -62,10 +62,24 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       }),
       merge(local.dashboard_widget, {
-        type = "alarm", x = 0, y = 12, width = 24, height = 4
+        type = "metric", x = 0, y = 12, width = 24
+        properties = {
+          title  = "Heartbeats by rule (one per sweep interval each; a gap is a broken path)"
+          region = local.region
+          view   = "timeSeries"
+          period = local.heartbeat_period
+          metrics = [[{
+            expression = "SEARCH('{snapback,Function,Bus,Route} MetricName=\"Heartbeats\"', 'Sum', ${local.heartbeat_period})"
+            id         = "heartbeats"
+            label      = ""
+          }]]
+        }
+      }),
+      merge(local.dashboard_widget, {
+        type = "alarm", x = 0, y = 18, width = 24, height = 4
         properties = {
           title  = "Alarms"
-          alarms = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]
+          alarms = concat([for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn], [for alarm in aws_cloudwatch_metric_alarm.heartbeat : alarm.arn])
         }
       }),
     ]

@@ -70,10 +70,15 @@ locals {
       "dynamodb:UpdateItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:DeleteItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:Query"                = [aws_dynamodb_table.ledger.arn]
-      "sqs:SendMessage"               = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
-      "sqs:ReceiveMessage"            = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
-      "sqs:DeleteMessage"             = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
-      "sqs:GetQueueAttributes"        = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      # The heartbeats, on the buses snapback's rules listen on.
+      "events:PutEvents" = concat(
+        ["arn:${local.partition}:events:${local.region}:${local.account}:event-bus/default"],
+        local.organization ? [aws_cloudwatch_event_bus.central[0].arn] : [],
+      )
+      "sqs:SendMessage"        = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:ReceiveMessage"     = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:DeleteMessage"      = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
+      "sqs:GetQueueAttributes" = local.fan_out ? [aws_sqs_queue.sweeps[0].arn] : []
       # The organization's structure: which units an account is in, which accounts are active.
       "organizations:ListParents"  = local.organization ? ["*"] : []
       "organizations:ListAccounts" = local.fan_out && var.sweep_organization ? ["*"] : []
