@@ -275,3 +275,86 @@ async fn an_accounts_scope_override_decides_what_its_sweep_lists() {
     );
     assert!(world.ingress(&orphan).await.is_empty());
 }
+
+/// A publisher that never answers: the attempt stops there, as one killed after its restore.
+struct HangingPublisher;
+
+impl snapback_aws::AlertPublisher for HangingPublisher {
+    fn publish<'a>(
+        &'a self,
+        _alert: &'a snapback_notify::Alert,
+    ) -> snapback_aws::BoxFuture<'a, Result<(), snapback_aws::AwsError>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// The event's claim in the ledger, with its lease run out (as time would).
+async fn expire_lease(world: &World, table: &str, event_id: &str) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    world
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("{}#{REGION}", world.aws.account)))
+        .key("sk", AttributeValue::S(format!("event#{event_id}")))
+        .update_expression("SET lease_until = :past")
+        .expression_attribute_values(":past", AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// GIVEN an attempt that restored the group and died before its alert, WHEN Lambda's retry
+/// comes while the dead attempt's lease still holds, THEN it changes nothing and asks to be
+/// retried; WHEN the retry comes after the lease, THEN it alerts "remediated" once, its restore
+/// finding nothing left to do.
+#[tokio::test]
+async fn a_retry_after_an_attempt_died_between_restore_and_alert_alerts_once_with_nothing_left_to_restore() {
+    use snapback_tests::fault_proxy::{Fault, FaultProxy};
+    let (world, group, event, table) = ssh_opened("{}").await;
+    let proxy = FaultProxy::start(&snapback_tests::moto_url(), Fault::count("Action=RevokeSecurityGroupIngress", None));
+    let counted = snapback_tests::Clients::for_account_at(&world.aws.account, &proxy.url).await;
+    let guard = |publisher: Box<dyn snapback_aws::AlertPublisher>| Guard {
+        publisher,
+        ledger: Some(world.ledger(&table)),
+        ..world.guard_with(&counted, &[])
+    };
+
+    let died = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        guard(Box::new(HangingPublisher)).handle(&event, deadline_in(30)),
+    )
+    .await;
+    assert!(died.is_err(), "the attempt never got past its alert");
+    assert!(world.ingress(&group).await.is_empty(), "it restored first");
+    assert_eq!(proxy.matched(), 1);
+
+    let early = guard(Box::new(SnsPublisher::new(world.aws.sns.clone(), &world.topic_arn)))
+        .handle(&event, deadline_in(4))
+        .await;
+    let error = early.expect_err("held by the dead attempt: a retry is asked for");
+    assert!(error.to_string().contains("another delivery holds"), "{error}");
+    assert!(world.alerts().await.is_empty());
+
+    let event_id = event["detail"]["eventID"].as_str().unwrap();
+    expire_lease(&world, &table, event_id).await;
+    let retry = guard(Box::new(SnsPublisher::new(world.aws.sns.clone(), &world.topic_arn)))
+        .handle(&event, deadline_in(30))
+        .await
+        .unwrap();
+
+    assert_eq!(retry.decisions[0].outcome, "remediated", "{retry:?}");
+    assert!(retry.decisions[0].detail.as_deref().unwrap().contains("earlier attempt"), "{retry:?}");
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 1, "one alert");
+    assert_eq!(alerts[0].message["outcome"], "remediated");
+    // Revoking by rule id is idempotent: the retry's call found nothing left to revoke, which is
+    // how it knew the restore was the dead attempt's.
+    assert_eq!(proxy.matched(), 2, "one revoke that restored, one that found the rule gone");
+    assert!(world.ingress(&group).await.is_empty());
+
+    let again = world.function_guard_with_ledger("sg-guard", &table).handle(&event, deadline_in(30)).await.unwrap();
+    assert!(again.ignored.as_deref().is_some_and(|why| why.contains("duplicate")), "{again:?}");
+    assert!(world.alerts().await.is_empty());
+}

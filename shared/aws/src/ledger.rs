@@ -59,8 +59,14 @@ pub enum Claim {
     /// The first delivery.
     First,
     /// An earlier attempt failed (or died): this is Lambda's retry, which must finish its work.
-    Retry,
-    /// Another delivery handled the event or is handling it now: nothing to do.
+    /// `restoring`: the findings (`rule resource`) that attempt was restoring when it stopped,
+    /// as it wrote them before acting; one found safe now was restored by it, and its alert is
+    /// this attempt's to send.
+    Retry { restoring: Vec<String> },
+    /// Another delivery is handling the event now, holding it until `until` (epoch ms): it may
+    /// finish, or die and leave it to a retry after that.
+    Held { until: i64 },
+    /// Another delivery handled the event: nothing to do.
     Duplicate,
 }
 
@@ -146,6 +152,15 @@ pub trait Ledger: Send + Sync {
         lease_seconds: i64,
     ) -> BoxFuture<'a, Result<Claim, AwsError>>;
 
+    /// Notes on the event's claim the findings (`rule resource`) about to be restored, before
+    /// acting: a retry of an attempt that died after the restore knows whose alert is missing.
+    fn note_restoring<'a>(
+        &'a self,
+        scope: &'a LedgerScope,
+        event_id: &'a str,
+        restoring: &'a [String],
+    ) -> BoxFuture<'a, Result<(), AwsError>>;
+
     /// Marks the event handled (`done`), or failed so that Lambda's retry may claim it.
     fn settle<'a>(
         &'a self,
@@ -227,6 +242,16 @@ type Item = HashMap<String, AttributeValue>;
 
 fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|value| value.as_s().ok()).cloned()
+}
+
+/// A list of strings (empty when absent).
+fn strings(item: &Item, name: &str) -> Vec<String> {
+    match item.get(name) {
+        Some(AttributeValue::L(values)) => {
+            values.iter().filter_map(|value| value.as_s().ok().map(String::to_owned)).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn number(item: &Item, name: &str) -> Option<i64> {
@@ -342,11 +367,39 @@ impl DynamoLedger {
             .send()
             .await;
         match answer {
-            Ok(answer) if answer.attributes().is_some_and(|old| !old.is_empty()) => Ok(Claim::Retry),
-            Ok(_) => Ok(Claim::First),
-            Err(error) if error_code(&error) == Some("ConditionalCheckFailedException") => Ok(Claim::Duplicate),
+            Ok(answer) => match answer.attributes().filter(|old| !old.is_empty()) {
+                Some(old) => Ok(Claim::Retry { restoring: strings(old, "restoring") }),
+                None => Ok(Claim::First),
+            },
+            Err(error) if error_code(&error) == Some("ConditionalCheckFailedException") => {
+                // Done, or running under a lease that has not run out.
+                let held = self.get(scope, format!("event#{event_id}")).await?;
+                match held.as_ref().filter(|item| text(item, "status").as_deref() == Some("running")) {
+                    Some(item) => Ok(Claim::Held { until: number(item, "lease_until").unwrap_or(now) }),
+                    None => Ok(Claim::Duplicate),
+                }
+            }
             Err(error) => Err(AwsError::from_sdk("dynamodb:PutItem", error)),
         }
+    }
+
+    async fn note_restoring_event(
+        &self,
+        scope: &LedgerScope,
+        event_id: &str,
+        restoring: &[String],
+    ) -> Result<(), AwsError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", scope.pk())
+            .key("sk", s(format!("event#{event_id}")))
+            .update_expression("SET restoring = :restoring")
+            .expression_attribute_values(":restoring", AttributeValue::L(restoring.iter().map(s).collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| AwsError::from_sdk("dynamodb:UpdateItem", error))
     }
 
     async fn settle_event(&self, scope: &LedgerScope, event_id: &str, done: bool) -> Result<(), AwsError> {
@@ -355,7 +408,8 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("pk", scope.pk())
             .key("sk", s(format!("event#{event_id}")))
-            .update_expression("SET #status = :status REMOVE lease_until")
+            // Its alerts are published or kept by now: a retry has no restore of its to alert.
+            .update_expression("SET #status = :status REMOVE lease_until, restoring")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":status", s(if done { "done" } else { "failed" }))
             .send()
@@ -399,6 +453,15 @@ impl Ledger for DynamoLedger {
         lease_seconds: i64,
     ) -> BoxFuture<'a, Result<Claim, AwsError>> {
         Box::pin(self.claim_event(scope, event_id, now, lease_seconds))
+    }
+
+    fn note_restoring<'a>(
+        &'a self,
+        scope: &'a LedgerScope,
+        event_id: &'a str,
+        restoring: &'a [String],
+    ) -> BoxFuture<'a, Result<(), AwsError>> {
+        Box::pin(self.note_restoring_event(scope, event_id, restoring))
     }
 
     fn settle<'a>(

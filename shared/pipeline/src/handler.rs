@@ -166,6 +166,47 @@ impl LookUps {
     }
 }
 
+/// How a finding is named on its event's claim while it is being restored.
+fn restoring_key(finding: &Finding) -> String {
+    format!("{} {}", finding.rule.id, finding.resource)
+}
+
+/// A finding an earlier attempt at this event was restoring, found safe now: that attempt
+/// restored it and died before its alert, which is this attempt's to send, once.
+fn restored_by_earlier_attempt(finding: &Finding, verdict: Verdict, restored_before: &[String]) -> Verdict {
+    if verdict.outcome != DecisionOutcome::AlreadySafe || !restored_before.contains(&restoring_key(finding)) {
+        return verdict;
+    }
+    tracing::info!(rule = finding.rule.id, resource = %finding.resource, "restored by an earlier attempt at this event");
+    Verdict { outcome: DecisionOutcome::Remediated, ..verdict }
+        .with_detail("restored by an earlier attempt at this event, which stopped before its alert")
+}
+
+/// Claims the event; while another delivery holds it, waits for that one to finish (a duplicate
+/// delivery running alongside) or for its lease to run out (a delivery that died), as long as
+/// this invocation has time left. Still held then: returned as is.
+async fn claim_when_free(
+    table: &dyn Ledger,
+    scope: &LedgerScope,
+    event_id: &str,
+    deadline: Instant,
+) -> Result<Claim, AwsError> {
+    const MARGIN: Duration = Duration::from_secs(3);
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let now = crate::ledger::now_ms();
+        let claim = table.claim(scope, event_id, now, lease_seconds(deadline)).await?;
+        let Claim::Held { until } = claim else { return Ok(claim) };
+        let lease_left = Duration::from_millis(until.saturating_sub(now).max(0) as u64);
+        let wait = pause.min(lease_left + Duration::from_millis(10));
+        if Instant::now() + wait + MARGIN >= deadline {
+            return Ok(claim);
+        }
+        tokio::time::sleep(wait).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
 /// How long a delivery holds an event's claim: past the invocation's deadline, a retry may take over.
 fn lease_seconds(deadline: Instant) -> i64 {
     deadline.saturating_duration_since(Instant::now()).as_secs() as i64 + 30
@@ -273,14 +314,26 @@ impl Guard {
 
         // One delivery of an event acts on it; a retry first publishes what its attempt could not.
         let claimed = matches!(observation, Observation::Change(_)) && !findings.is_empty();
+        let mut restored_before: Vec<String> = Vec::new();
         if let (true, Some(table)) = (claimed, ledger) {
-            match table.claim(&scope, id, now, lease_seconds(deadline)).await {
+            match claim_when_free(table, &scope, id, deadline).await {
                 Ok(Claim::Duplicate) => {
                     tracing::info!(event_id = id, event_name = name, reason = "duplicate", "event ignored");
                     report.ignored = Some("duplicate delivery: another delivery of this event handled it".into());
                     return Ok(report);
                 }
-                Ok(Claim::Retry) => {
+                Ok(Claim::Held { until }) => {
+                    // Still held as this invocation runs out: Lambda's retry comes back later.
+                    tracing::warn!(event_id = id, held_until = until, "another delivery holds the event: retry later");
+                    return Err(AwsError::Retryable {
+                        operation: "claim the event",
+                        message: format!("another delivery holds event {id} until {until} (epoch ms)"),
+                        source: None,
+                    }
+                    .into());
+                }
+                Ok(Claim::Retry { restoring }) => {
+                    restored_before = restoring;
                     if let Err(error) = self.publish_pending(table, &scope, Some(id)).await {
                         retry.get_or_insert(error);
                     }
@@ -309,6 +362,19 @@ impl Guard {
             };
             steps.push(step);
         }
+        // Written ahead: an attempt that dies between its restore and its alert leaves its retry
+        // the knowledge that the restore was its own (see `restored_by_earlier_attempt`).
+        if let (true, Some(table), false) = (claimed, ledger, merged.is_empty()) {
+            let restoring: Vec<String> = findings
+                .iter()
+                .zip(&steps)
+                .filter(|(_, step)| step.is_ok())
+                .map(|(finding, _)| restoring_key(finding))
+                .collect();
+            if let Err(error) = table.note_restoring(&scope, id, &restoring).await {
+                tracing::warn!(event_id = id, %error, "restores not noted in the ledger: a retry after a crash may not alert them");
+            }
+        }
         let mut results: Vec<Result<ActionResult, ActionFailure>> = Vec::new();
         for action in &merged {
             let described = look_ups.described.remove(&(action.service(), action.resource().to_owned()));
@@ -336,6 +402,8 @@ impl Guard {
                     Verdict { ran: Some(ran), ..verdict_of(restore, &results) }
                 }
             })
+            .zip(&findings)
+            .map(|(verdict, finding)| restored_by_earlier_attempt(finding, verdict, &restored_before))
             .collect();
         // The ledger says which alerting findings are news (all of them without one).
         let seen = match observation {
