@@ -26,7 +26,7 @@ C7N := $(C7N_VENV)/.c7n-$(C7N_VERSION)
 SWEEP_RUNS ?= 3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools browser build build-dev deploy test tf-check demo bench bench-sweep rules-doc manifest scan-screenshot lint clean
+.PHONY: help tools browser build build-dev deploy test tf-check demo bench bench-sweep bench-load rules-doc manifest scan-screenshot lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -102,6 +102,11 @@ bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then b
 	cargo bench -p snapback-rules --bench decision
 	scripts/with-moto.sh cargo run -p snapback-tests --bin bench-guard
 	$(MAKE) --no-print-directory bench-sweep
+
+# Not in `make bench` or CI: it runs for minutes (Lambda's retry delays are real: LOAD_RETRY_DELAY_S).
+bench-load: tools ## 2,000 world-open rules in 60 s against 4 sg-guard processes, EC2 rate-limited; then a SIGKILL between restore and alert
+	cargo build --release -p sg-guard
+	scripts/with-moto.sh cargo run -q -p snapback-tests --bin bench-load
 
 $(C7N):
 	@test -x $(C7N_VENV)/bin/python || $(PYTHON) -m venv $(C7N_VENV)

@@ -1,11 +1,12 @@
 //! A small HTTP proxy between the AWS SDK and moto that answers the first N requests matching a
-//! rule with a canned AWS error, and forwards everything else: throttling and busy resources
-//! that moto cannot produce on its own.
+//! rule with a canned AWS error (or those over a rate, or every Nth: [`Limit`]), and forwards
+//! everything else: throttling and busy resources that moto cannot produce on its own.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Which requests to fault, how often, and how.
 #[derive(Clone, Debug)]
@@ -17,6 +18,43 @@ pub struct Fault {
     /// How many matching requests are faulted before the rest pass through untouched.
     pub times: usize,
     pub kind: FaultKind,
+    /// Instead of the first `times`: which matching requests are faulted.
+    pub limit: Option<Limit>,
+}
+
+/// Which matching requests a [`Fault`] answers, shared by the proxy's connections.
+#[derive(Clone, Debug)]
+pub enum Limit {
+    /// Those over a token bucket's rate: `rate` a second, `burst` at most (EC2's request limits).
+    TokenBucket { rate: f64, burst: f64, state: Arc<Mutex<(f64, Instant)>> },
+    /// Every `n`th.
+    Every { n: usize, seen: Arc<AtomicUsize> },
+}
+
+impl Limit {
+    pub fn token_bucket(rate: f64, burst: f64) -> Limit {
+        Limit::TokenBucket { rate, burst, state: Arc::new(Mutex::new((burst, Instant::now()))) }
+    }
+
+    pub fn every(n: usize) -> Limit {
+        Limit::Every { n, seen: Arc::new(AtomicUsize::new(0)) }
+    }
+
+    /// Whether this matching request is faulted.
+    fn faults(&self) -> bool {
+        match self {
+            Limit::TokenBucket { rate, burst, state } => {
+                let mut state = state.lock().unwrap();
+                let (tokens, last) = *state;
+                let now = Instant::now();
+                let tokens = (tokens + (now - last).as_secs_f64() * rate).min(*burst);
+                let (tokens, faulted) = if tokens >= 1.0 { (tokens - 1.0, false) } else { (tokens, true) };
+                *state = (tokens, now);
+                faulted
+            }
+            Limit::Every { n, seen } => (seen.fetch_add(1, Ordering::SeqCst) + 1) % n == 0,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -30,7 +68,30 @@ pub enum FaultKind {
 impl Fault {
     /// Counts matching requests without changing them.
     pub fn count(matches: &'static str, method: Option<&'static str>) -> Fault {
-        Fault { matches, method, times: 0, kind: FaultKind::Rewrite { from: "", to: "" } }
+        Fault { matches, method, times: 0, kind: FaultKind::Rewrite { from: "", to: "" }, limit: None }
+    }
+
+    /// The same answer, to the matching requests `limit` picks.
+    pub fn limited(self, limit: Limit) -> Fault {
+        Fault { limit: Some(limit), ..self }
+    }
+
+    /// EC2's answer to a call that failed on its side: 500 InternalError (query/XML).
+    pub fn ec2_internal_error(matches: &'static str) -> Fault {
+        Fault {
+            matches,
+            method: None,
+            times: usize::MAX,
+            kind: FaultKind::Answer {
+                status: 500,
+                headers: Vec::new(),
+                content_type: "text/xml",
+                body: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>InternalError</Code>\
+                   <Message>An internal error has occurred.</Message></Error></Errors><RequestID>5f1a7c0e-internal</RequestID></Response>"
+                    .into(),
+            },
+            limit: None,
+        }
     }
 
     /// EKS's answer while another update runs: 409 ResourceInUseException (REST/JSON).
@@ -45,6 +106,7 @@ impl Fault {
                 content_type: "application/json",
                 body: r#"{"message":"Cluster has updates in progress","clusterName":null,"nodegroupName":null,"addonName":null,"subscriptionId":null}"#.into(),
             },
+            limit: None,
         }
     }
 
@@ -55,6 +117,7 @@ impl Fault {
             method: Some("GET"),
             times,
             kind: FaultKind::Rewrite { from: "\"status\": \"ACTIVE\"", to: "\"status\": \"UPDATING\"" },
+            limit: None,
         }
     }
 
@@ -82,6 +145,7 @@ impl Fault {
                      <RequestId>faulted</RequestId></ErrorResponse>"
                 ),
             },
+            limit: None,
         }
     }
 
@@ -99,6 +163,7 @@ impl Fault {
                    <Message>Request limit exceeded.</Message></Error></Errors><RequestID>5f1a7c0e-throttled</RequestID></Response>"
                     .into(),
             },
+            limit: None,
         }
     }
 }
@@ -175,7 +240,14 @@ fn serve(
     let request_line = head.lines().next().unwrap_or_default().to_owned();
     let is_match = fault.method.is_none_or(|method| request_line.starts_with(method))
         && (request_line.contains(fault.matches) || String::from_utf8_lossy(&body).contains(fault.matches));
-    let faulted = is_match && matched.fetch_add(1, Ordering::SeqCst) < fault.times;
+    let faulted = is_match
+        && match &fault.limit {
+            Some(limit) => {
+                matched.fetch_add(1, Ordering::SeqCst);
+                limit.faults()
+            }
+            None => matched.fetch_add(1, Ordering::SeqCst) < fault.times,
+        };
     if faulted {
         failed.fetch_add(1, Ordering::SeqCst);
         if let FaultKind::Answer { status, headers, content_type, body } = &fault.kind {

@@ -278,6 +278,28 @@ impl World {
         ]
     }
 
+    /// A multi-region trail `name` logging management events, read and write, as AWS sets a new
+    /// trail up (moto gives a new trail no event selector): the region is covered.
+    pub async fn logging_trail(&self, name: &str) {
+        // Bucket names are global: one per account.
+        let bucket = format!("{name}-logs-{}", self.aws.account);
+        self.aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let trail = self.aws.cloudtrail.create_trail().name(name).s3_bucket_name(&bucket).is_multi_region_trail(true);
+        trail.send().await.unwrap();
+        self.log_management_events(name).await;
+        self.aws.cloudtrail.start_logging().name(name).send().await.unwrap();
+    }
+
+    /// The trail's selector set to management events, read and write: what AWS gives a new
+    /// trail (moto gives it none).
+    pub async fn log_management_events(&self, trail: &str) {
+        let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
+            .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+            .include_management_events(true)
+            .build();
+        self.aws.cloudtrail.put_event_selectors().trail_name(trail).event_selectors(selector).send().await.unwrap();
+    }
+
     /// Stores a config document in the account's SSM parameter the guard reads.
     pub async fn put_config(&self, document: &str) {
         self.aws

@@ -1,19 +1,21 @@
-//! A minimal Lambda Runtime API (the HTTP interface a bootstrap polls), for the benchmark: it
+//! A minimal Lambda Runtime API (the HTTP interface a bootstrap polls), for the benchmarks: it
 //! hands out one event per `invocation/next` and timestamps the moment each answer arrives.
+//! Several bootstraps may poll one API, as Lambda scales a function out: each takes the next
+//! event.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What the bootstrap did, in order.
 #[derive(Debug, Clone)]
 pub enum RuntimeEvent {
     /// It asked for the next invocation.
     Polled(Instant),
-    /// It answered an invocation (response or error body).
-    Answered { at: Instant, ok: bool, body: String },
+    /// It answered an invocation (response or error body) of `event`.
+    Answered { at: Instant, ok: bool, body: String, event: String },
 }
 
 pub struct RuntimeApi {
@@ -24,6 +26,11 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub fn start() -> RuntimeApi {
+        RuntimeApi::start_with_timeout(Duration::from_secs(30))
+    }
+
+    /// An API whose invocations each have `timeout` to run (their `Lambda-Runtime-Deadline-Ms`).
+    pub fn start_with_timeout(timeout: Duration) -> RuntimeApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let (events, pending) = channel::<String>();
@@ -32,7 +39,7 @@ impl RuntimeApi {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (pending, report) = (pending.clone(), report.clone());
-                std::thread::spawn(move || serve(stream, &pending, &report));
+                std::thread::spawn(move || serve(stream, &pending, &report, timeout));
             }
         });
         RuntimeApi { port, events, seen }
@@ -44,10 +51,12 @@ impl RuntimeApi {
     }
 }
 
-fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<RuntimeEvent>) {
+fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<RuntimeEvent>, timeout: Duration) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     let mut next_id = 0u64;
+    // One bootstrap's connection: one invocation at a time.
+    let mut current = String::new();
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -78,14 +87,15 @@ fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<R
             let _ = report.send(RuntimeEvent::Polled(Instant::now()));
             let Ok(event) = pending.lock().unwrap().recv() else { return };
             next_id += 1;
-            let deadline =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
+                + timeout.as_millis();
             let response = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: bench-{next_id}\r\n\
                  Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:sg-guard\r\n\
                  Content-Length: {}\r\n\r\n{event}",
                 event.len()
             );
+            current = event;
             if writer.write_all(response.as_bytes()).is_err() {
                 return;
             }
@@ -95,6 +105,7 @@ fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<R
                 at: Instant::now(),
                 ok,
                 body: String::from_utf8_lossy(&body).into_owned(),
+                event: std::mem::take(&mut current),
             });
             if writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").is_err() {
                 return;

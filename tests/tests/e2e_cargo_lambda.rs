@@ -96,11 +96,7 @@ async fn the_watchdog_bootstrap_restarts_a_stopped_trail_writes_the_decisions_me
     world.aws.cloudtrail.create_trail().name(&trail).s3_bucket_name(format!("{trail}-logs")).send().await.unwrap();
     // Management events, as AWS gives a new trail (moto gives it no selector): the sweep's check
     // of the region's trails then finds it covered once it logs again.
-    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
-        .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
-        .include_management_events(true)
-        .build();
-    world.aws.cloudtrail.put_event_selectors().trail_name(&trail).event_selectors(selector).send().await.unwrap();
+    world.log_management_events(&trail).await;
     world.aws.cloudtrail.start_logging().name(&trail).send().await.unwrap();
     world.aws.cloudtrail.stop_logging().name(&trail).send().await.unwrap();
     let record = snapback_testkit::cloudtrail::record(

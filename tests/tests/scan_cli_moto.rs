@@ -26,9 +26,11 @@ fn scan_as(credentials: &[(&'static str, String)], args: &[&str]) -> snapback_te
 }
 
 /// A world in an account of its own, and credentials that moto maps to it (a role assumed there):
-/// the binary, which sends no account header, changes nothing of the other tests'.
+/// the binary, which sends no account header, changes nothing of the other tests'. A trail logs
+/// it, as snapback's prerequisite.
 async fn world_of_its_own() -> (World, Vec<(&'static str, String)>) {
     let world = World::in_account(&fresh_account()).await;
+    world.logging_trail("audit").await;
     let credentials = credentials_in(&world.aws.account).await;
     (world, credentials)
 }

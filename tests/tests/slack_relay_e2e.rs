@@ -165,3 +165,84 @@ async fn a_404_fails_at_once_naming_the_status_and_never_the_url() {
         assert!(!output.contains("secret-token-4f9a") && !output.contains(&listener.url), "the URL leaked: {output}");
     }
 }
+
+/// Lambda's Invoke API, in front of the relay under cargo-lambda: each Invoke is handed to the
+/// running bootstrap and answered with its result (`X-Amz-Function-Error` when it failed).
+struct LambdaService {
+    url: String,
+    invoked: Arc<Mutex<Vec<String>>>,
+}
+
+impl LambdaService {
+    fn start(relay: LocalLambda) -> LambdaService {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let invoked = Arc::new(Mutex::new(Vec::new()));
+        let seen = invoked.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut request_line, mut length) = (String::new(), 0);
+                reader.read_line(&mut request_line).unwrap();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                seen.lock().unwrap().push(request_line.trim().to_owned());
+                let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (ok, result) = relay.invoke_result(&payload);
+                let failed = if ok { String::new() } else { "X-Amz-Function-Error: Unhandled\r\n".to_owned() };
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amz-Executed-Version: $LATEST\r\n{failed}\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{result}",
+                    result.len()
+                );
+                let mut stream = stream;
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        LambdaService { url, invoked }
+    }
+}
+
+#[tokio::test]
+async fn an_alert_the_deleted_topic_refuses_reaches_slack_through_the_relay_invoked_directly() {
+    use snapback_aws::{AlertPublisher, RelayFallback, SnsPublisher};
+    let listener = Listener::start(vec![]);
+    let service = LambdaService::start(relay_to(&listener, &log_file("fallback")).await);
+    let world = World::new().await;
+    let lambda = aws_sdk_lambda::Client::new(&snapback_tests::sdk_config_at(&service.url).await);
+    let deleted = format!("arn:aws:sns:{}:{}:snapback-alerts", snapback_tests::REGION, world.aws.account);
+    let silenced = RelayFallback::new(
+        Box::new(SnsPublisher::new(world.aws.sns.clone(), deleted)),
+        lambda.clone(),
+        "snapback-slack-notifier",
+    );
+    let alert = sample_alert(snapback_rules::rule("guard-alerts-silenced").unwrap(), Outcome::WouldRemediate);
+
+    silenced.publish(&alert).await.expect("the relay posted it");
+
+    let invoked = service.invoked.lock().unwrap().clone();
+    assert_eq!(invoked.len(), 1);
+    assert!(invoked[0].starts_with("POST /2015-03-31/functions/snapback-slack-notifier/invocations"), "{invoked:?}");
+    let bodies = listener.bodies();
+    assert_eq!(bodies.len(), 1, "posted to Slack once");
+    assert!(bodies[0]["attachments"][0]["blocks"].to_string().contains("guard-alerts-silenced"), "{}", bodies[0]);
+
+    // A topic that takes the alert: the relay is not called.
+    let working = RelayFallback::new(
+        Box::new(SnsPublisher::new(world.aws.sns.clone(), &world.topic_arn)),
+        lambda,
+        "snapback-slack-notifier",
+    );
+    working.publish(&alert).await.unwrap();
+    assert_eq!(service.invoked.lock().unwrap().len(), 1);
+    assert_eq!(world.alerts().await.len(), 1);
+}

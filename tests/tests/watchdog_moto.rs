@@ -26,22 +26,9 @@ async fn watchdog(world: &World) -> snapback_pipeline::Guard {
     world.function_guard("watchdog", &world.aws, &[])
 }
 
-/// A trail `name` that logged and was stopped.
+/// A trail `name` that logged (management events) and was stopped.
 async fn stopped_trail(world: &World, name: &str) {
-    // Bucket names are global: one per account.
-    let bucket = format!("{name}-logs-{}", world.aws.account);
-    world.aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    world
-        .aws
-        .cloudtrail
-        .create_trail()
-        .name(name)
-        .s3_bucket_name(&bucket)
-        .is_multi_region_trail(true)
-        .send()
-        .await
-        .unwrap();
-    world.aws.cloudtrail.start_logging().name(name).send().await.unwrap();
+    world.logging_trail(name).await;
     world.aws.cloudtrail.stop_logging().name(name).send().await.unwrap();
 }
 
@@ -337,15 +324,6 @@ async fn the_watchdogs_sweep_enables_its_own_rule_removes_a_zero_reservation_and
     assert!(swept.decisions.iter().all(|d| !d.rule.starts_with("guard-")), "{:?}", swept.decisions);
 }
 
-/// Management events, read and write: what AWS gives a new trail (moto gives it no selector).
-async fn log_management_events(world: &World, trail: &str) {
-    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
-        .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
-        .include_management_events(true)
-        .build();
-    world.aws.cloudtrail.put_event_selectors().trail_name(trail).event_selectors(selector).send().await.unwrap();
-}
-
 /// (rule, resource, outcome) of the sweep's decisions of `rule`.
 fn swept<'a>(report: &'a snapback_pipeline::SweepReport, rule: &str) -> Vec<(&'a str, &'a str)> {
     report.decisions.iter().filter(|d| d.rule == rule).map(|d| (d.resource.as_str(), d.outcome.as_str())).collect()
@@ -364,7 +342,6 @@ async fn a_sweep_reports_a_region_no_trail_logs_then_starts_the_stopped_trail_th
     assert!(blind.message["rules"][0]["changed"][0].as_str().unwrap().contains("no trail logs"), "{:?}", blind.message);
 
     stopped_trail(&world, "org-trail").await;
-    log_management_events(&world, "org-trail").await;
     let stopped = watchdog.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();
     assert_eq!(swept(&stopped, "trail-logging-stopped"), [("org-trail", "remediated")]);
     assert!(is_logging(&world, "org-trail").await);
@@ -377,9 +354,7 @@ async fn a_sweep_reports_a_region_no_trail_logs_then_starts_the_stopped_trail_th
 async fn a_stopped_trail_is_left_alone_by_a_sweep_when_another_trail_logs_management_writes() {
     let world = World::new().await;
     stopped_trail(&world, "team-trail").await;
-    log_management_events(&world, "team-trail").await;
     stopped_trail(&world, "org-trail").await;
-    log_management_events(&world, "org-trail").await;
     world.aws.cloudtrail.start_logging().name("org-trail").send().await.unwrap();
 
     let report = watchdog(&world).await.sweep(Some(&world.aws.account), Some(REGION), deadline_in(60)).await.unwrap();

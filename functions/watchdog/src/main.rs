@@ -16,7 +16,11 @@ async fn main() -> Result<(), Error> {
     let sdk = snapback_aws::load_sdk_config().await;
     let region = sdk.region().map(|region| region.to_string());
     let function = snapback_rules::function("watchdog").expect("the watchdog is in the registry's function table");
-    let guard = Guard::from_settings(function, &sdk, &settings);
+    let mut guard = Guard::from_settings(function, &sdk, &settings);
+    if let Some(relay) = &settings.relay_function {
+        // The topic deleted (or its policy or key changed): the alert saying so still reaches Slack.
+        guard.publisher = Box::new(snapback_aws::RelayFallback::from_sdk(guard.publisher, &sdk, relay));
+    }
     let heartbeats = snapback_aws::WatchdogApi::new(&sdk);
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (guard, heartbeats, region) = (&guard, &heartbeats, region.as_deref());

@@ -35,6 +35,10 @@ resource "aws_lambda_function" "this" {
       contains(keys(local.relays), each.key) ? { SNAPBACK_SLACK_SECRET_ARN = var.slack_webhook_secret_arn } : {},
       contains(keys(local.relays), each.key) ? {} : { SNAPBACK_LEDGER_TABLE = aws_dynamodb_table.ledger.name },
       var.docs_url != null ? { SNAPBACK_DOCS_URL = var.docs_url } : {},
+      # A function that may invoke the Slack relay (the watchdog) does so when the topic is gone.
+      contains(each.value.iam_actions, "lambda:InvokeFunction") && length(local.relays) > 0 ? {
+        SNAPBACK_RELAY_FUNCTION = "${var.name_prefix}${keys(local.relays)[0]}"
+      } : {},
       # A central sweeper spreads its sweeps over the members, one queue message per account and region.
       contains(keys(local.sweepers), each.key) && local.fan_out ? {
         SNAPBACK_SWEEP_QUEUE_URL = aws_sqs_queue.sweeps[0].url

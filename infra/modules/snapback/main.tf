@@ -70,6 +70,8 @@ locals {
       "dynamodb:UpdateItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:DeleteItem"           = [aws_dynamodb_table.ledger.arn]
       "dynamodb:Query"                = [aws_dynamodb_table.ledger.arn]
+      # The Slack relay, invoked directly when the alert topic refuses an alert for good.
+      "lambda:InvokeFunction" = [for name in keys(local.relays) : "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${var.name_prefix}${name}"]
       # The heartbeats, on the buses snapback's rules listen on.
       "events:PutEvents" = concat(
         ["arn:${local.partition}:events:${local.region}:${local.account}:event-bus/default"],

@@ -9,6 +9,8 @@ mod config_source;
 mod error;
 mod ledger;
 mod organization;
+#[cfg(feature = "watchdog")]
+mod relay_fallback;
 mod secrets;
 pub mod services;
 mod sweep;
@@ -31,6 +33,8 @@ pub use ledger::{
     Claim, DynamoLedger, Entry, EntryStatus, HeartbeatSeen, Ledger, LedgerScope, PendingAlert, SweepCursor,
 };
 pub use organization::Organization;
+#[cfg(feature = "watchdog")]
+pub use relay_fallback::RelayFallback;
 pub use secrets::{SecretSource, SecretsManager};
 #[cfg(feature = "guards")]
 pub use services::ecr::EcrRepositories;

@@ -13,6 +13,9 @@ pub struct Settings {
     pub own_principals: Vec<String>,
     /// `SNAPBACK_LEDGER_TABLE`: the DynamoDB ledger; unset, snapback works without de-duplication.
     pub ledger_table: Option<String>,
+    /// `SNAPBACK_RELAY_FUNCTION`: the Slack relay function, which the watchdog invokes directly
+    /// when the alert topic refuses an alert for good; unset without a relay.
+    pub relay_function: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +71,9 @@ impl Settings {
             .collect();
         let ledger_table =
             lookup("SNAPBACK_LEDGER_TABLE").map(|table| table.trim().to_owned()).filter(|table| !table.is_empty());
-        Ok(Settings { topic_arn, config, config_ttl, own_principals, ledger_table })
+        let relay_function =
+            lookup("SNAPBACK_RELAY_FUNCTION").map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
+        Ok(Settings { topic_arn, config, config_ttl, own_principals, ledger_table, relay_function })
     }
 }
 

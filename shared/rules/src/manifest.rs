@@ -143,7 +143,8 @@ pub fn manifest() -> Value {
     let mut member_actions: BTreeSet<&str> = BTreeSet::new();
     for function in registry::functions() {
         let rules = function.judged_rules();
-        let mut actions: BTreeSet<&str> = function.base_actions.iter().copied().collect();
+        let mut actions: BTreeSet<&str> =
+            function.base_actions.iter().flat_map(|actions| actions.iter().copied()).collect();
         for meta in &rules {
             actions.extend(meta.iam_actions.iter().copied());
             member_actions.extend(meta.iam_actions.iter().copied());

@@ -104,7 +104,7 @@ pub struct Function {
     pub trigger: Trigger,
     pub services: &'static [&'static dyn Slice],
     /// What the function needs beyond its rules' actions (publishing alerts, reading config).
-    pub base_actions: &'static [&'static str],
+    pub base_actions: &'static [&'static [&'static str]],
     pub timeout_seconds: u32,
     pub memory_mb: u32,
     /// Swept on the sweeper's schedule by the function itself, not by the sweeper: the watchdog,
@@ -179,6 +179,10 @@ const GUARD_BASE_ACTIONS: &[&str] = &[
     "dynamodb:Query",
 ];
 
+/// The watchdog's, besides a guard's: when the alert topic refuses an alert for good (deleted,
+/// its policy or key changed), the alert goes to the Slack relay function directly.
+const RELAY_FALLBACK_ACTIONS: &[&str] = &["lambda:InvokeFunction"];
+
 /// A central deployment's sweeps (the sweeper's, besides a guard's actions): the organization's
 /// accounts, and the queue the schedule puts one message per account and region on and the same
 /// function reads back.
@@ -197,7 +201,7 @@ pub static FUNCTIONS: &[Function] = &[
         description: "Reverts world-open ingress on EKS security groups.",
         trigger: Trigger::Cloudtrail,
         services: &[&security_groups::SLICE],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS],
         timeout_seconds: 30,
         memory_mb: 128,
         sweeps_itself: false,
@@ -207,7 +211,7 @@ pub static FUNCTIONS: &[Function] = &[
         description: "Restores EKS endpoint posture, control-plane logging and access policies.",
         trigger: Trigger::Cloudtrail,
         services: &[&eks::SLICE],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS],
         // A cluster stays CREATING for about ten minutes; the guard waits for it.
         timeout_seconds: 900,
         memory_mb: 128,
@@ -218,7 +222,7 @@ pub static FUNCTIONS: &[Function] = &[
         description: "Restores node IMDS settings, private subnets, account EBS and IMDS defaults; unshares public snapshots and AMIs.",
         trigger: Trigger::Cloudtrail,
         services: &[&node::SLICE],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS],
         timeout_seconds: 30,
         memory_mb: 128,
         sweeps_itself: false,
@@ -229,7 +233,7 @@ pub static FUNCTIONS: &[Function] = &[
             "Restores scan on push on ECR repositories; alerts on mutable tags and public repository policies.",
         trigger: Trigger::Cloudtrail,
         services: &[&ecr::SLICE],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS],
         timeout_seconds: 30,
         memory_mb: 128,
         sweeps_itself: false,
@@ -240,7 +244,7 @@ pub static FUNCTIONS: &[Function] = &[
                       the account's detectors.",
         trigger: Trigger::Cloudtrail,
         services: &[&watchdog::SLICE],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS, RELAY_FALLBACK_ACTIONS],
         timeout_seconds: 30,
         memory_mb: 128,
         sweeps_itself: true,
@@ -251,7 +255,7 @@ pub static FUNCTIONS: &[Function] = &[
         trigger: Trigger::Schedule,
         // Every slice (see `Function::slices`): hosting them here would list their rules twice.
         services: &[],
-        base_actions: GUARD_BASE_ACTIONS,
+        base_actions: &[GUARD_BASE_ACTIONS],
         // Stops before the deadline and goes on at the next run from a cursor in the ledger.
         timeout_seconds: 300,
         memory_mb: 256,
@@ -262,7 +266,7 @@ pub static FUNCTIONS: &[Function] = &[
         description: "Posts alerts from the topic to Slack.",
         trigger: Trigger::AlertTopic,
         services: &[],
-        base_actions: &["secretsmanager:GetSecretValue", "kms:Decrypt"],
+        base_actions: &[&["secretsmanager:GetSecretValue", "kms:Decrypt"]],
         timeout_seconds: 60,
         memory_mb: 128,
         sweeps_itself: false,

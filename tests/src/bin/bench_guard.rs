@@ -95,7 +95,7 @@ fn handle(api: &RuntimeApi, event: &Value, expect: &str) -> f64 {
     api.send(event);
     loop {
         match api.seen.recv_timeout(Duration::from_secs(30)).expect("an answer") {
-            RuntimeEvent::Answered { at, ok, body } => {
+            RuntimeEvent::Answered { at, ok, body, .. } => {
                 assert!(ok && body.contains(expect), "{body}");
                 return millis(at - sent);
             }
