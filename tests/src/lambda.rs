@@ -142,3 +142,42 @@ impl LocalLambda {
         (output.status.success(), printed)
     }
 }
+
+/// A bootstrap of the release build (`cargo build --release -p <name>` first).
+pub fn release_binary(name: &str) -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("release").join(name);
+    assert!(binary.exists(), "build it first: cargo build --release -p {name}");
+    binary
+}
+
+/// The release bootstrap `name` polling `api`, with the world's settings and then `env`.
+pub fn spawn_release(
+    name: &str,
+    api: &crate::runtime_api::RuntimeApi,
+    world: &crate::World,
+    env: &[(&str, String)],
+) -> Running {
+    Running(
+        Command::new(release_binary(name))
+            .envs(world.function_env())
+            .envs(env.iter().cloned())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// The `p` quantile (0..=1) of sorted timings; NaN for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    match sorted.is_empty() {
+        true => f64::NAN,
+        false => sorted[((sorted.len() as f64 - 1.0) * p).round() as usize],
+    }
+}

@@ -3,6 +3,7 @@
 //! Several bootstraps may poll one API, as Lambda scales a function out: each takes the next
 //! event.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -36,10 +37,11 @@ impl RuntimeApi {
         let (events, pending) = channel::<String>();
         let (report, seen) = channel::<RuntimeEvent>();
         let pending = Arc::new(Mutex::new(pending));
+        let in_flight: InFlight = Arc::default();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (pending, report) = (pending.clone(), report.clone());
-                std::thread::spawn(move || serve(stream, &pending, &report, timeout));
+                let (pending, report, in_flight) = (pending.clone(), report.clone(), in_flight.clone());
+                std::thread::spawn(move || serve(stream, &pending, &report, &in_flight, timeout));
             }
         });
         RuntimeApi { port, events, seen }
@@ -51,12 +53,19 @@ impl RuntimeApi {
     }
 }
 
-fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<RuntimeEvent>, timeout: Duration) {
+/// Events handed out and not answered yet, by request id: the answer may come on another
+/// connection than the poll that took the event.
+type InFlight = Arc<Mutex<(u64, HashMap<String, String>)>>;
+
+fn serve(
+    stream: TcpStream,
+    pending: &Mutex<Receiver<String>>,
+    report: &Sender<RuntimeEvent>,
+    in_flight: &InFlight,
+    timeout: Duration,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    let mut next_id = 0u64;
-    // One bootstrap's connection: one invocation at a time.
-    let mut current = String::new();
     loop {
         let mut request_line = String::new();
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
@@ -86,26 +95,34 @@ fn serve(stream: TcpStream, pending: &Mutex<Receiver<String>>, report: &Sender<R
         if request_line.starts_with("GET") && path.ends_with("/invocation/next") {
             let _ = report.send(RuntimeEvent::Polled(Instant::now()));
             let Ok(event) = pending.lock().unwrap().recv() else { return };
-            next_id += 1;
+            let request_id = {
+                let mut in_flight = in_flight.lock().unwrap();
+                in_flight.0 += 1;
+                let id = format!("bench-{}", in_flight.0);
+                in_flight.1.insert(id.clone(), event.clone());
+                id
+            };
             let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()
                 + timeout.as_millis();
             let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: bench-{next_id}\r\n\
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {request_id}\r\n\
                  Lambda-Runtime-Deadline-Ms: {deadline}\r\nLambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:sg-guard\r\n\
                  Content-Length: {}\r\n\r\n{event}",
                 event.len()
             );
-            current = event;
             if writer.write_all(response.as_bytes()).is_err() {
                 return;
             }
         } else {
             let ok = path.ends_with("/response");
+            // …/invocation/<request id>/response (or /error)
+            let request_id = path.rsplit('/').nth(1).unwrap_or_default();
+            let event = in_flight.lock().unwrap().1.remove(request_id).unwrap_or_default();
             let _ = report.send(RuntimeEvent::Answered {
                 at: Instant::now(),
                 ok,
                 body: String::from_utf8_lossy(&body).into_owned(),
-                event: std::mem::take(&mut current),
+                event,
             });
             if writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").is_err() {
                 return;

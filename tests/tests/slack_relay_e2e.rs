@@ -11,6 +11,27 @@ use snapback_notify::{sample_alert, Outcome};
 use snapback_tests::lambda::{function_binary, LocalLambda};
 use snapback_tests::{moto_url, sdk_config, World};
 
+/// One HTTP request: (request line, headers lower-cased, body).
+fn read_request(stream: &std::net::TcpStream) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length = headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, v)| v.parse().ok());
+    let mut body = vec![0; length.unwrap_or(0)];
+    reader.read_exact(&mut body).unwrap();
+    (request_line.trim().to_owned(), headers, body)
+}
+
 /// A Slack stand-in: answers each POST with the next scripted (status, Retry-After), then 200.
 struct Listener {
     url: String,
@@ -27,19 +48,7 @@ impl Listener {
         std::thread::spawn(move || {
             let mut script = script.into_iter();
             for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
+                let (_, _, body) = read_request(&stream);
                 seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
                 let (status, retry_after) = script.next().unwrap_or((200, None));
                 let mut answer = format!("HTTP/1.1 {status} Scripted\r\nContent-Length: 2\r\nConnection: close\r\n");
@@ -167,10 +176,12 @@ async fn a_404_fails_at_once_naming_the_status_and_never_the_url() {
 }
 
 /// Lambda's Invoke API, in front of the relay under cargo-lambda: each Invoke is handed to the
-/// running bootstrap and answered with its result (`X-Amz-Function-Error` when it failed).
+/// running bootstrap, then answered 202 as an asynchronous invocation is; (request line,
+/// invocation type) of each is kept. The relay is stopped with the service.
 struct LambdaService {
     url: String,
-    invoked: Arc<Mutex<Vec<String>>>,
+    invoked: Arc<Mutex<Vec<(String, String)>>>,
+    relay: Arc<Mutex<Option<LocalLambda>>>,
 }
 
 impl LambdaService {
@@ -178,37 +189,28 @@ impl LambdaService {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let invoked = Arc::new(Mutex::new(Vec::new()));
-        let seen = invoked.clone();
+        let relay = Arc::new(Mutex::new(Some(relay)));
+        let (seen, running) = (invoked.clone(), relay.clone());
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let (mut request_line, mut length) = (String::new(), 0);
-                reader.read_line(&mut request_line).unwrap();
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                seen.lock().unwrap().push(request_line.trim().to_owned());
+            for mut stream in listener.incoming().flatten() {
+                let (request_line, headers, body) = read_request(&stream);
+                let kind = headers.iter().find(|(name, _)| name == "x-amz-invocation-type").map(|(_, v)| v.clone());
+                seen.lock().unwrap().push((request_line, kind.unwrap_or_default()));
                 let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let (ok, result) = relay.invoke_result(&payload);
-                let failed = if ok { String::new() } else { "X-Amz-Function-Error: Unhandled\r\n".to_owned() };
-                let answer = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amz-Executed-Version: $LATEST\r\n{failed}\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n{result}",
-                    result.len()
-                );
-                let mut stream = stream;
-                let _ = stream.write_all(answer.as_bytes());
+                if let Some(relay) = running.lock().unwrap().as_ref() {
+                    relay.invoke_result(&payload);
+                }
+                let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             }
         });
-        LambdaService { url, invoked }
+        LambdaService { url, invoked, relay }
+    }
+}
+
+impl Drop for LambdaService {
+    fn drop(&mut self) {
+        // Stops the emulator and the bootstrap (the listener thread lives on, idle).
+        self.relay.lock().unwrap().take();
     }
 }
 
@@ -227,11 +229,12 @@ async fn an_alert_the_deleted_topic_refuses_reaches_slack_through_the_relay_invo
     );
     let alert = sample_alert(snapback_rules::rule("guard-alerts-silenced").unwrap(), Outcome::WouldRemediate);
 
-    silenced.publish(&alert).await.expect("the relay posted it");
+    silenced.publish(&alert).await.expect("the relay was invoked");
 
     let invoked = service.invoked.lock().unwrap().clone();
     assert_eq!(invoked.len(), 1);
-    assert!(invoked[0].starts_with("POST /2015-03-31/functions/snapback-slack-notifier/invocations"), "{invoked:?}");
+    assert!(invoked[0].0.starts_with("POST /2015-03-31/functions/snapback-slack-notifier/invocations"), "{invoked:?}");
+    assert_eq!(invoked[0].1, "Event", "invoked asynchronously: the relay may outlast the watchdog");
     let bodies = listener.bodies();
     assert_eq!(bodies.len(), 1, "posted to Slack once");
     assert!(bodies[0]["attachments"][0]["blocks"].to_string().contains("guard-alerts-silenced"), "{}", bodies[0]);

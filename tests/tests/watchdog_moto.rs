@@ -383,7 +383,7 @@ async fn heartbeats_reach_every_guard_through_its_rules_and_are_recorded_but_a_r
     // moto still delivers through a disabled rule (EventBridge does not); a removed target it honours.
     world.aws.events.remove_targets().rule("snapback-sg-guard-0").ids("function").send().await.unwrap();
 
-    let sent = world.aws.watchdog_api().send_heartbeats().await.unwrap();
+    let sent = world.aws.watchdog_api().send_heartbeats("snapback-").await.unwrap();
     assert_eq!(sent, routes.len(), "one a rule, on the only bus");
 
     let table = world.ledger_table().await;
@@ -430,4 +430,75 @@ async fn heartbeats_reach_every_guard_through_its_rules_and_are_recorded_but_a_r
     assert_eq!(seen.len(), routes.len() - 1);
     assert!(!seen.contains(&"sg-guard-0".to_owned()) && seen.contains(&"watchdog-0".to_owned()), "{seen:?}");
     assert!(world.alerts().await.is_empty(), "a heartbeat alerts nobody");
+}
+
+/// (pattern, [(target id, arn, retry attempts, max event age, dead-letter arn)]) of a rule.
+async fn rule_as_deployed(world: &World, name: &str) -> (Value, Vec<(String, String, i32, i32, String)>) {
+    let rule = world.aws.events.describe_rule().name(name).send().await.unwrap();
+    let pattern: Value = serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+    let targets = world.aws.events.list_targets_by_rule().rule(name).send().await.unwrap();
+    let targets = targets
+        .targets()
+        .iter()
+        .map(|target| {
+            let retry = target.retry_policy().unwrap();
+            (
+                target.id().to_owned(),
+                target.arn().to_owned(),
+                retry.maximum_retry_attempts().unwrap(),
+                retry.maximum_event_age_in_seconds().unwrap(),
+                target.dead_letter_config().and_then(|d| d.arn()).unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    (pattern, targets)
+}
+
+#[tokio::test]
+async fn a_deleted_snapback_rule_and_a_removed_target_are_put_back_as_the_module_deploys_them() {
+    let world = World::new().await;
+    let account = world.aws.account.clone();
+    function(&world, "snapback-sg-guard").await;
+    let function_arn = format!("arn:aws:lambda:{REGION}:{account}:function:snapback-sg-guard");
+    let deployed = (
+        snapback_rules::manifest::manifest()["functions"]["sg-guard"]["event_patterns"][0].clone(),
+        vec![(
+            "snapback".to_owned(),
+            function_arn.clone(),
+            185,
+            3600,
+            format!("arn:aws:sqs:{REGION}:{account}:snapback-dead-letters"),
+        )],
+    );
+    let watchdog = watchdog(&world).await;
+
+    let deleted = watchdog
+        .handle(
+            &event(&world, EVENTS_SOURCE, "DeleteRule", json!({"name": "snapback-sg-guard-0", "force": false})),
+            deadline_in(30),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes(&deleted), pair("guard-rule-disabled", "remediated"));
+    assert_eq!(rule_as_deployed(&world, "snapback-sg-guard-0").await, deployed);
+    assert_eq!(rule_state(&world, "snapback-sg-guard-0").await, "ENABLED");
+
+    world.aws.events.remove_targets().rule("snapback-sg-guard-0").ids("snapback").send().await.unwrap();
+    let removed = watchdog
+        .handle(
+            &event(&world, EVENTS_SOURCE, "RemoveTargets", json!({"rule": "snapback-sg-guard-0", "ids": ["snapback"]})),
+            deadline_in(30),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(outcomes(&removed), pair("guard-rule-disabled", "remediated"));
+    assert_eq!(rule_as_deployed(&world, "snapback-sg-guard-0").await, deployed);
+    let alerts = world.alerts().await;
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(
+        alerts[0].message["rules"][0]["restored"][0],
+        "re-create EventBridge rule snapback-sg-guard-0 and its target as deployed"
+    );
 }

@@ -22,15 +22,20 @@ async fn main() -> Result<(), Error> {
         guard.publisher = Box::new(snapback_aws::RelayFallback::from_sdk(guard.publisher, &sdk, relay));
     }
     let heartbeats = snapback_aws::WatchdogApi::new(&sdk);
+    // The module names every function `<name_prefix><function>`: this one's name tells the prefix.
+    let prefix = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .and_then(|name| name.strip_suffix(function.name).map(str::to_owned))
+        .unwrap_or_default();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (guard, heartbeats, region) = (&guard, &heartbeats, region.as_deref());
+        let (guard, heartbeats, region, prefix) = (&guard, &heartbeats, region.as_deref(), prefix.as_str());
         async move {
             let deadline = deadline(&event.context);
             if is_scheduled_sweep(&event.payload) {
                 let account = account_of_function(&event.context.invoked_function_arn);
                 let swept = guard.sweep(account, region, deadline).await;
                 // After the sweep put back what it could: the heartbeats test the path as it is now.
-                let sent = heartbeats.send_heartbeats().await;
+                let sent = heartbeats.send_heartbeats(prefix).await;
                 let mut report = swept?;
                 report.heartbeats_sent = Some(sent?);
                 return Ok::<Value, Error>(serde_json::to_value(report)?);

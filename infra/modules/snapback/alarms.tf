@@ -65,16 +65,19 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
 # --- Heartbeats: the path from each bus through each rule to its function ----------------------
 # The watchdog's scheduled run puts one heartbeat per rule on each bus; the function counts it
-# (metric Heartbeats, by function, bus and route). No heartbeat for two periods in a row (data
+# (metric Heartbeats, by function, bus and route). No heartbeat for two sweep intervals (data
 # missing is breaching) means the rule is disabled, deleted or without its target, the function
 # is throttled, or the schedule itself stopped: that rule's events go unjudged.
 
 locals {
   heartbeats = length([for name, function in local.scheduled : name if function.sweeps_itself]) > 0
-  # One period per sweep interval (rate(...)), from one minute to a day; a day for cron(...).
-  sweep_rate       = var.sweep_schedule == null ? null : try(regex("^rate\\((\\d+) (minute|hour|day)s?\\)$", var.sweep_schedule), null)
-  sweep_seconds    = local.sweep_rate == null ? 86400 : tonumber(local.sweep_rate[0]) * lookup({ minute = 60, hour = 3600, day = 86400 }, local.sweep_rate[1])
-  heartbeat_period = min(86400, max(60, local.sweep_seconds))
+  # The sweep interval: from rate(...), else heartbeat_interval_seconds (for cron(...)), else a day.
+  sweep_rate     = var.sweep_schedule == null ? null : try(regex("^rate\\((\\d+) (minute|hour|day)s?\\)$", var.sweep_schedule), null)
+  sweep_interval = local.sweep_rate != null ? tonumber(local.sweep_rate[0]) * lookup({ minute = 60, hour = 3600, day = 86400 }, local.sweep_rate[1]) : coalesce(var.heartbeat_interval_seconds, 86400)
+  # One period per interval (a minute to a day); alarm after two intervals without a heartbeat,
+  # within CloudWatch's seven days of evaluation.
+  heartbeat_period      = min(86400, max(60, local.sweep_interval))
+  heartbeat_evaluations = min(floor(604800 / local.heartbeat_period), max(2, ceil(2 * local.sweep_interval / local.heartbeat_period)))
 }
 
 resource "aws_cloudwatch_metric_alarm" "heartbeat" {
@@ -86,8 +89,8 @@ resource "aws_cloudwatch_metric_alarm" "heartbeat" {
   dimensions          = { Function = each.value.function, Bus = each.value.bus == null ? "default" : each.value.bus, Route = trimprefix(each.key, "central-") }
   statistic           = "Sum"
   period              = local.heartbeat_period
-  evaluation_periods  = 2
-  datapoints_to_alarm = 2
+  evaluation_periods  = local.heartbeat_evaluations
+  datapoints_to_alarm = local.heartbeat_evaluations
   threshold           = 1
   comparison_operator = "LessThanThreshold"
   treat_missing_data  = "breaching"

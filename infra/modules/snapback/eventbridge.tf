@@ -9,15 +9,18 @@ resource "aws_cloudwatch_event_rule" "this" {
   tags           = local.tags
 }
 
+# The id, retry policy and dead-letter queue are the manifest's: the watchdog puts a removed
+# target back with the same ones, so the next plan finds nothing to change.
 resource "aws_cloudwatch_event_target" "this" {
   for_each       = local.routes
   rule           = aws_cloudwatch_event_rule.this[each.key].name
   event_bus_name = aws_cloudwatch_event_rule.this[each.key].event_bus_name
+  target_id      = local.manifest.event_target.id
   arn            = aws_lambda_function.this[each.value.function].arn
 
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 185
+    maximum_event_age_in_seconds = local.manifest.event_target.maximum_event_age_in_seconds
+    maximum_retry_attempts       = local.manifest.event_target.maximum_retry_attempts
   }
 
   dead_letter_config {

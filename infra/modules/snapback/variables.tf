@@ -138,6 +138,18 @@ variable "sweep_schedule" {
   }
 }
 
+variable "heartbeat_interval_seconds" {
+  description = "How often a cron(...) sweep_schedule runs, in seconds: the heartbeat alarms fire after two such intervals without a heartbeat (a rate(...) schedule says it itself; default a day). CloudWatch evaluates at most seven days, so schedules longer than 3.5 days get late alarms."
+  type        = number
+  default     = null
+  nullable    = true
+
+  validation {
+    condition     = var.heartbeat_interval_seconds == null || try(var.heartbeat_interval_seconds >= 60, false)
+    error_message = "heartbeat_interval_seconds must be at least 60."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

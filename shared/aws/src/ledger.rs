@@ -244,12 +244,10 @@ fn text(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|value| value.as_s().ok()).cloned()
 }
 
-/// A list of strings (empty when absent).
+/// A set of strings (empty when absent).
 fn strings(item: &Item, name: &str) -> Vec<String> {
     match item.get(name) {
-        Some(AttributeValue::L(values)) => {
-            values.iter().filter_map(|value| value.as_s().ok().map(String::to_owned)).collect()
-        }
+        Some(AttributeValue::Ss(values)) => values.clone(),
         _ => Vec::new(),
     }
 }
@@ -353,14 +351,20 @@ impl DynamoLedger {
         now: i64,
         lease_seconds: i64,
     ) -> Result<Claim, AwsError> {
+        // An update, not a put: a retry keeps the restores its dead attempts noted.
         let answer = self
-            .put(scope, format!("event#{event_id}"))
-            .item("status", s("running"))
-            .item("lease_until", n(now + lease_seconds * MS))
-            .item("expires_at", n(now / MS + CLAIM_KEPT_SECONDS))
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", scope.pk())
+            .key("sk", s(format!("event#{event_id}")))
+            .update_expression("SET #status = :running, lease_until = :lease, expires_at = :expires")
             // A new event, an attempt that failed, or one that died holding its lease.
             .condition_expression("attribute_not_exists(sk) OR #status = :failed OR lease_until < :now")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":lease", n(now + lease_seconds * MS))
+            .expression_attribute_values(":expires", n(now / MS + CLAIM_KEPT_SECONDS))
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllOld)
@@ -379,7 +383,7 @@ impl DynamoLedger {
                     None => Ok(Claim::Duplicate),
                 }
             }
-            Err(error) => Err(AwsError::from_sdk("dynamodb:PutItem", error)),
+            Err(error) => Err(AwsError::from_sdk("dynamodb:UpdateItem", error)),
         }
     }
 
@@ -394,8 +398,8 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("pk", scope.pk())
             .key("sk", s(format!("event#{event_id}")))
-            .update_expression("SET restoring = :restoring")
-            .expression_attribute_values(":restoring", AttributeValue::L(restoring.iter().map(s).collect()))
+            .update_expression("ADD restoring :restoring")
+            .expression_attribute_values(":restoring", AttributeValue::Ss(restoring.to_vec()))
             .send()
             .await
             .map(|_| ())

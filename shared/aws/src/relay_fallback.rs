@@ -4,6 +4,7 @@
 //! with the `watchdog` feature: the watchdog is the function that reports the topic's loss.
 
 use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_sns::operation::publish::PublishError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -29,8 +30,9 @@ impl RelayFallback {
         RelayFallback::new(primary, aws_sdk_lambda::Client::new(sdk), relay_function)
     }
 
-    /// Invokes the relay (synchronously, so that its failure is this publish's) with an SNS
-    /// delivery of the alert.
+    /// Invokes the relay with an SNS delivery of the alert, asynchronously: the relay retries
+    /// Slack for longer than this function may wait, and Lambda retries the relay's failures
+    /// into its own dead-letter path.
     async fn relay(&self, alert: &Alert, refused: &AwsError) -> Result<(), AwsError> {
         tracing::error!(%refused, relay = %self.relay_function, "the alert topic refused the alert: sent to the Slack relay directly");
         let delivery = json!({"Records": [{
@@ -45,25 +47,18 @@ impl RelayFallback {
             .lambda
             .invoke()
             .function_name(&self.relay_function)
+            .invocation_type(InvocationType::Event)
             .payload(Blob::new(delivery.to_string()))
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("lambda:Invoke", error))?;
-        match answer.function_error() {
-            // The relay's own failures (Slack unreachable) are worth a retry.
-            Some(kind) => Err(AwsError::Retryable {
+        match answer.status_code() {
+            202 => Ok(()),
+            status => Err(AwsError::Retryable {
                 operation: "lambda:Invoke",
-                message: format!(
-                    "the Slack relay {} failed ({kind}): {}",
-                    self.relay_function,
-                    answer
-                        .payload()
-                        .map(|body| String::from_utf8_lossy(body.as_ref()).into_owned())
-                        .unwrap_or_default()
-                ),
+                message: format!("the Slack relay {} was not queued: status {status}", self.relay_function),
                 source: None,
             }),
-            None => Ok(()),
         }
     }
 }

@@ -300,19 +300,13 @@ impl Guard {
             true => Reach::Home(&self.adapters),
             false => self.reach(origin.account.as_deref(), origin.region.as_deref(), config, &origin.event_id).await?,
         };
-        let findings = match observation {
-            Observation::Change(_) => self.confirmed(&reach, findings, config, &mut look_ups).await,
-            Observation::State(_) => findings,
-        };
-        if findings.is_empty() {
-            tracing::info!(event_id = id, event_name = name, "no findings");
-        }
         let now = crate::ledger::now_ms();
         let scope = LedgerScope::new(origin.account.as_deref(), origin.region.as_deref());
         let mut retry: Option<AwsError> = None;
         let mut ledger = self.ledger.as_deref();
 
         // One delivery of an event acts on it; a retry first publishes what its attempt could not.
+        // Claimed before the findings are confirmed (see below).
         let claimed = matches!(observation, Observation::Change(_)) && !findings.is_empty();
         let mut restored_before: Vec<String> = Vec::new();
         if let (true, Some(table)) = (claimed, ledger) {
@@ -345,6 +339,15 @@ impl Guard {
                     ledger = None;
                 }
             }
+        }
+        // Confirmed after the claim: a retry keeps what its dead attempt restored, which the
+        // resource as described now no longer bears out.
+        let findings = match observation {
+            Observation::Change(_) => self.confirmed(&reach, findings, config, &mut look_ups, &restored_before).await,
+            Observation::State(_) => findings,
+        };
+        if findings.is_empty() {
+            tracing::info!(event_id = id, event_name = name, "no findings");
         }
 
         // Policy first, for every finding; then each distinct (merged) action runs once.
@@ -628,17 +631,19 @@ impl Guard {
     /// A change's findings on kinds whose record cannot tell everything (`confirmed_by_look_up`:
     /// a registry's scanning configuration, a nodegroup's subnets), each kept only when the
     /// resource as its adapter describes it bears the finding out (`services::confirm`). A
-    /// look-up that fails keeps the finding: its policy step looks up again and reports it.
+    /// look-up that fails keeps the finding: its policy step looks up again and reports it. So
+    /// does one the event's dead attempt was restoring (`restored_before`): its alert is owed.
     async fn confirmed(
         &self,
         reach: &Reach<'_>,
         findings: Vec<Finding>,
         config: &Config,
         look_ups: &mut LookUps,
+        restored_before: &[String],
     ) -> Vec<Finding> {
         let mut kept = Vec::with_capacity(findings.len());
         for finding in findings {
-            if !finding.kind.confirmed_by_look_up {
+            if !finding.kind.confirmed_by_look_up || restored_before.contains(&restoring_key(&finding)) {
                 kept.push(finding);
                 continue;
             }

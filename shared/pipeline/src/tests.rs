@@ -309,7 +309,7 @@ async fn a_nodegroup_finding_in_a_sweep_uses_its_clusters_swept_facts_without_a_
 }
 
 #[tokio::test]
-async fn only_a_heartbeat_for_this_function_from_its_own_account_is_recorded() {
+async fn only_a_heartbeat_for_this_function_from_its_own_account_is_accepted() {
     let (mut guard, outbox, groups) = guard(groups(), vec!["{}"]);
     let sdk = snapback_aws::SdkConfig::builder().build();
     guard.accounts = Some(snapback_aws::Accounts::new(

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::event::CLOUDTRAIL_DETAIL_TYPE;
 use crate::heartbeat;
 use crate::registry::{self, function_of, registry, Trigger};
+use crate::services::watchdog::deployed;
 
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
 pub const OWN_ROLE_PREFIX: &str = "snapback-";
@@ -66,8 +67,10 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     ("ecr:GetRegistryScanningConfiguration", &["*"]),
     // A multi-region trail is named in any region by its home region's ARN.
     ("cloudtrail:StartLogging", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
-    ("cloudtrail:GetTrailStatus", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
-    ("cloudtrail:GetEventSelectors", &["arn:{partition}:cloudtrail:*:{account}:trail/*"]),
+    // Reads of every trail that logs the region: an organization's trail is named by its
+    // management account's ARN.
+    ("cloudtrail:GetTrailStatus", &["arn:{partition}:cloudtrail:*:*:trail/*"]),
+    ("cloudtrail:GetEventSelectors", &["arn:{partition}:cloudtrail:*:*:trail/*"]),
     ("cloudtrail:DescribeTrails", &["*"]),
     // snapback's own rules only, on the default bus or a custom one (the central bus).
     (
@@ -79,6 +82,20 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     ),
     (
         "events:DescribeRule",
+        &[
+            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
+            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
+        ],
+    ),
+    (
+        "events:PutRule",
+        &[
+            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
+            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
+        ],
+    ),
+    (
+        "events:PutTargets",
         &[
             "arn:{partition}:events:{region}:{account}:rule/snapback-*",
             "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
@@ -98,6 +115,7 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     ("sns:ListTopics", &["*"]),
     ("sns:ListSubscriptionsByTopic", &["arn:{partition}:sns:{region}:{account}:snapback-*"]),
     ("lambda:DeleteFunctionConcurrency", &["arn:{partition}:lambda:{region}:{account}:function:snapback-*"]),
+    ("lambda:GetFunction", &["arn:{partition}:lambda:{region}:{account}:function:snapback-*"]),
     ("lambda:GetFunctionConcurrency", &["arn:{partition}:lambda:{region}:{account}:function:snapback-*"]),
     // AWS Config's recorder calls have no resource type.
     ("config:StartConfigurationRecorder", &["*"]),
@@ -134,6 +152,11 @@ fn patterns(function: &str, events: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<Valu
             json!({"$or": [cloudtrail, heartbeat::pattern(function, route)]})
         })
         .collect()
+}
+
+/// A function's EventBridge patterns, one a rule (none without a CloudTrail trigger).
+pub fn event_patterns(function: &crate::Function) -> Vec<Value> {
+    patterns(function.name, &function.events_by_source())
 }
 
 pub fn manifest() -> Value {
@@ -173,7 +196,7 @@ pub fn manifest() -> Value {
                 "timeout": function.timeout_seconds,
                 "memory_size": function.memory_mb,
                 "services": function.slices().iter().map(|service| service.name()).collect::<Vec<_>>(),
-                "event_patterns": patterns(function.name, &function.events_by_source()),
+                "event_patterns": event_patterns(function),
                 "iam_actions": actions,
                 "rules": rules.iter().map(|meta| meta.id).collect::<Vec<_>>(),
             }),
@@ -181,6 +204,12 @@ pub fn manifest() -> Value {
     }
     json!({
         "own_role_prefix": OWN_ROLE_PREFIX,
+        // Each rule's one target, as the watchdog puts a removed one back.
+        "event_target": {
+            "id": deployed::TARGET_ID,
+            "maximum_event_age_in_seconds": deployed::TARGET_MAXIMUM_EVENT_AGE_SECONDS,
+            "maximum_retry_attempts": deployed::TARGET_MAXIMUM_RETRY_ATTEMPTS,
+        },
         "functions": functions,
         "member_actions": member_actions,
         "action_resources": ACTION_RESOURCES.iter().map(|(action, resources)| (*action, *resources)).collect::<BTreeMap<_, _>>(),

@@ -7,13 +7,12 @@
 //! burst over 20 members, counting AssumeRole); the sweeper's cold start, a warm sweep of the
 //! bench account with a ledger table, and its peak RSS.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::HttpTokensState;
 use serde_json::{json, Value};
 use snapback_tests::fault_proxy::{Fault, FaultProxy};
-use snapback_tests::lambda::{workspace_root, Running};
+use snapback_tests::lambda::{percentile, release_binary, spawn_release, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
 use snapback_tests::{
     authorize_record, ecr_record, eks_record, envelope, fresh_account, moto_url, tcp_from, tokens_made_optional_record,
@@ -26,32 +25,8 @@ const WARM_SWEEPS: usize = 20;
 const ORG_MEMBERS: usize = 20;
 const ORG_BURST: usize = 1000;
 
-fn release_binary(name: &str) -> std::path::PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("release").join(name);
-    assert!(binary.exists(), "build it first: cargo build --release -p {name}");
-    binary
-}
-
 fn spawn(name: &str, api: &RuntimeApi, world: &World) -> Running {
-    spawn_with(name, api, world, &[])
-}
-
-fn spawn_with(name: &str, api: &RuntimeApi, world: &World, env: &[(&str, String)]) -> Running {
-    Running(
-        Command::new(release_binary(name))
-            .envs(world.function_env())
-            .envs(env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    spawn_release(name, api, world, &[])
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -70,7 +45,7 @@ fn cold_starts(name: &str, world: &World, env: &[(&str, String)]) -> (Vec<f64>, 
     for _ in 0..COLD_RUNS {
         let api = RuntimeApi::start();
         let spawned = Instant::now();
-        let function = spawn_with(name, &api, world, env);
+        let function = spawn_release(name, &api, world, env);
         match api.seen.recv_timeout(Duration::from_secs(10)).expect("the bootstrap polls") {
             RuntimeEvent::Polled(at) => cold.push(millis(at - spawned)),
             other => panic!("unexpected {other:?}"),
@@ -79,10 +54,6 @@ fn cold_starts(name: &str, world: &World, env: &[(&str, String)]) -> (Vec<f64>, 
     }
     cold.sort_by(f64::total_cmp);
     (cold, idle_rss)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -276,7 +247,7 @@ async fn main() {
     }
     let sts = FaultProxy::start(&moto_url(), Fault::count("Action=AssumeRole", Some("POST")));
     let api = RuntimeApi::start();
-    let function = spawn_with("sg-guard", &api, &world, &[("AWS_ENDPOINT_URL_STS", sts.url.clone())]);
+    let function = spawn_release("sg-guard", &api, &world, &[("AWS_ENDPOINT_URL_STS", sts.url.clone())]);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let member_event = |index: usize| {
         let (member, group) = &members[index % ORG_MEMBERS];
@@ -316,7 +287,7 @@ async fn main() {
     let ledger = [("SNAPBACK_LEDGER_TABLE", world.ledger_table().await)];
     let (sweeper_cold, _) = cold_starts("sweeper", &world, &ledger);
     let api = RuntimeApi::start();
-    let function = spawn_with("sweeper", &api, &world, &ledger);
+    let function = spawn_release("sweeper", &api, &world, &ledger);
     let _ = api.seen.recv_timeout(Duration::from_secs(10)).expect("first poll");
     let sweeps: Vec<f64> = (0..WARM_SWEEPS).map(|_| handle(&api, &json!({}), "\"complete\":true")).collect();
     let sweeper_rss = peak_rss_kib(function.0.id());

@@ -11,49 +11,21 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use snapback_tests::fault_proxy::{Fault, FaultProxy, Limit};
-use snapback_tests::lambda::{workspace_root, Running};
+use snapback_tests::lambda::{percentile, spawn_release, Running};
 use snapback_tests::runtime_api::{RuntimeApi, RuntimeEvent};
-use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World};
+use snapback_tests::{authorize_record, envelope, moto_url, tcp_from, World, CONFIG_PARAMETER};
 
 /// From the environment, else the default.
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
-fn release_binary(name: &str) -> std::path::PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("release").join(name);
-    assert!(binary.exists(), "build it first: cargo build --release -p {name}");
-    binary
-}
-
 fn spawn(api: &RuntimeApi, world: &World, env: &[(&str, String)]) -> Running {
-    Running(
-        Command::new(release_binary("sg-guard"))
-            .envs(world.function_env())
-            .envs(env.iter().cloned())
-            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", api.port))
-            .env("AWS_LAMBDA_FUNCTION_NAME", "sg-guard")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    spawn_release("sg-guard", api, world, env)
 }
 
 /// The tcp ports the bench's config treats as remote administration: ten world-open rules a
@@ -63,18 +35,20 @@ const PORTS: [i32; 5] = [22, 3389, 2222, 5900, 5985];
 /// One world-open rule and the event that made it.
 struct Opened {
     group: String,
+    port: i32,
+    cidr: &'static str,
     event: Value,
     event_id: String,
 }
 
-/// `count` world-open rules over groups of ten, each with its CloudTrail event.
-async fn open_rules(world: &World, count: usize) -> Vec<Opened> {
+/// `count` world-open rules over groups of ten (named after `name`), each with its CloudTrail event.
+async fn open_rules(world: &World, name: &str, count: usize) -> Vec<Opened> {
     let mut opened = Vec::with_capacity(count);
     let mut group = String::new();
     for index in 0..count {
         if index % (PORTS.len() * 2) == 0 {
             let tags = [("aws:eks:cluster-name", "load")];
-            group = world.group(&format!("load-{}-{index}", std::process::id()), &tags).await;
+            group = world.group(&format!("{name}-{}-{index}", std::process::id()), &tags).await;
         }
         let port = PORTS[(index / 2) % PORTS.len()];
         let cidr = if index % 2 == 0 { "0.0.0.0/0" } else { "::/0" };
@@ -82,21 +56,42 @@ async fn open_rules(world: &World, count: usize) -> Vec<Opened> {
         let created = world.authorize(&group, permission.clone()).await;
         let record = authorize_record(&world.aws.account, &group, &permission, &created);
         let event_id = record["eventID"].as_str().unwrap().to_owned();
-        opened.push(Opened { group: group.clone(), event: envelope(&record), event_id });
+        opened.push(Opened { group: group.clone(), port, cidr, event: envelope(&record), event_id });
     }
     opened
 }
 
-/// The groups' world-open ingress rules still there.
-async fn still_open(world: &World, groups: &[String]) -> HashMap<String, usize> {
-    let mut open = HashMap::new();
+/// The groups' ingress rules still there: (group, port, cidr).
+async fn still_open(world: &World, groups: &[String]) -> Vec<(String, i32, String)> {
+    let mut open = Vec::new();
     for group in groups {
-        let rules = world.ingress(group).await;
-        if !rules.is_empty() {
-            open.insert(group.clone(), rules.len());
+        for (_, from, _, cidr) in world.ingress(group).await {
+            open.push((group.clone(), from, cidr));
         }
     }
     open
+}
+
+/// How many alerts reached the world's queue, which is then emptied (counted, not read: moto
+/// slows down reading thousands).
+async fn published_alerts(world: &World) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attributes = world
+        .aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&world.queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let count = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    world.aws.sqs.purge_queue().queue_url(&world.queue_url).send().await.unwrap();
+    count
 }
 
 /// What became of one event.
@@ -123,15 +118,17 @@ async fn main() {
 
     eprintln!("opening {rules} world-open rules ...");
     let started = Instant::now();
-    let opened = open_rules(&world, rules).await;
+    let opened = open_rules(&world, "load", rules).await;
     let mut groups: Vec<String> = opened.iter().map(|o| o.group.clone()).collect();
     groups.dedup();
     eprintln!("  {} rules on {} groups in {:.0} s", opened.len(), groups.len(), started.elapsed().as_secs_f64());
 
     // moto ← token bucket on revokes (503 RequestLimitExceeded) ← every 50th EC2 call a 500.
+    let (rate, burst) = (setting("LOAD_REVOKE_RATE", 20), setting("LOAD_REVOKE_BURST", 50));
     let limited = FaultProxy::start(
         &moto_url(),
-        Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", usize::MAX).limited(Limit::token_bucket(20.0, 50.0)),
+        Fault::ec2_throttling("Action=RevokeSecurityGroupIngress", usize::MAX)
+            .limited(Limit::token_bucket(rate as f64, burst as f64)),
     );
     let flaky =
         FaultProxy::start(&limited.url, Fault::ec2_internal_error("Version=2016-11-15").limited(Limit::every(50)));
@@ -139,6 +136,7 @@ async fn main() {
         ("AWS_ENDPOINT_URL", moto_url()),
         ("AWS_ENDPOINT_URL_EC2", flaky.url.clone()),
         ("SNAPBACK_LEDGER_TABLE", table.clone()),
+        ("SNAPBACK_CONFIG", format!("ssm:{CONFIG_PARAMETER}")),
     ];
     let timeout = Duration::from_secs(u64::from(snapback_rules::function("sg-guard").unwrap().timeout_seconds));
     let api = RuntimeApi::start_with_timeout(timeout);
@@ -177,7 +175,10 @@ async fn main() {
         }
         match api.seen.recv_timeout(Duration::from_millis(5)) {
             Ok(RuntimeEvent::Answered { at, ok, body, event }) => {
-                let event: Value = serde_json::from_str(&event).unwrap();
+                let Ok(event) = serde_json::from_str::<Value>(&event) else {
+                    eprintln!("an answer to no event handed out: {body}");
+                    continue;
+                };
                 let id = event["detail"]["eventID"].as_str().unwrap().to_owned();
                 let delivery = deliveries.get_mut(&id).unwrap();
                 if ok {
@@ -194,14 +195,17 @@ async fn main() {
             Ok(RuntimeEvent::Polled(_)) | Err(_) => {}
         }
     }
-    let burst = burst_started.elapsed();
+    let burst_time = burst_started.elapsed();
     drop(running);
 
     // Every rule revoked, or its event in the dead-letter path.
     let open = still_open(&world, &groups).await;
     let dead: Vec<&Opened> = opened.iter().filter(|o| deliveries[&o.event_id].dead_letter).collect();
-    let open_rules: usize = open.values().sum();
-    let unaccounted: Vec<&String> = open.keys().filter(|group| !dead.iter().any(|o| &o.group == *group)).collect();
+    // Each rule still open must be one whose event is in the dead-letter path.
+    let unaccounted: Vec<&(String, i32, String)> = open
+        .iter()
+        .filter(|(group, port, cidr)| !dead.iter().any(|o| &o.group == group && o.port == *port && o.cidr == cidr))
+        .collect();
     let mut restored: Vec<f64> = Vec::new();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     for o in &opened {
@@ -216,14 +220,17 @@ async fn main() {
         }
     }
     restored.sort_by(f64::total_cmp);
-    let alerts = world.alerts().await.len();
+    let alerts = published_alerts(&world).await;
     let retried_events = deliveries.values().filter(|d| d.attempts > 1).count();
 
     println!("\n## Burst: {rules} world-open rules in {seconds} s, {processes} sg-guard processes");
-    println!("- EC2 revokes limited to 20/s (burst 50) with 503 RequestLimitExceeded, every 50th EC2 call a 500");
+    println!(
+        "- EC2 revokes limited to {rate}/s (burst {burst}) with 503 RequestLimitExceeded, every 50th EC2 call a 500"
+    );
+    println!("- events handled: {:.1}/s over the run", rules as f64 / burst_time.as_secs_f64());
     println!(
         "- finished in {:.1} s; throttled revokes answered 503: {}; EC2 500s: {}",
-        burst.as_secs_f64(),
+        burst_time.as_secs_f64(),
         limited.failed(),
         flaky.failed()
     );
@@ -239,8 +246,17 @@ async fn main() {
         "- invocations retried: {retried_invocations} ({retried_events} events); dead-letter path: {} events",
         dead.len()
     );
-    println!("- alerts published: {alerts}; rules still open: {open_rules} on {} groups, of which not in the dead-letter path: {}", open.len(), unaccounted.len());
-    assert!(unaccounted.is_empty(), "rules left open whose event is not in the dead-letter path: {unaccounted:?}");
+    println!(
+        "- alerts published: {alerts}; rules still open: {}, of which not in the dead-letter path: {}",
+        open.len(),
+        unaccounted.len()
+    );
+    let some: Vec<_> = unaccounted.iter().take(5).collect();
+    assert!(
+        unaccounted.is_empty(),
+        "{} rules left open whose event is not in the dead-letter path: {some:?}",
+        unaccounted.len()
+    );
     assert_eq!(alerts, outcomes.get("remediated").copied().unwrap_or(0), "one alert per restored rule");
 
     kill_between_restore_and_alert(&world, &table, timeout, retry_after).await;
@@ -264,7 +280,7 @@ fn black_hole() -> (String, std::sync::mpsc::Receiver<()>) {
 
 async fn kill_between_restore_and_alert(world: &World, table: &str, timeout: Duration, retry_after: Duration) {
     println!("\n## SIGKILL between the restore and the alert");
-    let opened = open_rules(world, 1).await.remove(0);
+    let opened = open_rules(world, "killed", 1).await.remove(0);
     let (sns, publishing) = black_hole();
     let counting = FaultProxy::start(&moto_url(), Fault::count("Action=RevokeSecurityGroupIngress", None));
     let env = |sns: &str| {
@@ -273,6 +289,7 @@ async fn kill_between_restore_and_alert(world: &World, table: &str, timeout: Dur
             ("AWS_ENDPOINT_URL_EC2", counting.url.clone()),
             ("AWS_ENDPOINT_URL_SNS", sns.to_owned()),
             ("SNAPBACK_LEDGER_TABLE", table.to_owned()),
+            ("SNAPBACK_CONFIG", format!("ssm:{CONFIG_PARAMETER}")),
         ]
     };
     let api = RuntimeApi::start_with_timeout(timeout);

@@ -97,85 +97,112 @@ impl WatchdogApi {
         }
     }
 
-    /// Puts one heartbeat per guard's rule ([`heartbeat::routes`]) on each of snapback's buses,
-    /// marked with the time it is sent; how many. An entry EventBridge refused fails the call
-    /// (retryable): a heartbeat lost here would read as a broken path.
-    pub async fn send_heartbeats(&self) -> Result<usize, AwsError> {
+    /// Puts one heartbeat per guard's rule ([`heartbeat::routes`]) on the default bus and, when
+    /// it exists, the deployment's central bus (`<prefix>central`: `prefix` is the module's
+    /// `name_prefix`), marked with the time it is sent; how many. Every batch is sent; entries
+    /// EventBridge refused then fail the call (retryable): a heartbeat lost here would read as
+    /// a broken path.
+    pub async fn send_heartbeats(&self, prefix: &str) -> Result<usize, AwsError> {
         let sent_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
             .fmt(aws_smithy_types::date_time::Format::DateTime)
             .map_err(|error| AwsError::permanent("format the heartbeat's time", error.to_string()))?;
-        let sent_at = sent_at.as_str();
-        let buses = self.own_buses(&CallBound::new(1)).await?;
+        let central = format!("{prefix}{}", snapback_rules::services::watchdog::deployed::CENTRAL);
+        let buses: Vec<Option<String>> = self
+            .own_buses(&CallBound::new(1))
+            .await?
+            .into_iter()
+            .filter(|bus| bus.as_ref().is_none_or(|name| name == &central))
+            .collect();
         let routes = heartbeat::routes();
         let entries: Vec<PutEventsRequestEntry> = buses
             .iter()
             .flat_map(|bus| routes.iter().map(move |(function, route)| (bus, function, route)))
             .map(|(bus, function, route)| {
+                let bus_name = bus.as_deref().unwrap_or(heartbeat::DEFAULT_BUS);
                 PutEventsRequestEntry::builder()
                     .set_event_bus_name(bus.clone())
                     .source(heartbeat::SOURCE)
                     .detail_type(heartbeat::DETAIL_TYPE)
-                    .detail(
-                        heartbeat::detail(function, *route, bus.as_deref().unwrap_or(heartbeat::DEFAULT_BUS), sent_at)
-                            .to_string(),
-                    )
+                    .detail(heartbeat::detail(function, *route, bus_name, &sent_at).to_string())
                     .build()
             })
             .collect();
+        let mut refused: Vec<String> = Vec::new();
+        let mut failure: Option<AwsError> = None;
         // PutEvents takes at most 10 entries a call.
         for chunk in entries.chunks(10) {
-            let answer = self
-                .events
-                .put_events()
-                .set_entries(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("events:PutEvents", error))?;
-            if let Some(failed) = answer.entries().iter().find(|entry| entry.error_code().is_some()) {
-                return Err(AwsError::Retryable {
-                    operation: "events:PutEvents",
-                    message: format!(
-                        "{} of {} heartbeats refused: {} {}",
-                        answer.failed_entry_count(),
-                        chunk.len(),
-                        failed.error_code().unwrap_or_default(),
-                        failed.error_message().unwrap_or_default()
-                    ),
-                    source: None,
-                });
+            match self.events.put_events().set_entries(Some(chunk.to_vec())).send().await {
+                Ok(answer) => refused.extend(answer.entries().iter().filter_map(|entry| {
+                    entry.error_code().map(|code| format!("{code} {}", entry.error_message().unwrap_or_default()))
+                })),
+                Err(error) => {
+                    failure.get_or_insert(AwsError::from_sdk("events:PutEvents", error));
+                }
             }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if let Some(first) = refused.first() {
+            return Err(AwsError::Retryable {
+                operation: "events:PutEvents",
+                message: format!("{} of {} heartbeats refused, the first: {first}", refused.len(), entries.len()),
+                source: None,
+            });
         }
         Ok(entries.len())
     }
 
     /// What logs this region: every trail listed here (multi-region trails of other home regions
-    /// included), with whether it is logging and logs management write events.
+    /// included), with whether it is logging and logs management write events. A trail whose
+    /// status cannot be read (another account's) is marked unreadable; a listing that fails
+    /// leaves the region unjudged this run, and the other sweeps go on.
     async fn sweep_trails(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
         let region = self.cloudtrail.config().region().map(|region| region.to_string()).unwrap_or_default();
-        let listed = bound
-            .call(self.cloudtrail.describe_trails().include_shadow_trails(true).send())
-            .await
-            .map_err(|error| AwsError::from_sdk("cloudtrail:DescribeTrails", error))?;
+        let listed = match bound.call(self.cloudtrail.describe_trails().include_shadow_trails(true).send()).await {
+            Ok(listed) => listed,
+            Err(error) => {
+                let error = AwsError::from_sdk("cloudtrail:DescribeTrails", error);
+                tracing::warn!(%error, "the region's trails are not judged this run");
+                return Ok(Vec::new());
+            }
+        };
         let trails = listed
             .trail_list()
             .iter()
-            .filter_map(|trail| Some((trail.name()?.to_owned(), trail.trail_arn()?.to_owned())))
+            .filter_map(|trail| {
+                let home = trail.home_region().unwrap_or(&region).to_owned();
+                let organization = trail.is_organization_trail().unwrap_or(false);
+                Some((trail.name()?.to_owned(), trail.trail_arn()?.to_owned(), home, organization))
+            })
             .collect::<Vec<_>>();
-        let trails = each(trails, |(name, arn)| async move {
+        let trails = each(trails, |(name, arn, home_region, organization)| async move {
+            let unreadable = |error: AwsError| {
+                tracing::warn!(trail = %arn, %error, "trail not readable: not held against the region");
+                Ok(Some(TrailState {
+                    name: name.clone(),
+                    arn: arn.clone(),
+                    home_region: home_region.clone(),
+                    organization,
+                    readable: false,
+                    logging: false,
+                    management_writes: false,
+                }))
+            };
             let status = match bound.call(self.cloudtrail.get_trail_status().name(&arn).send()).await {
                 Ok(status) => status,
                 // Deleted since it was listed.
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_trail_not_found_exception()) => {
                     return Ok(None)
                 }
-                Err(error) => return Err(AwsError::from_sdk("cloudtrail:GetTrailStatus", error)),
+                Err(error) => return unreadable(AwsError::from_sdk("cloudtrail:GetTrailStatus", error)),
             };
             let selectors = match bound.call(self.cloudtrail.get_event_selectors().trail_name(&arn).send()).await {
                 Ok(selectors) => selectors,
                 Err(error) if error.as_service_error().is_some_and(|e| e.is_trail_not_found_exception()) => {
                     return Ok(None)
                 }
-                Err(error) => return Err(AwsError::from_sdk("cloudtrail:GetEventSelectors", error)),
+                Err(error) => return unreadable(AwsError::from_sdk("cloudtrail:GetEventSelectors", error)),
             };
             let basic = selectors.event_selectors().iter().any(|selector| {
                 let read_write = selector.read_write_type().map(|kind| kind.as_str());
@@ -195,13 +222,19 @@ impl WatchdogApi {
                 )
             });
             let logging = status.is_logging().unwrap_or(false);
-            Ok(Some(TrailState { name, arn, logging, management_writes: basic || advanced }))
+            Ok(Some(TrailState {
+                name,
+                arn,
+                home_region,
+                organization,
+                readable: true,
+                logging,
+                management_writes: basic || advanced,
+            }))
         })
         .await?;
-        let state = WatchdogState::Trails(TrailCoverage {
-            region: region.clone(),
-            trails: trails.into_iter().flatten().collect(),
-        });
+        let trails = trails.into_iter().flatten().collect();
+        let state = WatchdogState::Trails(TrailCoverage { region: region.clone(), trails });
         Ok(vec![Some(found(&REGION_TRAILS, region, state))])
     }
 
@@ -366,6 +399,101 @@ impl WatchdogApi {
         Ok(ActionResult::Restored)
     }
 
+    /// One of snapback's rules put back as the module deploys it: re-created when `recreate` and
+    /// gone (PutRule, enabled, with the manifest's pattern), then its target put back unless the
+    /// function is a target already (PutTargets with the module's retry policy and dead-letter
+    /// queue). The function's ARN, read from Lambda, names the account, region and partition.
+    async fn restore_rule(&self, rule: &str, recreate: bool) -> Result<ActionResult, AwsError> {
+        use aws_sdk_eventbridge::types::{DeadLetterConfig, RetryPolicy, RuleState, Target};
+        use snapback_rules::services::watchdog::deployed::{
+            DeployedRule, TARGET_ID, TARGET_MAXIMUM_EVENT_AGE_SECONDS, TARGET_MAXIMUM_RETRY_ATTEMPTS,
+        };
+        let Some(deployed) = DeployedRule::named(rule) else {
+            return Ok(ActionResult::NotApplicable(format!("{rule} is not a rule the snapback module deploys")));
+        };
+        let bus = deployed.bus();
+        let function_arn = match self.lambda.get_function().function_name(deployed.function_name()).send().await {
+            Ok(function) => function.configuration().and_then(|c| c.function_arn()).map(str::to_owned),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => None,
+            Err(error) => return Err(AwsError::from_sdk("lambda:GetFunction", error)),
+        };
+        let Some(function_arn) = function_arn else {
+            return Ok(ActionResult::NotApplicable(format!("function {} no longer exists", deployed.function_name())));
+        };
+        let mut restored = false;
+        let exists = match self.events.describe_rule().name(rule).set_event_bus_name(bus.clone()).send().await {
+            Ok(_) => true,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+            Err(error) => return Err(AwsError::from_sdk("events:DescribeRule", error)),
+        };
+        if !exists {
+            if !recreate {
+                return Ok(ActionResult::NotApplicable(format!("rule {rule} no longer exists")));
+            }
+            self.events
+                .put_rule()
+                .name(rule)
+                .set_event_bus_name(bus.clone())
+                .event_pattern(deployed.pattern.to_string())
+                .state(RuleState::Enabled)
+                .description(format!(
+                    "CloudTrail API calls for {} (re-created by snapback's watchdog)",
+                    deployed.function
+                ))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("events:PutRule", error))?;
+            restored = true;
+        }
+        let targets = self
+            .events
+            .list_targets_by_rule()
+            .rule(rule)
+            .set_event_bus_name(bus.clone())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("events:ListTargetsByRule", error))?;
+        if !targets.targets().iter().any(|target| target.arn() == function_arn) {
+            // arn:<partition>:lambda:<region>:<account>:function:<name>
+            let parts: Vec<&str> = function_arn.split(':').collect();
+            let queue = format!("arn:{}:sqs:{}:{}:{}", parts[1], parts[3], parts[4], deployed.dead_letter_queue());
+            let target = Target::builder()
+                .id(TARGET_ID)
+                .arn(&function_arn)
+                .retry_policy(
+                    RetryPolicy::builder()
+                        .maximum_event_age_in_seconds(TARGET_MAXIMUM_EVENT_AGE_SECONDS)
+                        .maximum_retry_attempts(TARGET_MAXIMUM_RETRY_ATTEMPTS)
+                        .build(),
+                )
+                .dead_letter_config(DeadLetterConfig::builder().arn(queue).build())
+                .build()
+                .map_err(|error| AwsError::permanent("events:PutTargets", error.to_string()))?;
+            let answer = self
+                .events
+                .put_targets()
+                .rule(rule)
+                .set_event_bus_name(bus)
+                .targets(target)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("events:PutTargets", error))?;
+            if answer.failed_entry_count() > 0 {
+                let failed = answer.failed_entries().first();
+                return Err(AwsError::permanent(
+                    "events:PutTargets",
+                    format!(
+                        "{}: {}",
+                        failed.and_then(|f| f.error_code()).unwrap_or_default(),
+                        failed.and_then(|f| f.error_message()).unwrap_or_default()
+                    ),
+                ));
+            }
+            restored = true;
+        }
+        Ok(if restored { ActionResult::Restored } else { ActionResult::AlreadySafe })
+    }
+
     /// DeleteFunctionConcurrency, only while the reservation is still zero (a reservation set
     /// since, by someone else, stays).
     async fn remove_zero_concurrency(&self, function: &str) -> Result<ActionResult, AwsError> {
@@ -438,6 +566,7 @@ impl ServiceAdapter for WatchdogApi {
             match typed::<WatchdogAction>(action, SERVICE)? {
                 WatchdogAction::StartLogging { trail, identifier } => self.start_logging(trail, identifier).await,
                 WatchdogAction::EnableRule { rule, bus } => self.enable_rule(rule, bus.as_deref()).await,
+                WatchdogAction::RestoreRule { rule, recreate, .. } => self.restore_rule(rule, *recreate).await,
                 WatchdogAction::DeleteFunctionConcurrency { function } => self.remove_zero_concurrency(function).await,
                 WatchdogAction::StartConfigurationRecorder { recorder } => self.start_recorder(recorder).await,
             }

@@ -11,6 +11,9 @@ pub enum WatchdogAction {
     StartLogging { trail: String, identifier: String },
     /// events EnableRule.
     EnableRule { rule: String, bus: Option<String> },
+    /// events PutRule (when `recreate`) and PutTargets: one of snapback's rules, or its target,
+    /// put back as the module deploys it ([`super::deployed::DeployedRule`]).
+    RestoreRule { rule: String, bus: Option<String>, recreate: bool },
     /// lambda DeleteFunctionConcurrency: a zero reservation throttles every invocation.
     DeleteFunctionConcurrency { function: String },
     /// config StartConfigurationRecorder.
@@ -23,7 +26,7 @@ impl ServiceAction for WatchdogAction {
     fn resource(&self) -> &str {
         match self {
             WatchdogAction::StartLogging { trail, .. } => trail,
-            WatchdogAction::EnableRule { rule, .. } => rule,
+            WatchdogAction::EnableRule { rule, .. } | WatchdogAction::RestoreRule { rule, .. } => rule,
             WatchdogAction::DeleteFunctionConcurrency { function } => function,
             WatchdogAction::StartConfigurationRecorder { recorder } => recorder,
         }
@@ -35,6 +38,12 @@ impl ServiceAction for WatchdogAction {
             WatchdogAction::EnableRule { rule, bus: None } => format!("enable EventBridge rule {rule}"),
             WatchdogAction::EnableRule { rule, bus: Some(bus) } => {
                 format!("enable EventBridge rule {rule} on bus {bus}")
+            }
+            WatchdogAction::RestoreRule { rule, recreate: true, .. } => {
+                format!("re-create EventBridge rule {rule} and its target as deployed")
+            }
+            WatchdogAction::RestoreRule { rule, recreate: false, .. } => {
+                format!("put back the target of EventBridge rule {rule} as deployed")
             }
             WatchdogAction::DeleteFunctionConcurrency { function } => {
                 format!("remove the zero concurrency reservation of function {function}")

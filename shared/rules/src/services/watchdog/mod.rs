@@ -8,6 +8,7 @@
 
 pub mod actions;
 pub mod change;
+pub mod deployed;
 pub mod rules;
 pub mod state;
 

@@ -62,8 +62,15 @@ pub struct TrailCoverage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailState {
     pub name: String,
-    /// How StartLogging names it from any region: its ARN.
+    /// How StartLogging names it: its ARN.
     pub arn: String,
+    /// Where it must be started from (a multi-region trail is listed in every region).
+    pub home_region: String,
+    /// An organization's trail: a member account cannot start it.
+    pub organization: bool,
+    /// False when its status or selectors could not be read (another account's trail, say): it
+    /// may well cover the region, and is not held against it.
+    pub readable: bool,
     pub logging: bool,
     /// Its event selectors log management write events (what every guard listens to).
     pub management_writes: bool,

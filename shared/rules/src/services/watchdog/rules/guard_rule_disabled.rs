@@ -6,8 +6,8 @@ use crate::finding::{Finding, Severity};
 use crate::options::NO_OPTIONS;
 use crate::registry::{Rule, RuleMeta};
 use crate::services::watchdog::{
-    finding, is_own_name, on, RuleCall, WatchdogAction, WatchdogChange, WatchdogState, EVENTS_SOURCE, EVENT_RULE,
-    REAPPLY,
+    deployed::DeployedRule, finding, is_own_name, on, RuleCall, WatchdogAction, WatchdogChange, WatchdogState,
+    EVENTS_SOURCE, EVENT_RULE, REAPPLY,
 };
 
 pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
@@ -18,15 +18,23 @@ pub static RULE: Rule<WatchdogChange, WatchdogState> = Rule {
         default_mode: Mode::Remediate,
         rationale: "A guard whose rule is disabled, deleted or without its target hears nothing: every change it \
                     guards goes through unjudged, silently.",
-        manual_fix: "aws events enable-rule --name <rule>, or terraform apply on the snapback module",
+        manual_fix: "aws events enable-rule --name <rule>, or terraform apply on the snapback module (which also \
+                     re-creates a deleted rule or target)",
         events: &[
             on(EVENTS_SOURCE, "DisableRule"),
             on(EVENTS_SOURCE, "DeleteRule"),
             on(EVENTS_SOURCE, "RemoveTargets"),
             on(EVENTS_SOURCE, "PutRule"),
         ],
-        // The restore reads the rule first.
-        iam_actions: &["events:DescribeRule", "events:EnableRule"],
+        // The restores read the rule (and its targets, and the function they deliver to) first.
+        iam_actions: &[
+            "events:DescribeRule",
+            "events:EnableRule",
+            "events:ListTargetsByRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "lambda:GetFunction",
+        ],
         options: NO_OPTIONS,
         changes_only: None,
     },
@@ -59,6 +67,14 @@ fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Conf
         return None;
     }
     let enable = || Some(WatchdogAction::EnableRule { rule: rule.clone(), bus: bus.clone() });
+    // A rule the module deploys is put back as deployed; another `snapback-*` rule is reported.
+    let restore = |recreate: bool| {
+        DeployedRule::named(rule).map(|_| WatchdogAction::RestoreRule {
+            rule: rule.clone(),
+            bus: bus.clone(),
+            recreate,
+        })
+    };
     let (changed, action) = match call {
         RuleCall::Disable => (format!("snapback's EventBridge rule {rule} disabled"), enable()),
         RuleCall::Put { disabled: true } => {
@@ -67,9 +83,9 @@ fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Conf
         RuleCall::Put { disabled: false } => {
             (format!("snapback's EventBridge rule {rule} rewritten (its pattern may differ)"), None)
         }
-        RuleCall::Delete => (format!("snapback's EventBridge rule {rule} deleted"), None),
+        RuleCall::Delete => (format!("snapback's EventBridge rule {rule} deleted"), restore(true)),
         RuleCall::RemoveTargets(ids) => {
-            (format!("targets {} removed from snapback's EventBridge rule {rule}", ids.join(", ")), None)
+            (format!("targets {} removed from snapback's EventBridge rule {rule}", ids.join(", ")), restore(false))
         }
     };
     let manual = action.is_none().then(|| REAPPLY.to_owned());
@@ -103,17 +119,25 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_rule_or_lost_targets_are_reported_with_the_reapply() {
-        let removed = json!({"rule": "snapback-watchdog-0", "ids": ["watchdog"]});
+    fn a_deployed_rule_deleted_or_stripped_of_its_target_is_put_back_and_another_is_reported() {
+        let removed = json!({"rule": "snapback-watchdog-0", "ids": ["snapback"]});
         let found = findings(&record(EVENTS_SOURCE, "RemoveTargets", removed), &Config::default());
-        assert_eq!(found[0].changed, ["targets watchdog removed from snapback's EventBridge rule snapback-watchdog-0"]);
+        assert_eq!(found[0].changed, ["targets snapback removed from snapback's EventBridge rule snapback-watchdog-0"]);
+        assert_eq!(
+            plans(&found),
+            ["guard-rule-disabled snapback-watchdog-0: put back the target of EventBridge rule snapback-watchdog-0 as deployed"]
+        );
+        let deleted =
+            json!({"name": "snapback-central-sg-guard-0", "eventBusName": "snapback-central", "force": false});
+        assert_eq!(
+            plans(&findings(&record(EVENTS_SOURCE, "DeleteRule", deleted), &Config::default())),
+            ["guard-rule-disabled snapback-central-sg-guard-0: re-create EventBridge rule snapback-central-sg-guard-0 and its target as deployed"]
+        );
+        // A snapback-* rule the module does not make: reported, with the reapply.
+        let unknown = json!({"name": "snapback-nightly-report", "force": false});
+        let found = findings(&record(EVENTS_SOURCE, "DeleteRule", unknown), &Config::default());
         assert!(found[0].plan.actions.is_empty());
         assert!(found[0].plan.manual.as_deref().unwrap().contains("terraform apply"));
-        let deleted = json!({"name": "snapback-watchdog-0", "force": false});
-        assert_eq!(
-            rule_ids(&findings(&record(EVENTS_SOURCE, "DeleteRule", deleted), &Config::default())),
-            ["guard-rule-disabled"]
-        );
     }
 
     #[test]

@@ -37,14 +37,24 @@ const CREATE_TRAIL: &str = "create a multi-region trail that logs management eve
 
 fn check_state(meta: &'static RuleMeta, state: &WatchdogState, _config: &Config) -> Option<Finding> {
     let WatchdogState::Trails(TrailCoverage { region, trails }) = state else { return None };
-    if trails.iter().any(|trail| trail.logging && trail.management_writes) {
+    if trails.iter().any(|trail| !trail.readable || (trail.logging && trail.management_writes)) {
         return None;
     }
-    // A trail that would record them, stopped: starting it is the restore.
-    if let Some(trail) = trails.iter().find(|trail| trail.management_writes) {
+    // A trail that would record them, stopped: starting it is the restore, from its home region,
+    // unless it is an organization's (whose management account starts it).
+    let stopped: Vec<_> = trails.iter().filter(|trail| trail.management_writes).collect();
+    let startable = stopped.iter().find(|trail| &trail.home_region == region && !trail.organization);
+    if let Some(trail) = startable.or(stopped.first()) {
         let name = &trail.name;
-        let action = WatchdogAction::StartLogging { trail: name.clone(), identifier: trail.arn.clone() };
         let changed = format!("trail {name} is not logging: no trail records the management write events of {region}");
+        if startable.is_none() {
+            let manual = format!(
+                "aws cloudtrail start-logging --name {} --region {} (from the account that owns it)",
+                trail.arn, trail.home_region
+            );
+            return Some(finding(meta, &TRAIL, name, vec![changed], None, Some(manual)));
+        }
+        let action = WatchdogAction::StartLogging { trail: name.clone(), identifier: trail.arn.clone() };
         return Some(finding(meta, &TRAIL, name, vec![changed], Some(action), None));
     }
     let changed = match trails.is_empty() {
@@ -89,7 +99,10 @@ mod tests {
     fn trail(name: &str, logging: bool, management_writes: bool) -> TrailState {
         TrailState {
             name: name.into(),
-            arn: format!("arn:aws:cloudtrail:us-east-1:111122223333:trail/{name}"),
+            arn: format!("arn:aws:cloudtrail:eu-west-1:111122223333:trail/{name}"),
+            home_region: "eu-west-1".into(),
+            organization: false,
+            readable: true,
             logging,
             management_writes,
         }
@@ -113,6 +126,20 @@ mod tests {
         assert!(
             state_findings(&coverage(vec![trail("org", false, true), trail("audit", true, true)]), &config).is_empty()
         );
+    }
+
+    #[test]
+    fn a_trail_started_elsewhere_or_by_the_organization_is_reported_and_an_unreadable_one_is_not_held_against_the_region(
+    ) {
+        let config = Config::default();
+        let shadow = TrailState { home_region: "us-east-1".into(), ..trail("everywhere", false, true) };
+        let found = state_findings(&coverage(vec![shadow]), &config);
+        assert!(found[0].plan.actions.is_empty());
+        assert!(found[0].plan.manual.as_deref().unwrap().contains("--region us-east-1"), "{:?}", found[0].plan);
+        let organization = TrailState { organization: true, ..trail("org", false, true) };
+        assert!(state_findings(&coverage(vec![organization]), &config)[0].plan.actions.is_empty());
+        let unreadable = TrailState { readable: false, ..trail("theirs", false, false) };
+        assert!(state_findings(&coverage(vec![unreadable]), &config).is_empty());
     }
 
     #[test]
