@@ -22,53 +22,48 @@ pub fn decision_metrics(
     now: OffsetDateTime,
 ) -> Value {
     let restored_after = match outcome {
-        DecisionOutcome::Remediated => event_time
-            .and_then(|time| OffsetDateTime::parse(time, &Rfc3339).ok())
-            .map(|time| ((now - time).whole_milliseconds().max(0)) as f64),
+        DecisionOutcome::Remediated => milliseconds_since(event_time, now),
         _ => None,
     };
-    let mut metrics = vec![json!({"Name": "Decisions", "Unit": "Count"})];
-    let mut line = json!({
-        "Function": function,
-        "Rule": rule,
-        "Outcome": outcome.as_str(),
-        "Decisions": 1,
-    });
-    if let Some(milliseconds) = restored_after {
-        metrics.push(json!({"Name": "TimeToRestore", "Unit": "Milliseconds"}));
-        line["TimeToRestore"] = json!(milliseconds);
-    }
-    line["_aws"] = json!({
-        "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
-        "CloudWatchMetrics": [{
-            "Namespace": NAMESPACE,
-            "Dimensions": [["Outcome"], ["Rule", "Outcome"], ["Function"]],
-            "Metrics": metrics,
-        }],
-    });
-    line
+    let line = json!({"Function": function, "Rule": rule, "Outcome": outcome.as_str()});
+    let dimensions = json!([["Outcome"], ["Rule", "Outcome"], ["Function"]]);
+    emf(line, "Decisions", restored_after.map(|ms| ("TimeToRestore", ms)), dimensions, now)
 }
 
 /// The EMF object for a heartbeat that came through `function`'s rule `route` (`<function>-<index>`)
 /// on `bus`: `Heartbeats` by function, and by function, bus and route (what each route's alarm
 /// reads, missing data breaching); `HeartbeatDelay`, from its sending to now, when it says when.
 pub fn heartbeat_metrics(function: &str, route: &str, bus: &str, sent_at: Option<&str>, now: OffsetDateTime) -> Value {
-    let delay = sent_at
-        .and_then(|time| OffsetDateTime::parse(time, &Rfc3339).ok())
-        .map(|time| ((now - time).whole_milliseconds().max(0)) as f64);
-    let mut metrics = vec![json!({"Name": "Heartbeats", "Unit": "Count"})];
-    let mut line = json!({"Function": function, "Route": route, "Bus": bus, "Heartbeats": 1});
-    if let Some(milliseconds) = delay {
-        metrics.push(json!({"Name": "HeartbeatDelay", "Unit": "Milliseconds"}));
-        line["HeartbeatDelay"] = json!(milliseconds);
+    let line = json!({"Function": function, "Route": route, "Bus": bus});
+    let dimensions = json!([["Function"], ["Function", "Bus", "Route"]]);
+    let delay = milliseconds_since(sent_at, now).map(|ms| ("HeartbeatDelay", ms));
+    emf(line, "Heartbeats", delay, dimensions, now)
+}
+
+/// Milliseconds from an RFC 3339 `time` to `now` (none for a time that does not read).
+fn milliseconds_since(time: Option<&str>, now: OffsetDateTime) -> Option<f64> {
+    let time = OffsetDateTime::parse(time?, &Rfc3339).ok()?;
+    Some((now - time).whole_milliseconds().max(0) as f64)
+}
+
+/// An EMF line: `line`'s members (the dimensions' values), a count of one named `count`, and
+/// optionally a milliseconds metric, under `dimensions`.
+fn emf(
+    mut line: Value,
+    count: &str,
+    milliseconds: Option<(&str, f64)>,
+    dimensions: Value,
+    now: OffsetDateTime,
+) -> Value {
+    line[count] = json!(1);
+    let mut metrics = vec![json!({"Name": count, "Unit": "Count"})];
+    if let Some((name, value)) = milliseconds {
+        metrics.push(json!({"Name": name, "Unit": "Milliseconds"}));
+        line[name] = json!(value);
     }
     line["_aws"] = json!({
         "Timestamp": (now.unix_timestamp_nanos() / 1_000_000) as i64,
-        "CloudWatchMetrics": [{
-            "Namespace": NAMESPACE,
-            "Dimensions": [["Function"], ["Function", "Bus", "Route"]],
-            "Metrics": metrics,
-        }],
+        "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": metrics}],
     });
     line
 }
