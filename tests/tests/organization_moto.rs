@@ -515,3 +515,30 @@ async fn the_places_kept_are_bounded_and_an_evicted_accounts_role_is_assumed_aga
     accounts.adapters(&members[0], REGION, "snapback-member", "e-again").await.unwrap();
     assert_eq!(sts.matched(), members.len() + 1, "the evicted member's role is assumed again");
 }
+
+/// GIVEN a member role that keeps refusing, WHEN the sweep of that member runs again, THEN the
+/// ledger keeps it quiet; WHEN a sweep goes through and the role refuses again, THEN it alerts again.
+#[tokio::test]
+async fn a_member_role_that_keeps_refusing_alerts_once_until_a_sweep_goes_through() {
+    let central = World::new().await;
+    let member = fresh_account();
+    let table = central.ledger_table().await;
+    let sts = FaultProxy::start(&moto_url(), Fault::sts_access_denied());
+    let refused =
+        Guard { ledger: Some(central.ledger(&table)), ..central_function("sweeper", &central, &sts.url).await };
+    let through =
+        Guard { ledger: Some(central.ledger(&table)), ..central_function("sweeper", &central, &moto_url()).await };
+    let payload = sweep_batch(&member);
+
+    snapback_pipeline::sweep_messages(&refused, &payload, deadline_in(30)).await;
+    snapback_pipeline::sweep_messages(&refused, &payload, deadline_in(30)).await;
+    assert_eq!(central.alerts().await.len(), 1, "the second failure, as the first, is quiet");
+
+    let (_, reports) = snapback_pipeline::sweep_messages(&through, &payload, deadline_in(30)).await;
+    assert_eq!(reports.len(), 1, "the sweep went through");
+    let _ = central.alerts().await; // what the member's own sweep found
+    snapback_pipeline::sweep_messages(&refused, &payload, deadline_in(30)).await;
+    let again = central.alerts().await;
+    assert_eq!(again.len(), 1, "refused again after a sweep went through: alerted again");
+    assert_eq!(again[0].message["rules"][0]["rule"], snapback_notify::SWEEP_FAILED);
+}

@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use snapback_aws::{AwsError, Organization};
+use snapback_aws::{AwsError, Entry, EntryStatus, LedgerScope, Organization};
 use snapback_notify::{Alert, RuleVerdict};
 use snapback_rules::Origin;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::handler::{Guard, HandlerError};
+use crate::ledger::Seen;
 use crate::sweep::SweepReport;
 
 /// One account and region to sweep: a queue message's body.
@@ -156,7 +157,8 @@ pub fn is_queue_batch(payload: &Value) -> bool {
 /// messages to retry (`batchItemFailures`, for an event source mapping with
 /// `ReportBatchItemFailures`): those whose sweep failed in a way a retry can fix. A sweep that
 /// failed for good (the member role missing, refusing, or lacking an action) gives one `failed`
-/// alert naming the account, the region and the fix instead. A message that names no account and
+/// alert naming the account, the region and the fix instead; with a ledger, once until
+/// `realert_after` or until a sweep of that account and region goes through again. A message that names no account and
 /// region is logged and dropped: retrying cannot fix it.
 pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -> (Value, Vec<SweepReport>) {
     let mut retry = Vec::new();
@@ -174,6 +176,7 @@ pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -
         let error = match guard.sweep(Some(&target.account), Some(&target.region), deadline).await {
             Ok(report) => {
                 reports.push(report);
+                sweep_failure_resolved(guard, &target).await;
                 continue;
             }
             Err(HandlerError::Aws(error)) => error,
@@ -187,6 +190,17 @@ pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -
         // Retrying cannot fix it (a role missing or refusing): one alert says what to fix, and
         // the message is done. Only an alert that cannot be published sends it back.
         tracing::error!(message_id = id, account, region, %error, "sweep failed for good: alerting, not retrying");
+        let previous = sweep_failure(guard, &target).await;
+        let now = crate::ledger::now_ms();
+        let realert_after = match guard.config.current().await {
+            Ok(current) => current.config.realert_after,
+            Err(_) => snapback_rules::Config::default().realert_after,
+        };
+        let outcome = crate::outcome::DecisionOutcome::Failed;
+        if !crate::ledger::is_news(previous.as_ref(), Seen::Sweep, "", outcome, now, realert_after) {
+            tracing::info!(message_id = id, account, region, "sweep failed as before: alerted already, quiet");
+            continue;
+        }
         let found_at = OffsetDateTime::now_utc().format(&Rfc3339).expect("the time formats");
         let origin = Origin::sweep(Some(account), Some(region), account, &found_at);
         let mut alert = Alert::new(&origin, account, "");
@@ -194,9 +208,58 @@ pub async fn sweep_messages(guard: &Guard, payload: &Value, deadline: Instant) -
         if let Err(error) = guard.publisher.publish(&alert).await {
             tracing::error!(message_id = id, %error, "the failed sweep's alert was not published: the queue retries it");
             retry.push(json!({"itemIdentifier": id}));
+            continue;
         }
+        let first_seen = previous.as_ref().filter(|e| e.status == EntryStatus::Open).map_or(now, |e| e.first_seen);
+        let entry = Entry {
+            rule: snapback_notify::SWEEP_FAILED.to_owned(),
+            resource: SWEEP_RESOURCE.to_owned(),
+            status: EntryStatus::Open,
+            fingerprint: String::new(),
+            outcome: outcome.as_str().to_owned(),
+            cluster: None,
+            first_seen,
+            last_seen: now,
+            last_alerted: Some(now),
+            last_event: Some(id.to_owned()),
+        };
+        remember_sweep_failure(guard, &target, &entry).await;
     }
     (json!({"batchItemFailures": retry}), reports)
+}
+
+/// How a failed sweep is kept in the ledger: one entry per account and region (its scope).
+const SWEEP_RESOURCE: &str = "sweep";
+
+/// The ledger's entry of the target's failed sweep, if any (none without a ledger, or when it
+/// cannot be read: the alert then goes out).
+async fn sweep_failure(guard: &Guard, target: &SweepTarget) -> Option<Entry> {
+    let ledger = guard.ledger.as_deref()?;
+    let scope = LedgerScope::new(Some(&target.account), Some(&target.region));
+    match ledger.entry(&scope, snapback_notify::SWEEP_FAILED, SWEEP_RESOURCE).await {
+        Ok(entry) => entry,
+        Err(error) => {
+            tracing::warn!(%error, "ledger unavailable: the failed sweep is alerted as new");
+            None
+        }
+    }
+}
+
+async fn remember_sweep_failure(guard: &Guard, target: &SweepTarget, entry: &Entry) {
+    let Some(ledger) = guard.ledger.as_deref() else { return };
+    let scope = LedgerScope::new(Some(&target.account), Some(&target.region));
+    if let Err(error) = ledger.record(&scope, entry).await {
+        tracing::warn!(%error, "the failed sweep is not recorded: the next one alerts again");
+    }
+}
+
+/// A sweep that went through ends the target's failure, so that the next one alerts again.
+async fn sweep_failure_resolved(guard: &Guard, target: &SweepTarget) {
+    let Some(open) = sweep_failure(guard, target).await.filter(|entry| entry.status == EntryStatus::Open) else {
+        return;
+    };
+    let resolved = Entry { status: EntryStatus::Resolved, last_seen: crate::ledger::now_ms(), ..open };
+    remember_sweep_failure(guard, target, &resolved).await;
 }
 
 #[cfg(test)]
