@@ -105,9 +105,17 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     sdk_config_at(&moto_url()).await
 }
 
-/// The SDK configuration snapback's functions use (retries, timeouts), pointed at `endpoint`.
+/// The SDK configuration snapback's functions use (retries), pointed at `endpoint`, with longer
+/// timeouts: one moto process serving parallel tests on two cores can take seconds over an
+/// answer, and an attempt timed out there is sent again (a publish then arrives twice), which
+/// AWS's latencies do not make likely.
 pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    let patient = aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(std::time::Duration::from_secs(30))
+        .operation_timeout(std::time::Duration::from_secs(90))
+        .build();
     snapback_aws::sdk_config_loader()
+        .timeout_config(patient)
         .endpoint_url(endpoint)
         .region(aws_sdk_ec2::config::Region::new(REGION))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "moto"))
