@@ -383,7 +383,7 @@ async fn heartbeats_reach_every_guard_through_its_rules_and_are_recorded_but_a_r
     // moto still delivers through a disabled rule (EventBridge does not); a removed target it honours.
     world.aws.events.remove_targets().rule("snapback-sg-guard-0").ids("function").send().await.unwrap();
 
-    let sent = world.aws.watchdog_api().send_heartbeats("snapback-").await.unwrap();
+    let sent = snapback_aws::HeartbeatSender::from_client(world.aws.events.clone()).send("snapback-").await.unwrap();
     assert_eq!(sent, routes.len(), "one a rule, on the only bus");
 
     let table = world.ledger_table().await;

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
         // The topic deleted (or its policy or key changed): the alert saying so still reaches Slack.
         guard.publisher = Box::new(snapback_aws::RelayFallback::from_sdk(guard.publisher, &sdk, relay));
     }
-    let heartbeats = snapback_aws::WatchdogApi::new(&sdk);
+    let heartbeats = snapback_aws::HeartbeatSender::new(&sdk);
     // The module names every function `<name_prefix><function>`: this one's name tells the prefix.
     let prefix = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
         .ok()
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Error> {
                 let account = account_of_function(&event.context.invoked_function_arn);
                 let swept = guard.sweep(account, region, deadline).await;
                 // After the sweep put back what it could: the heartbeats test the path as it is now.
-                let sent = heartbeats.send_heartbeats(prefix).await;
+                let sent = heartbeats.send(prefix).await;
                 let mut report = swept?;
                 report.heartbeats_sent = Some(sent?);
                 return Ok::<Value, Error>(serde_json::to_value(report)?);

@@ -2,25 +2,22 @@
 
 locals {
   alarms = merge(
-    {
-      for name in keys(local.functions) : "${name}-errors" => {
-        description = "${name} failed an invocation: Lambda retries, then the dead-letter queue."
-        namespace   = "AWS/Lambda"
-        metric      = "Errors"
-        statistic   = "Sum"
-        dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
+    # Per function: a failed invocation, and throttling (a zero or too small reservation
+    # throttles every event, and nothing else fails loudly).
+    merge([
+      for metric, problem in {
+        "Errors"    = "failed an invocation: Lambda retries, then the dead-letter queue."
+        "Throttles" = "was throttled: events wait for retries or are lost to the dead-letter queue. A zero reserved concurrency blinds it."
+        } : {
+        for name in keys(local.functions) : "${name}-${lower(metric)}" => {
+          description = "${name} ${problem}"
+          namespace   = "AWS/Lambda"
+          metric      = metric
+          statistic   = "Sum"
+          dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
+        }
       }
-    },
-    {
-      # A zero (or too small) reservation throttles every event: nothing else fails loudly.
-      for name in keys(local.functions) : "${name}-throttles" => {
-        description = "${name} was throttled: events wait for retries or are lost to the dead-letter queue. A zero reserved concurrency blinds it."
-        namespace   = "AWS/Lambda"
-        metric      = "Throttles"
-        statistic   = "Sum"
-        dimensions  = { FunctionName = aws_lambda_function.this[name].function_name }
-      }
-    },
+    ]...),
     {
       "dead-letters" = {
         description = "Events or invocations snapback could not handle are waiting in the dead-letter queue."

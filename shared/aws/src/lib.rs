@@ -44,7 +44,7 @@ pub use services::node::Ec2Nodes;
 #[cfg(feature = "guards")]
 pub use services::security_groups::{Ec2SecurityGroups, RevokeOutcome, RuleFacts};
 #[cfg(feature = "watchdog")]
-pub use services::watchdog::WatchdogApi;
+pub use services::watchdog::{HeartbeatSender, WatchdogApi};
 pub use sweep::{sweep_retry_config, SweepContext, SWEEP_CONCURRENCY, SWEEP_MAX_ATTEMPTS};
 pub use webhook::{HyperWebhook, Webhook, WebhookAnswer, WebhookUnreachable};
 

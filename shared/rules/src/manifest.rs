@@ -16,6 +16,12 @@ use crate::services::watchdog::deployed;
 /// snapback's roles are named with this prefix; their own calls are left out of the patterns.
 pub const OWN_ROLE_PREFIX: &str = "snapback-";
 
+/// snapback's own EventBridge rules, on the default bus or a custom one (the central bus).
+const OWN_RULES: &[&str] = &[
+    "arn:{partition}:events:{region}:{account}:rule/snapback-*",
+    "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
+];
+
 /// The resources each action of the rules and sweeps may act on, as ARN templates with
 /// `{partition}`, `{region}` and `{account}` for the module to fill in (the deployment's own
 /// account and region, or a member's account and every region). Describe and List calls, and
@@ -72,42 +78,12 @@ const ACTION_RESOURCES: &[(&str, &[&str])] = &[
     ("cloudtrail:GetTrailStatus", &["arn:{partition}:cloudtrail:*:*:trail/*"]),
     ("cloudtrail:GetEventSelectors", &["arn:{partition}:cloudtrail:*:*:trail/*"]),
     ("cloudtrail:DescribeTrails", &["*"]),
-    // snapback's own rules only, on the default bus or a custom one (the central bus).
-    (
-        "events:EnableRule",
-        &[
-            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
-            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
-        ],
-    ),
-    (
-        "events:DescribeRule",
-        &[
-            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
-            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
-        ],
-    ),
-    (
-        "events:PutRule",
-        &[
-            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
-            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
-        ],
-    ),
-    (
-        "events:PutTargets",
-        &[
-            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
-            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
-        ],
-    ),
-    (
-        "events:ListTargetsByRule",
-        &[
-            "arn:{partition}:events:{region}:{account}:rule/snapback-*",
-            "arn:{partition}:events:{region}:{account}:rule/*/snapback-*",
-        ],
-    ),
+    // snapback's own rules only.
+    ("events:EnableRule", OWN_RULES),
+    ("events:DescribeRule", OWN_RULES),
+    ("events:PutRule", OWN_RULES),
+    ("events:PutTargets", OWN_RULES),
+    ("events:ListTargetsByRule", OWN_RULES),
     // Listing calls have no resource type.
     ("events:ListRules", &["*"]),
     ("events:ListEventBuses", &["*"]),

@@ -80,79 +80,6 @@ impl WatchdogApi {
         })
     }
 
-    /// The default bus (None) and snapback's own buses (a central deployment's).
-    async fn own_buses(&self, bound: &CallBound) -> Result<Vec<Option<String>>, AwsError> {
-        let mut buses: Vec<Option<String>> = vec![None];
-        let mut next = None;
-        loop {
-            let page = bound
-                .call(self.events.list_event_buses().name_prefix(OWN_NAME_PREFIX).set_next_token(next).send())
-                .await
-                .map_err(|error| AwsError::from_sdk("events:ListEventBuses", error))?;
-            buses.extend(page.event_buses().iter().filter_map(|bus| bus.name().map(|name| Some(name.to_owned()))));
-            next = page.next_token().map(str::to_owned);
-            if next.is_none() {
-                return Ok(buses);
-            }
-        }
-    }
-
-    /// Puts one heartbeat per guard's rule ([`heartbeat::routes`]) on the default bus and, when
-    /// it exists, the deployment's central bus (`<prefix>central`: `prefix` is the module's
-    /// `name_prefix`), marked with the time it is sent; how many. Every batch is sent; entries
-    /// EventBridge refused then fail the call (retryable): a heartbeat lost here would read as
-    /// a broken path.
-    pub async fn send_heartbeats(&self, prefix: &str) -> Result<usize, AwsError> {
-        let sent_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-            .fmt(aws_smithy_types::date_time::Format::DateTime)
-            .map_err(|error| AwsError::permanent("format the heartbeat's time", error.to_string()))?;
-        let central = format!("{prefix}{}", snapback_rules::services::watchdog::deployed::CENTRAL);
-        let buses: Vec<Option<String>> = self
-            .own_buses(&CallBound::new(1))
-            .await?
-            .into_iter()
-            .filter(|bus| bus.as_ref().is_none_or(|name| name == &central))
-            .collect();
-        let routes = heartbeat::routes();
-        let entries: Vec<PutEventsRequestEntry> = buses
-            .iter()
-            .flat_map(|bus| routes.iter().map(move |(function, route)| (bus, function, route)))
-            .map(|(bus, function, route)| {
-                let bus_name = bus.as_deref().unwrap_or(heartbeat::DEFAULT_BUS);
-                PutEventsRequestEntry::builder()
-                    .set_event_bus_name(bus.clone())
-                    .source(heartbeat::SOURCE)
-                    .detail_type(heartbeat::DETAIL_TYPE)
-                    .detail(heartbeat::detail(function, *route, bus_name, &sent_at).to_string())
-                    .build()
-            })
-            .collect();
-        let mut refused: Vec<String> = Vec::new();
-        let mut failure: Option<AwsError> = None;
-        // PutEvents takes at most 10 entries a call.
-        for chunk in entries.chunks(10) {
-            match self.events.put_events().set_entries(Some(chunk.to_vec())).send().await {
-                Ok(answer) => refused.extend(answer.entries().iter().filter_map(|entry| {
-                    entry.error_code().map(|code| format!("{code} {}", entry.error_message().unwrap_or_default()))
-                })),
-                Err(error) => {
-                    failure.get_or_insert(AwsError::from_sdk("events:PutEvents", error));
-                }
-            }
-        }
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        if let Some(first) = refused.first() {
-            return Err(AwsError::Retryable {
-                operation: "events:PutEvents",
-                message: format!("{} of {} heartbeats refused, the first: {first}", refused.len(), entries.len()),
-                source: None,
-            });
-        }
-        Ok(entries.len())
-    }
-
     /// What logs this region: every trail listed here (multi-region trails of other home regions
     /// included), with whether it is logging and logs management write events. A trail whose
     /// status cannot be read (another account's) is marked unreadable; a listing that fails
@@ -240,7 +167,7 @@ impl WatchdogApi {
 
     /// snapback's rules on the default bus and on its own buses, each with its target count.
     async fn sweep_rules(&self, bound: &CallBound) -> Result<Vec<Option<Found>>, AwsError> {
-        let buses = self.own_buses(bound).await?;
+        let buses = own_buses(&self.events, bound).await?;
         let mut rules = Vec::new();
         for bus in buses {
             let mut next = None;
@@ -525,6 +452,95 @@ impl WatchdogApi {
             }
             Err(error) => Err(AwsError::from_sdk("config:StartConfigurationRecorder", error)),
         }
+    }
+}
+
+/// The default bus (None) and snapback's own buses (a central deployment's).
+async fn own_buses(events: &aws_sdk_eventbridge::Client, bound: &CallBound) -> Result<Vec<Option<String>>, AwsError> {
+    let mut buses: Vec<Option<String>> = vec![None];
+    let mut next = None;
+    loop {
+        let page = bound
+            .call(events.list_event_buses().name_prefix(OWN_NAME_PREFIX).set_next_token(next).send())
+            .await
+            .map_err(|error| AwsError::from_sdk("events:ListEventBuses", error))?;
+        buses.extend(page.event_buses().iter().filter_map(|bus| bus.name().map(|name| Some(name.to_owned()))));
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            return Ok(buses);
+        }
+    }
+}
+
+/// Sends the heartbeats ([`heartbeat`]): the watchdog's scheduled run needs an EventBridge
+/// client for them, and nothing else of the adapter.
+#[derive(Clone, Debug)]
+pub struct HeartbeatSender {
+    events: aws_sdk_eventbridge::Client,
+}
+
+impl HeartbeatSender {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        HeartbeatSender { events: aws_sdk_eventbridge::Client::new(sdk) }
+    }
+
+    pub fn from_client(events: aws_sdk_eventbridge::Client) -> Self {
+        HeartbeatSender { events }
+    }
+
+    /// Puts one heartbeat per guard's rule ([`heartbeat::routes`]) on the default bus and, when
+    /// it exists, the deployment's central bus (`<prefix>central`: `prefix` is the module's
+    /// `name_prefix`), marked with the time it is sent; how many. Every batch is sent; entries
+    /// EventBridge refused then fail the call (retryable): a heartbeat lost here would read as
+    /// a broken path.
+    pub async fn send(&self, prefix: &str) -> Result<usize, AwsError> {
+        let sent_at = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .map_err(|error| AwsError::permanent("format the heartbeat's time", error.to_string()))?;
+        let central = format!("{prefix}{}", snapback_rules::services::watchdog::deployed::CENTRAL);
+        let buses: Vec<Option<String>> = own_buses(&self.events, &CallBound::new(1))
+            .await?
+            .into_iter()
+            .filter(|bus| bus.as_ref().is_none_or(|name| name == &central))
+            .collect();
+        let routes = heartbeat::routes();
+        let entries: Vec<PutEventsRequestEntry> = buses
+            .iter()
+            .flat_map(|bus| routes.iter().map(move |(function, route)| (bus, function, route)))
+            .map(|(bus, function, route)| {
+                let bus_name = bus.as_deref().unwrap_or(heartbeat::DEFAULT_BUS);
+                PutEventsRequestEntry::builder()
+                    .set_event_bus_name(bus.clone())
+                    .source(heartbeat::SOURCE)
+                    .detail_type(heartbeat::DETAIL_TYPE)
+                    .detail(heartbeat::detail(function, *route, bus_name, &sent_at).to_string())
+                    .build()
+            })
+            .collect();
+        let mut refused: Vec<String> = Vec::new();
+        let mut failure: Option<AwsError> = None;
+        // PutEvents takes at most 10 entries a call.
+        for chunk in entries.chunks(10) {
+            match self.events.put_events().set_entries(Some(chunk.to_vec())).send().await {
+                Ok(answer) => refused.extend(answer.entries().iter().filter_map(|entry| {
+                    entry.error_code().map(|code| format!("{code} {}", entry.error_message().unwrap_or_default()))
+                })),
+                Err(error) => {
+                    failure.get_or_insert(AwsError::from_sdk("events:PutEvents", error));
+                }
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if let Some(first) = refused.first() {
+            return Err(AwsError::Retryable {
+                operation: "events:PutEvents",
+                message: format!("{} of {} heartbeats refused, the first: {first}", refused.len(), entries.len()),
+                source: None,
+            });
+        }
+        Ok(entries.len())
     }
 }
 
