@@ -24,9 +24,10 @@ C7N_VERSION := 0.9.53
 C7N_VENV ?= .venv-c7n
 C7N := $(C7N_VENV)/.c7n-$(C7N_VERSION)
 SWEEP_RUNS ?= 3
+REPLAY_RUNS ?= 3
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help tools browser build build-dev deploy test tf-check demo bench bench-sweep bench-load rules-doc manifest scan-screenshot lint clean
+.PHONY: help tools browser build build-dev deploy test tf-check demo bench bench-sweep bench-replay bench-load rules-doc manifest scan-screenshot lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -93,7 +94,7 @@ tf-check: tools ## terraform fmt and checkov over infra/ (no provider download, 
 demo: tools build-dev ## watch a world-open SSH rule and a public EKS endpoint get reverted on a local AWS emulator
 	scripts/with-moto.sh target/debug/demo
 
-bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep (see docs/BENCHMARKS.md)
+bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then bench-sweep and bench-replay (see docs/BENCHMARKS.md)
 	cargo build --release $(addprefix -p ,$(OTHER_FUNCTIONS))
 	cargo build --release $(addprefix -p ,$(WATCHDOG_LINKED))
 	@$(VENV)/bin/python -c 'for name in __import__("sys").argv[1:]: zipfile = __import__("zipfile"); b = __import__("io").BytesIO(); \
@@ -102,6 +103,7 @@ bench: tools ## cold start, decision time, warm revoke + alert, peak RSS, then b
 	cargo bench -p snapback-rules --bench decision
 	scripts/with-moto.sh cargo run -p snapback-tests --bin bench-guard
 	$(MAKE) --no-print-directory bench-sweep
+	$(MAKE) --no-print-directory bench-replay
 
 # Not in `make bench` or CI: it runs for minutes (Lambda's retry delays are real: LOAD_RETRY_DELAY_S).
 bench-load: tools ## 2,000 world-open rules in 60 s against 4 sg-guard processes, EC2 rate-limited; then a SIGKILL between restore and alert
@@ -117,6 +119,13 @@ bench-sweep: tools $(C7N) ## snapback scan against Cloud Custodian on one seeded
 	cargo build --release -p snapback-cli
 	$(VENV)/bin/python bench/sweep/run.py --snapback target/release/snapback \
 		--custodian $(C7N_VENV)/bin/custodian --runs $(SWEEP_RUNS) --docs docs/BENCHMARKS.md
+
+# Generates its CloudTrail once into target/bench-replay/ (about 1.2 GB, reused while
+# bench/replay/trail.py is unchanged); jq is measured when installed.
+bench-replay: tools ## snapback replay on generated CloudTrail (trail file, gzip, 1 GB JSON Lines, S3 on moto) against Python and jq (REPLAY_RUNS=3)
+	cargo build --release -p snapback-cli
+	$(VENV)/bin/python bench/replay/run.py --snapback target/release/snapback --runs $(REPLAY_RUNS) \
+		--docs docs/BENCHMARKS.md
 
 rules-doc: ## regenerate RULES.md from the rule registry
 	cargo run -q -p snapback-cli -- rules --markdown > RULES.md

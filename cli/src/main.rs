@@ -49,21 +49,51 @@ enum Command {
     /// EKS cluster, nodegroup, security group, subnet, node, launch template, account default and
     /// public snapshot or AMI judged by the rules, with scope, exemptions and modes applied.
     Scan(ScanArgs),
-    /// Evaluate recorded CloudTrail offline (no AWS call): what would each rule have done?
-    Replay {
-        /// One JSON object per finding per line on stdout.
-        #[arg(long)]
-        json: bool,
-        /// A snapback configuration document (defaults otherwise).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Exit with status 1 when anything is found (for pipelines).
-        #[arg(long)]
-        fail_on_findings: bool,
-        /// Records, EventBridge envelopes, trail log files (.json, .json.gz), JSON Lines, or directories of them.
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-    },
+    /// Evaluate recorded CloudTrail offline: what would each rule have done? Files are read with no
+    /// AWS call; s3:// URLs are listed and downloaded with your AWS credentials.
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+struct ReplayArgs {
+    /// Records, EventBridge envelopes, trail logs (.json, .json.gz), JSON Lines, directories of
+    /// them, or s3://bucket/prefix/ (a trail's logs in S3).
+    #[arg(required = true, value_name = "PATH|S3_URL")]
+    paths: Vec<String>,
+    /// table (default), json (one object per finding per line), markdown, or html (one
+    /// self-contained page: counts by rule, actor and day, every finding with who and when).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown", "html"])]
+    format: String,
+    /// The same as --format json.
+    #[arg(long, hide = true)]
+    json: bool,
+    /// Write the report here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A snapback configuration document (defaults otherwise).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Exit with status 1 when anything is found (for pipelines).
+    #[arg(long)]
+    fail_on_findings: bool,
+    /// Only calls made on or after this day (UTC); S3 listings skip earlier days' folders.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = replay::parse_day)]
+    since: Option<time::Date>,
+    /// Only calls made on or before this day (UTC); S3 listings skip later days' folders.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = replay::parse_day)]
+    until: Option<time::Date>,
+    /// Only calls in these accounts (comma separated or repeated); S3 listings skip the others.
+    #[arg(long = "account", value_name = "ACCOUNT_ID", value_delimiter = ',')]
+    accounts: Vec<String>,
+    /// Only calls in these regions (comma separated or repeated); S3 listings skip the others.
+    #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
+    regions: Vec<String>,
+    /// With s3:// URLs: a named profile of your AWS configuration.
+    #[arg(long)]
+    profile: Option<String>,
+    /// With s3:// URLs: objects downloaded at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    max_concurrent_requests: u16,
 }
 
 #[derive(Args)]
@@ -193,32 +223,116 @@ fn main() -> ExitCode {
             print!("{}", alert.email_text());
             ExitCode::SUCCESS
         }
-        Command::Replay { json, config, fail_on_findings, paths } => {
-            let config = match config.map(|path| load_config(&path)).transpose() {
-                Ok(config) => config.unwrap_or_default(),
-                Err(message) => {
-                    eprintln!("snapback: {message}");
-                    return ExitCode::from(2);
-                }
-            };
-            let summary = replay::replay(&paths, &config);
-            if json {
-                for found in &summary.findings {
-                    println!("{}", found.to_json());
-                }
-            } else if !summary.findings.is_empty() {
-                print!("{}", replay::render_findings(&summary.findings));
-            }
-            eprint!("{}", summary.render());
-            if !summary.unreadable_inputs.is_empty() {
-                ExitCode::from(2)
-            } else if fail_on_findings && !summary.findings.is_empty() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+        Command::Replay(args) => run_replay(args),
+    }
+}
+
+fn run_replay(args: ReplayArgs) -> ExitCode {
+    use replay::progress::ProgressLine;
+    use replay::{s3, Filters, Input, Replay};
+    use std::sync::atomic::Ordering;
+
+    let refuse = |message: String| {
+        eprintln!("snapback: {message}");
+        ExitCode::from(2)
+    };
+    let config = match args.config.as_deref().map(load_config).transpose() {
+        Ok(config) => config.unwrap_or_default(),
+        Err(message) => return refuse(message),
+    };
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        if since > until {
+            return refuse(format!("--since {since} is after --until {until}"));
         }
     }
+    if let Some(bad) = args.accounts.iter().find(|account| !snapback_rules::is_account_id(account)) {
+        return refuse(format!("--account: expected a 12-digit account id, got {bad:?}"));
+    }
+    if let Some(path) = args.output.as_ref().filter(|path| REPLAY_FORMATS.iter().any(|f| path.as_os_str() == *f)) {
+        return refuse(format!("--output names the report file; for the format use --format {}", path.display()));
+    }
+    let mut locations = Vec::new();
+    let mut paths = Vec::new();
+    for path in &args.paths {
+        match s3::Location::parse(path) {
+            Some(Ok(location)) => locations.push(location),
+            Some(Err(message)) => return refuse(message),
+            None => paths.push(PathBuf::from(path)),
+        }
+    }
+    let filters = Filters { since: args.since, until: args.until, accounts: args.accounts, regions: args.regions };
+    let replay = Replay::new(&config, &filters);
+    let (files, unlisted) = replay::local_inputs(&paths);
+    replay.counters.listed.fetch_add(files.len() as u64, Ordering::Relaxed);
+    let local = files.iter().enumerate().map(|(index, path)| Input::file(index, path));
+    // S3: listing and downloads on a small runtime of their own; judging on rayon's threads.
+    let runtime = (!locations.is_empty()).then(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+    });
+    let remote = runtime.as_ref().map(|runtime| {
+        let client = runtime.block_on(s3_client(args.profile.as_deref()));
+        let offset = files.len();
+        s3::inputs(
+            runtime.handle(),
+            client,
+            locations,
+            filters.clone(),
+            usize::from(args.max_concurrent_requests),
+            replay.counters.clone(),
+        )
+        .map(move |input| Input { index: input.index + offset, ..input })
+    });
+    let progress = ProgressLine::on_stderr(replay.counters.clone());
+    let mut summary = replay.run(local.chain(remote.into_iter().flatten()));
+    drop(progress);
+    summary.unreadable_inputs.extend(unlisted);
+
+    let format = if args.json { "json" } else { args.format.as_str() };
+    let report = match format {
+        "json" => summary.findings.iter().map(|found| format!("{}\n", found.to_json())).collect(),
+        "markdown" | "html" => {
+            let (findings, coverage) = replay::report::scan_findings(&summary, &filters);
+            if format == "html" {
+                scan::html::render(&findings, &coverage)
+            } else {
+                scan::render_replay_markdown(&findings, &coverage)
+            }
+        }
+        _ if summary.findings.is_empty() => String::new(),
+        _ => replay::render_findings(&summary.findings),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(error) = std::fs::write(path, &report) {
+                return refuse(format!("{}: {error}", path.display()));
+            }
+        }
+        None => print!("{report}"),
+    }
+    eprint!("{}", summary.render());
+    if !summary.unreadable_inputs.is_empty() {
+        ExitCode::from(2)
+    } else if args.fail_on_findings && !summary.findings.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Replay's report formats, refused as an --output file name.
+const REPLAY_FORMATS: &[&str] = &["table", "json", "markdown", "html"];
+
+/// An S3 client with the user's configuration. A custom endpoint (AWS_ENDPOINT_URL: MinIO, a
+/// local emulator) gets path-style addressing, which such endpoints serve; AWS's own gets the
+/// default virtual-hosted style.
+async fn s3_client(profile: Option<&str>) -> aws_sdk_s3::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    let sdk = loader.load().await;
+    let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config, String> {
@@ -319,6 +433,7 @@ fn run_scan(args: ScanArgs, config: &Config) -> ExitCode {
                 regions: scanned.iter().filter_map(|r| r.region.clone()).collect(),
                 at: started,
                 gaps: errors.clone(),
+                replayed: None,
             };
             scan::html::render(&findings, &coverage)
         }

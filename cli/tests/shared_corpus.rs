@@ -73,3 +73,46 @@ fn replay_of_the_shared_corpus_matches_expected_verdicts() {
     assert!(required_checked >= 3, "only {required_checked} required findings checked");
     eprintln!("replayed {checked} corpus records, {required_checked} required findings present, no false positives");
 }
+
+/// The cheap look that lets most records go unparsed gives, for every real record it skips, the
+/// label the full read gives: it changes how fast a replay is, never what it says.
+#[test]
+fn the_cheap_look_skips_real_records_exactly_as_the_full_read_does() {
+    let dir = corpus();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("SKIPPED: {} is not here (a fresh clone has no ../shared)", dir.display());
+        return;
+    };
+    let mut skipped = 0;
+    let mut judged = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".json") || name == "expected.json" {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        // A record, an envelope, or a trail log of them.
+        let records = match value.get("Records").and_then(Value::as_array) {
+            Some(records) => records.clone(),
+            None => vec![value],
+        };
+        for record in records {
+            let text = serde_json::to_vec(&record).unwrap();
+            let full = snapback_rules::Event::from_value(&record).ok().and_then(|event| {
+                snapback_rules::screen(&event, &Config::default(), &[], snapback_rules::listens_to)
+                    .map(|ignored| ignored.label())
+            });
+            match snapback_cli::replay::head::skip_reason(&text, snapback_rules::listens_to) {
+                Some(label) => {
+                    assert_eq!(Some(label), full, "{name}");
+                    skipped += 1;
+                }
+                None => judged += 1,
+            }
+        }
+    }
+    assert!(skipped >= 10 && judged >= 10, "{skipped} skipped, {judged} judged");
+    eprintln!("{skipped} corpus records skipped by the cheap look with the full read's label; {judged} left to it");
+}
