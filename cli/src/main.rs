@@ -65,7 +65,7 @@ struct ReplayArgs {
     #[arg(long, default_value = "table", value_parser = ["table", "json", "markdown", "html"])]
     format: String,
     /// The same as --format json.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, conflicts_with = "format")]
     json: bool,
     /// Write the report here instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -86,6 +86,7 @@ struct ReplayArgs {
     #[arg(long = "account", value_name = "ACCOUNT_ID", value_delimiter = ',')]
     accounts: Vec<String>,
     /// Only calls in these regions (comma separated or repeated); S3 listings skip the others.
+    /// (The bucket's own region is found with HeadBucket.)
     #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
     regions: Vec<String>,
     /// With s3:// URLs: a named profile of your AWS configuration.

@@ -23,8 +23,13 @@ struct Head<'a> {
     request: Option<Member<'a>>,
     #[serde(rename = "responseElements", borrow)]
     response: Option<Member<'a>>,
-    #[serde(rename = "detail-type", borrow)]
-    detail_type: Option<Member<'a>>,
+    /// Present at all, even as null: only the full read says what such a record is.
+    #[serde(rename = "detail-type", default, deserialize_with = "present")]
+    detail_type: bool,
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(deserializer).map(|_| true)
 }
 
 /// A member's value, as much of it as the screen needs.
@@ -38,10 +43,16 @@ enum Member<'a> {
 /// Why a record is left alone, when its head alone says so: the same first reason, with the
 /// same label, as [`snapback_rules::screen`] gives after a full parse. None: parse and judge it
 /// (it matters, or it is unusual enough that only the full read can say why not).
+///
+/// The members it skips are checked as JSON, not as values: a number out of f64's range, a lone
+/// UTF-16 surrogate in an escape or nesting deeper than 128 inside a skipped member pass here,
+/// where the full read would call the record unreadable. Such a record is not a call anyone made.
 pub fn skip_reason(record: &[u8], listens: impl Fn(&str, &str) -> bool) -> Option<&'static str> {
+    // serde_json checks UTF-8 only in the strings it reads; the full read reads them all.
+    std::str::from_utf8(record).ok()?;
     let head: Head = serde_json::from_slice(record).ok()?;
     // An EventBridge envelope, or a record the full read refuses: let it say why.
-    if head.detail_type.is_some() {
+    if head.detail_type {
         return None;
     }
     let (Some(Member::Text(source)), Some(Member::Text(name))) = (&head.event_source, &head.event_name) else {
@@ -131,7 +142,7 @@ mod tests {
     }
 
     #[test]
-    fn the_head_skips_exactly_what_the_full_read_would_with_the_same_label() {
+    fn what_the_head_skips_the_full_read_skips_with_the_same_label() {
         let records = [
             r#"{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true,"requestParameters":{"a":[1]}}"#,
             r#"{"eventSource":"s3.amazonaws.com","eventName":"PutObject","readOnly":false,"responseElements":null}"#,
@@ -142,6 +153,7 @@ mod tests {
             r#"{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","requestParameters":"text"}"#,
             r#"{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true,"readOnly":true}"#,
             r#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"s3.amazonaws.com","eventName":"GetObject","readOnly":true}}"#,
+            r#"{"detail-type":null,"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}"#,
             r#"{"eventSource":"ec2.amazonaws.com"}"#,
             r#"{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances","readOnly":fals}"#,
             r#"[1]"#,
@@ -161,5 +173,8 @@ mod tests {
         assert_eq!(label(records[5]), None, "judged: an escaped name is the listened name");
         assert_eq!(label(records[6]), None, "left to the full read, which names the bad member");
         assert_eq!(label(records[8]), None, "an envelope is read in full");
+        assert_eq!(label(records[9]), None, "so is a record with any detail-type");
+        let bad_utf8 = b"{\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":\"DescribeInstances\",\"readOnly\":true,\"x\":\"\xff\"}";
+        assert_eq!(skip_reason(bad_utf8, listens_to), None, "left to the full read, which refuses it");
     }
 }

@@ -172,6 +172,9 @@ impl Summary {
             *self.skipped.entry(reason).or_default() += count;
         }
         self.unreadable_records.extend(part.unreadable_records.into_iter().map(|(_, text)| text));
+        if part.unreadable_beyond > 0 {
+            self.unreadable_records.push(format!("... and {} more", part.unreadable_beyond));
+        }
         self.unreadable_inputs.extend(part.unreadable_inputs);
     }
 }
@@ -201,8 +204,13 @@ struct Part {
     findings: Vec<ReplayFinding>,
     skipped: BTreeMap<String, usize>,
     unreadable_records: Vec<((usize, Position), String)>,
+    /// Unreadable records past [`UNREADABLE_SHOWN`], counted only: a file of garbage costs no memory.
+    unreadable_beyond: usize,
     unreadable_inputs: Vec<String>,
 }
+
+/// Unreadable records named one by one, per replay; the rest are counted.
+const UNREADABLE_SHOWN: usize = 1000;
 
 impl Part {
     fn merge(mut self, other: Part) -> Part {
@@ -212,6 +220,13 @@ impl Part {
             *self.skipped.entry(reason).or_default() += count;
         }
         self.unreadable_records.extend(other.unreadable_records);
+        self.unreadable_beyond += other.unreadable_beyond;
+        if self.unreadable_records.len() > UNREADABLE_SHOWN {
+            // Keep the first ones in input order, so the names shown do not depend on scheduling.
+            self.unreadable_records.sort_by_key(|(order, _)| *order);
+            self.unreadable_beyond += self.unreadable_records.len() - UNREADABLE_SHOWN;
+            self.unreadable_records.truncate(UNREADABLE_SHOWN);
+        }
         self.unreadable_inputs.extend(other.unreadable_inputs);
         self
     }
@@ -291,8 +306,13 @@ impl<'a> Replay<'a> {
 
     fn judge_batch(&self, index: usize, name: &str, batch: &split::Batch) -> Part {
         let mut part = Part::default();
-        for (position, reason) in &batch.broken {
-            part.unreadable_records.push(((index, *position), format!("{}: {reason}", position.origin(name))));
+        for broken in &batch.broken {
+            let text = format!("{}: {}", broken.position.origin(name), broken.reason);
+            if broken.truncated {
+                part.unreadable_inputs.push(text);
+            } else {
+                part.unreadable_records.push(((index, broken.position), text));
+            }
         }
         for record in 0..batch.records.len() {
             let (bytes, position) = batch.record(record);
@@ -357,6 +377,9 @@ impl<'a> Replay<'a> {
                 return;
             }
         };
+        // What the output shows of the call: its request and response stay behind (findings are
+        // kept until the end, for their order).
+        let event = Event { request: Value::Null, response: Value::Null, ..event };
         for finding in findings {
             let mut mode = self.config.mode(finding.rule.id);
             if mode == Mode::Remediate && finding.plan.actions.is_empty() {

@@ -55,16 +55,11 @@ pub fn inputs(
 ) -> impl Iterator<Item = Input> + Send {
     let (sender, mut receiver) = mpsc::channel::<Input>(concurrency.max(1));
     let (listed_keys, mut keys) = mpsc::channel::<Listed>(1000);
-    let lister = client.clone();
+    let lister = client;
     runtime.spawn(async move {
         for location in locations {
-            let location = Arc::new(location);
-            if let Err(error) = list(&lister, &location, &filters, &listed_keys, &counters).await {
-                let failed = Listed::Failed(location.url(&location.prefix), error);
-                if listed_keys.send(failed).await.is_err() {
-                    return;
-                }
-            }
+            let client = in_bucket_region(&lister, &location.bucket).await;
+            list(&client, &Arc::new(location), &filters, &listed_keys, &counters).await;
         }
     });
     runtime.spawn(async move {
@@ -74,9 +69,9 @@ pub fn inputs(
             let at = index;
             index += 1;
             match listed {
-                Listed::Key(location, key) => {
+                Listed::Key(client, location, key) => {
                     let Ok(permit) = permits.clone().acquire_owned().await else { return };
-                    let (client, sender) = (client.clone(), sender.clone());
+                    let sender = sender.clone();
                     tokio::spawn(async move {
                         download(&client, &location, key, at, &sender).await;
                         drop(permit);
@@ -95,8 +90,27 @@ pub fn inputs(
 
 /// What the listing found: an object to replay, or a prefix it could not list.
 enum Listed {
-    Key(Arc<Location>, String),
+    /// The key, its location, and a client in the bucket's region.
+    Key(Client, Arc<Location>, String),
     Failed(String, String),
+}
+
+/// A client in the bucket's region: the SDK does not follow S3's redirect to another region, so
+/// HeadBucket asks (S3 names the region even when it refuses the request itself).
+async fn in_bucket_region(client: &Client, bucket: &str) -> Client {
+    let region = match client.head_bucket().bucket(bucket).send().await {
+        Ok(head) => head.bucket_region().map(str::to_owned),
+        Err(error) => {
+            error.raw_response().and_then(|response| response.headers().get("x-amz-bucket-region")).map(str::to_owned)
+        }
+    };
+    match region {
+        Some(region) if Some(region.as_str()) != client.config().region().map(|r| r.as_ref()) => {
+            let config = client.config().to_builder().region(aws_sdk_s3::config::Region::new(region)).build();
+            Client::from_conf(config)
+        }
+        _ => client.clone(),
+    }
 }
 
 /// Sends the object's input as soon as its body starts, then feeds the body to it.
@@ -234,7 +248,10 @@ async fn list(
     filters: &Filters,
     keys: &mpsc::Sender<Listed>,
     counters: &Counters,
-) -> Result<(), String> {
+) {
+    if Layout::of(&location.prefix).is_some_and(|layout| !layout.admitted(filters)) {
+        return;
+    }
     let mut folders = vec![location.prefix.clone()];
     while let Some(prefix) = folders.pop() {
         let layout = Layout::of(&prefix);
@@ -255,11 +272,17 @@ async fn list(
             if let Some(after) = &start_after {
                 request = request.start_after(after);
             }
-            let page = request
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|error| format!("listing: {}", aws_sdk_s3::error::DisplayErrorContext(&error)))?;
+            let page = match request.set_continuation_token(token.take()).send().await {
+                Ok(page) => page,
+                Err(error) => {
+                    // This folder is unreadable; its siblings may not be.
+                    let error = format!("listing: {}", aws_sdk_s3::error::DisplayErrorContext(&error));
+                    if keys.send(Listed::Failed(location.url(&prefix), error)).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+            };
             let mut past_window = false;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
@@ -271,8 +294,8 @@ async fn list(
                 });
                 if admitted && is_record_file(key) {
                     counters.listed.fetch_add(1, Ordering::Relaxed);
-                    if keys.send(Listed::Key(location.clone(), key.to_owned())).await.is_err() {
-                        return Ok(());
+                    if keys.send(Listed::Key(client.clone(), location.clone(), key.to_owned())).await.is_err() {
+                        return;
                     }
                 }
             }
@@ -291,7 +314,6 @@ async fn list(
         }
         folders.extend(children.into_iter().rev());
     }
-    Ok(())
 }
 
 #[cfg(test)]

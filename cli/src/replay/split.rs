@@ -10,7 +10,7 @@ use std::ops::Range;
 use memchr::{memchr, memchr2};
 
 /// How much is read at a time, and about how much input one batch holds.
-pub const CHUNK: usize = 1 << 20;
+pub const CHUNK: usize = 512 << 10;
 
 /// Where a record sits in its input, in the input's own terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -44,9 +44,9 @@ impl Position {
 pub struct Batch {
     pub bytes: Vec<u8>,
     pub records: Vec<(Range<usize>, Position)>,
-    /// Input that is not a record, with why: the file ends inside a record, or a line that is
-    /// not JSON at all.
-    pub broken: Vec<(Position, String)>,
+    /// Input that is not a record, with why: the file ends inside a record, a record that never
+    /// ends, a line that is not JSON at all.
+    pub broken: Vec<Broken>,
 }
 
 impl Batch {
@@ -59,16 +59,47 @@ impl Batch {
 /// What the input turned out to be, and where the cutting is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    /// Nothing read yet.
+    /// At the start, or after an array: what comes next is not known yet.
     Unknown,
-    /// Inside a `Records` array (trail log) or a top-level array: the next element's index.
-    Elements { records: bool, next: u64 },
-    /// After the array: the rest (the trail log's closing brace) holds no record.
+    /// Inside a `Records` array (trail log) or a top-level array.
+    Elements { records: bool },
+    /// After a trail log's `Records`: the rest of its object, which holds no record.
+    AfterRecords,
+    /// After a malformed element: skipping to where the next one starts.
+    Resync { records: bool },
+    /// After a read error or a truncated record: nothing more can be trusted.
     Done,
     /// One value per line.
     Lines,
     /// Values one after another, over several lines each.
     Values,
+}
+
+/// Where CloudTrail starts every record of a trail log: one inside another record means that
+/// record never ended (an unterminated string, a lost brace), and the next one starts here.
+const RECORD_START: &[u8] = b"{\"eventVersion\":";
+
+/// A record with no end within this much is malformed (CloudTrail's own limit is 256 KB): it is
+/// reported and skipped, instead of reading the rest of the input in search of its end.
+pub const MAX_RECORD: usize = 16 << 20;
+
+/// Input that is not a record, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub position: Position,
+    pub reason: String,
+    /// The input ends inside it: the input itself is incomplete.
+    pub truncated: bool,
+}
+
+impl Broken {
+    fn malformed(position: Position, reason: impl Into<String>) -> Broken {
+        Broken { position, reason: reason.into(), truncated: false }
+    }
+
+    fn truncated(position: Position, reason: &str) -> Broken {
+        Broken { position, reason: reason.to_owned(), truncated: true }
+    }
 }
 
 /// The batches of one input, read as they are needed.
@@ -81,6 +112,8 @@ pub struct Splitter<R> {
     layout: Layout,
     /// The line `pending` starts on (Lines and Values).
     line: u64,
+    /// Array elements so far: concatenated trail logs keep counting.
+    elements: u64,
     /// A read error, reported once the records read before it are handed out.
     failed: Option<io::Error>,
 }
@@ -99,6 +132,7 @@ impl<R: Read> Splitter<R> {
             eof: false,
             layout: Layout::Unknown,
             line: 1,
+            elements: 0,
             failed: None,
         }
     }
@@ -147,7 +181,7 @@ impl<R: Read> Splitter<R> {
                 }
                 self.pending.drain(..consumed);
                 if !self.eof && self.pending.len() >= want {
-                    // One record longer than the buffer: read more before cutting again.
+                    // One record longer than the buffer (up to MAX_RECORD): read more first.
                     want = self.pending.len() * 2;
                 }
                 continue;
@@ -162,51 +196,120 @@ impl<R: Read> Splitter<R> {
     /// Cuts every whole record out of `pending` into `batch`; returns how many bytes are done.
     fn cut(&mut self, batch: &mut Batch) -> usize {
         let bytes = &self.pending[..];
+        let eof = self.eof;
         let mut at = 0;
         loop {
             match self.layout {
-                Layout::Unknown => match detect(bytes, self.eof) {
+                Layout::Unknown => match detect(&bytes[at..], eof) {
                     None => return at,
                     Some((layout, skip)) => {
                         self.layout = layout;
-                        at = skip;
+                        at += skip;
                     }
                 },
                 Layout::Done => return bytes.len(),
-                Layout::Elements { records, next } => {
+                Layout::Elements { records } => {
                     at = skip_separators(bytes, at);
                     match bytes.get(at) {
-                        None if self.eof => {
-                            let position = element_position(records, next);
-                            batch.broken.push((position, "the input ends before the array closes (truncated)".into()));
+                        None if eof => {
+                            let position = next_element(&mut self.elements, records);
+                            batch.broken.push(Broken::truncated(
+                                position,
+                                "the input ends before the array closes (truncated)",
+                            ));
                             self.layout = Layout::Done;
                             return bytes.len();
                         }
                         None => return at,
                         Some(b']') => {
-                            self.layout = Layout::Done;
-                            return bytes.len();
+                            at += 1;
+                            self.layout = if records { Layout::AfterRecords } else { Layout::Unknown };
+                            continue;
+                        }
+                        Some(b'}') => {
+                            let position = next_element(&mut self.elements, records);
+                            batch.broken.push(Broken::malformed(position, "a stray `}` where a record should start"));
+                            at += 1;
+                            continue;
                         }
                         Some(_) => {}
                     }
-                    let position = element_position(records, next);
                     match value_end(&bytes[at..]) {
                         Some(length) => {
-                            batch.records.push((at..at + length, position));
-                            at += length;
-                            self.layout = Layout::Elements { records, next: next + 1 };
+                            let position = next_element(&mut self.elements, records);
+                            match records.then(|| find(RECORD_START, &bytes[at + 1..at + length])).flatten() {
+                                Some(next) => {
+                                    batch.broken.push(Broken::malformed(
+                                        position,
+                                        "it does not end before the next record starts",
+                                    ));
+                                    at += 1 + next;
+                                }
+                                None => {
+                                    batch.records.push((at..at + length, position));
+                                    at += length;
+                                }
+                            }
                         }
-                        None if self.eof => {
-                            batch.broken.push((position, "the input ends inside this record (truncated)".into()));
-                            self.layout = Layout::Done;
-                            return bytes.len();
+                        None => {
+                            if let Some(next) = records.then(|| find(RECORD_START, &bytes[at + 1..])).flatten() {
+                                let position = next_element(&mut self.elements, records);
+                                batch
+                                    .broken
+                                    .push(Broken::malformed(position, "it does not end before the next record starts"));
+                                at += 1 + next;
+                            } else if eof {
+                                let position = next_element(&mut self.elements, records);
+                                batch
+                                    .broken
+                                    .push(Broken::truncated(position, "the input ends inside this record (truncated)"));
+                                self.layout = Layout::Done;
+                                return bytes.len();
+                            } else if bytes.len() - at > MAX_RECORD {
+                                let position = next_element(&mut self.elements, records);
+                                batch.broken.push(Broken::malformed(
+                                    position,
+                                    format!("no end within {} MiB", MAX_RECORD >> 20),
+                                ));
+                                self.layout = Layout::Resync { records };
+                                return bytes.len();
+                            } else {
+                                return at;
+                            }
                         }
-                        None => return at,
+                    }
+                }
+                Layout::Resync { records } => {
+                    let marker: &[u8] = if records { RECORD_START } else { b",{" };
+                    match find(marker, &bytes[at..]) {
+                        Some(found) => {
+                            at += found + usize::from(!records);
+                            self.layout = Layout::Elements { records };
+                        }
+                        None if eof => return bytes.len(),
+                        // Keep the tail: the marker may straddle the next read.
+                        None => return at.max(bytes.len().saturating_sub(marker.len() - 1)),
+                    }
+                }
+                Layout::AfterRecords => {
+                    // The trail log's other members, if any, then its closing brace.
+                    at = skip_separators(bytes, at);
+                    match bytes.get(at) {
+                        None => return if eof { bytes.len() } else { at },
+                        Some(b'}') => {
+                            at += 1;
+                            self.layout = Layout::Unknown;
+                        }
+                        Some(b':') => at += 1,
+                        Some(_) => match value_end(&bytes[at..]) {
+                            Some(length) => at += length.max(1),
+                            None if eof => return bytes.len(),
+                            None => return at,
+                        },
                     }
                 }
                 Layout::Lines => {
-                    let Some(end) = memchr(b'\n', &bytes[at..]).map(|n| at + n).or(self.eof.then_some(bytes.len()))
-                    else {
+                    let Some(end) = memchr(b'\n', &bytes[at..]).map(|n| at + n).or(eof.then_some(bytes.len())) else {
                         return at;
                     };
                     let line = trim(bytes, at..end);
@@ -215,7 +318,7 @@ impl<R: Read> Splitter<R> {
                     }
                     self.line += 1;
                     at = (end + 1).min(bytes.len());
-                    if at == bytes.len() && (self.eof || end == bytes.len()) {
+                    if at == bytes.len() && (eof || end == bytes.len()) {
                         return at;
                     }
                 }
@@ -229,12 +332,12 @@ impl<R: Read> Splitter<R> {
                     let position = Position::Line(self.line);
                     if !matches!(bytes[at], b'{' | b'[') {
                         // Not JSON: report the rest of the line and go on from the next.
-                        let Some(end) = memchr(b'\n', &bytes[at..]).map(|n| at + n).or(self.eof.then_some(bytes.len()))
+                        let Some(end) = memchr(b'\n', &bytes[at..]).map(|n| at + n).or(eof.then_some(bytes.len()))
                         else {
                             return at;
                         };
                         let text = String::from_utf8_lossy(&bytes[at..end.min(at + 80)]).into_owned();
-                        batch.broken.push((position, format!("not JSON: {text:?}")));
+                        batch.broken.push(Broken::malformed(position, format!("not JSON: {text:?}")));
                         at = end;
                         continue;
                     }
@@ -244,9 +347,20 @@ impl<R: Read> Splitter<R> {
                             self.line += count_lines(&bytes[at..at + length]);
                             at += length;
                         }
-                        None if self.eof => {
-                            batch.broken.push((position, "the input ends inside this record (truncated)".into()));
+                        None if eof => {
+                            batch
+                                .broken
+                                .push(Broken::truncated(position, "the input ends inside this record (truncated)"));
                             return bytes.len();
+                        }
+                        None if bytes.len() - at > MAX_RECORD => {
+                            // Go on from the next line that starts a value.
+                            batch
+                                .broken
+                                .push(Broken::malformed(position, format!("no end within {} MiB", MAX_RECORD >> 20)));
+                            let next = find(b"\n{", &bytes[at..]).map_or(bytes.len(), |n| at + n + 1);
+                            self.line += count_lines(&bytes[at..next]);
+                            at = next;
                         }
                         None => return at,
                     }
@@ -254,6 +368,17 @@ impl<R: Read> Splitter<R> {
             }
         }
     }
+}
+
+/// The position of the next array element, counted.
+fn next_element(elements: &mut u64, records: bool) -> Position {
+    let position = if records { Position::Records(*elements) } else { Position::Element(*elements) };
+    *elements += 1;
+    position
+}
+
+fn find(needle: &[u8], haystack: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
 }
 
 impl<R: Read> Iterator for Splitter<R> {
@@ -271,14 +396,6 @@ impl<R: Read> Iterator for Splitter<R> {
     }
 }
 
-fn element_position(records: bool, index: u64) -> Position {
-    if records {
-        Position::Records(index)
-    } else {
-        Position::Element(index)
-    }
-}
-
 /// What the input is, from its first bytes, and where its first record starts; None until
 /// enough is read to tell.
 fn detect(bytes: &[u8], eof: bool) -> Option<(Layout, usize)> {
@@ -286,7 +403,7 @@ fn detect(bytes: &[u8], eof: bool) -> Option<(Layout, usize)> {
     match bytes.get(start) {
         None if eof => Some((Layout::Lines, start)),
         None => None,
-        Some(b'[') => Some((Layout::Elements { records: false, next: 0 }, start + 1)),
+        Some(b'[') => Some((Layout::Elements { records: false }, start + 1)),
         Some(b'{') => {
             // A trail log: CloudTrail writes `Records` as the first and only member.
             let key = skip_whitespace(bytes, start + 1);
@@ -300,7 +417,7 @@ fn detect(bytes: &[u8], eof: bool) -> Option<(Layout, usize)> {
                 let open = skip_whitespace(bytes, colon + 1);
                 match (bytes.get(colon), bytes.get(open)) {
                     (Some(b':'), Some(b'[')) => {
-                        return Some((Layout::Elements { records: true, next: 0 }, open + 1));
+                        return Some((Layout::Elements { records: true }, open + 1));
                     }
                     (None, _) | (Some(b':'), None) if !eof => return None,
                     _ => {}
@@ -407,10 +524,8 @@ fn string_end(bytes: &[u8], mut at: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    type Broken = Vec<(Position, String)>;
-
     /// Every record and break of `input`, read `chunk` bytes at a time.
-    fn split(input: &str, chunk: usize) -> (Vec<(String, Position)>, Broken) {
+    fn split(input: &str, chunk: usize) -> (Vec<(String, Position)>, Vec<Broken>) {
         let mut records = Vec::new();
         let mut broken = Vec::new();
         for batch in Splitter::with_chunk(input.as_bytes(), chunk) {
@@ -468,9 +583,10 @@ mod tests {
         let trail = format!("{{\"Records\":[{A},{B},{}", &A[..20]);
         let (records, broken) = split(&trail, 7);
         assert_eq!(records.len(), 2);
-        assert_eq!(broken, [(Position::Records(2), "the input ends inside this record (truncated)".to_owned())]);
+        assert_eq!(broken, [Broken::truncated(Position::Records(2), "the input ends inside this record (truncated)")]);
         let (_, broken) = split(&format!("{{\"Records\":[{A},"), 64);
-        assert_eq!(broken[0].0, Position::Records(1));
+        assert_eq!(broken[0].position, Position::Records(1));
+        assert!(broken[0].truncated);
     }
 
     #[test]
@@ -485,7 +601,61 @@ mod tests {
     fn text_that_is_not_json_is_one_bad_line() {
         let (records, broken) = split("{\n\"eventName\": \"A\"}\nnot json\n{\"eventName\": \"B\"}\n", 4);
         assert_eq!(records.len(), 2);
-        assert_eq!(broken, [(Position::Line(3), "not JSON: \"not json\"".to_owned())]);
+        assert_eq!(broken, [Broken::malformed(Position::Line(3), "not JSON: \"not json\"")]);
         assert!(split("", 4).0.is_empty());
+    }
+
+    /// Trail-log records as CloudTrail writes them: compact, `eventVersion` first.
+    fn record(name: &str) -> String {
+        format!(r#"{{"eventVersion":"1.09","eventName":"{name}","requestParameters":{{"a":[1,{{"b":"}}]"}}]}}}}"#)
+    }
+
+    #[test]
+    fn a_record_that_never_ends_is_reported_and_the_next_one_read() {
+        let (first, last) = (record("First"), record("Last"));
+        let unterminated = r#"{"eventVersion":"1.09","eventName":"Cut","userAgent":"x}"#;
+        let lost_brace = r#"{"eventVersion":"1.09","eventName":"Lost","requestParameters":{"a":1}"#;
+        let trail = format!("{{\"Records\":[{first},{unterminated},{lost_brace},{last}]}}");
+        for chunk in [1, 7, 64, 4096] {
+            let (records, broken) = split(&trail, chunk);
+            let name = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["eventName"].to_string();
+            let names: Vec<(String, Position)> = records.iter().map(|(text, p)| (name(text), *p)).collect();
+            assert_eq!(
+                names,
+                [("\"First\"".into(), Position::Records(0)), ("\"Last\"".into(), Position::Records(3))],
+                "{chunk}"
+            );
+            let positions: Vec<Position> = broken.iter().map(|b| b.position).collect();
+            assert_eq!(positions, [Position::Records(1), Position::Records(2)], "{chunk}: {broken:?}");
+            assert!(broken.iter().all(|b| !b.truncated && b.reason.contains("next record starts")));
+        }
+    }
+
+    #[test]
+    fn a_stray_brace_among_records_is_reported_not_looped_on() {
+        let trail = format!("{{\"Records\":[{},}},{}]}}", record("First"), record("Last"));
+        let (records, broken) = split(&trail, 16);
+        assert_eq!(records.len(), 2);
+        assert_eq!(broken, [Broken::malformed(Position::Records(1), "a stray `}` where a record should start")]);
+        let (records, broken) = split(&format!("[{A}, }}, {B}]"), 5);
+        assert_eq!(records.iter().map(|(_, p)| *p).collect::<Vec<_>>(), [Position::Element(0), Position::Element(2)]);
+        assert_eq!(broken.len(), 1);
+    }
+
+    #[test]
+    fn concatenated_trail_logs_and_lines_of_them_are_all_read() {
+        let one = format!("{{\"Records\":[{}]}}", record("One"));
+        let two = format!("{{\"Records\":[{},{}],\"extra\":{{\"k\":[1]}}}}", record("Two"), record("Three"));
+        for input in [format!("{one}{two}"), format!("{one}\n{two}\n"), format!("[{A}]\n[{B}]")] {
+            let (records, broken) = split(&input, 9);
+            assert!(broken.is_empty(), "{input}: {broken:?}");
+            let positions: Vec<Position> = records.iter().map(|(_, p)| *p).collect();
+            let expected: &[Position] = if input.starts_with('[') {
+                &[Position::Element(0), Position::Element(1)]
+            } else {
+                &[Position::Records(0), Position::Records(1), Position::Records(2)]
+            };
+            assert_eq!(positions, expected, "{input}");
+        }
     }
 }

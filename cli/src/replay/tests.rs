@@ -85,16 +85,23 @@ fn a_truncated_gzip_keeps_what_came_before_and_names_the_input() {
     let cut = whole[..whole.len() / 2].to_vec();
     let summary = replay_bytes(&[("cut.json.gz", cut)], &Filters::default());
     assert!(!summary.findings.is_empty() && summary.findings.len() < 2000, "{}", summary.findings.len());
-    assert_eq!(summary.unreadable_inputs.len(), 1, "{:?}", summary.unreadable_inputs);
-    assert!(summary.unreadable_inputs[0].starts_with("cut.json.gz: "), "{:?}", summary.unreadable_inputs);
+    // The record the stream ends in, and the gzip error itself.
+    let inputs = &summary.unreadable_inputs;
+    assert_eq!(inputs.len(), 2, "{inputs:?}");
+    assert!(
+        inputs.iter().any(|bad| bad.starts_with("cut.json.gz#Records[") && bad.ends_with("(truncated)")),
+        "{inputs:?}"
+    );
+    assert!(inputs.iter().any(|bad| bad.starts_with("cut.json.gz: ")), "{inputs:?}");
 }
 
 #[test]
-fn a_truncated_plain_trail_log_names_the_record_it_ends_in() {
+fn a_truncated_plain_trail_log_is_an_unreadable_input_named_by_the_record_it_ends_in() {
     let trail = format!(r#"{{"Records": [{}, {}"#, ssh_open("whole", "2026-11-27T10:00:00Z"), &READ[..30]);
     let summary = replay_bytes(&[("cut.json", trail.into_bytes())], &Filters::default());
     assert_eq!(ids(&summary), ["whole"]);
-    assert_eq!(summary.unreadable_records, ["cut.json#Records[1]: the input ends inside this record (truncated)"]);
+    assert_eq!(summary.unreadable_inputs, ["cut.json#Records[1]: the input ends inside this record (truncated)"]);
+    assert!(summary.unreadable_records.is_empty());
 }
 
 #[test]
@@ -141,4 +148,14 @@ fn records_across_batches_keep_their_input_order_at_the_same_event_time() {
     let expected: Vec<String> = (0..20_000).filter(|n| n % 7 == 0).map(|n| format!("e{n:05}")).collect();
     assert_eq!(ids(&summary), expected, "same time: input order");
     assert_eq!(summary.records, 20_000);
+}
+
+#[test]
+fn unreadable_records_past_a_thousand_are_counted_not_kept() {
+    let lines: String = (0..1500).map(|n| format!("{{not json {n}}}\n")).collect();
+    let summary = replay_bytes(&[("junk.jsonl", lines.into_bytes())], &Filters::default());
+    assert_eq!(summary.unreadable_records.len(), UNREADABLE_SHOWN + 1);
+    assert!(summary.unreadable_records[0].starts_with("junk.jsonl:1: "), "{}", summary.unreadable_records[0]);
+    assert!(summary.unreadable_records[999].starts_with("junk.jsonl:1000: "), "the first in input order");
+    assert_eq!(summary.unreadable_records[1000], "... and 500 more");
 }
