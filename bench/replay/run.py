@@ -7,7 +7,8 @@ process, and measures:
   tool, find it in the page cache);
 - throughput: MB (10^6 bytes) of uncompressed input per second of the best wall time, and of
   compressed input for the gzipped inputs;
-- peak RSS: the tool's ru_maxrss from wait4, in a small process that forks it (see MEASURE);
+- peak RSS: the tool's ru_maxrss from wait4, in a small process that forks it (see MEASURE in
+  bench/benchlib.py);
 - CPU: the child's user+system time (above the wall time when a tool uses more than one core).
 
 The cases:
@@ -39,17 +40,18 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.dont_write_bytecode = True  # no __pycache__ in the source tree for trail.py
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree for trail.py and benchlib.py
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import benchlib  # noqa: E402
 import trail  # noqa: E402
+from benchlib import Moto, log  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -78,28 +80,6 @@ PYTHON_SUMMARY = re.compile(r"read (\d+) record\(s\); kept (\d+)")
 CASES = ("trail", "python", "jq", "gzip", "jsonl", "objects", "s3")
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-# Runs the tool in a fresh child and reports its wall time, CPU and peak RSS. A small process of its
-# own forks the tool, not the harness: Linux counts the memory a process had before exec in its
-# ru_maxrss, so a child forked from this harness (boto3 loaded, the data's manifest, ~60 MB) would
-# report at least the harness's size. The small process's own ~9 MB is then the floor of what is
-# measured. (The same as bench/sweep/run.py.)
-MEASURE = """
-import json, os, sys, time
-start = time.perf_counter()
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-wall = time.perf_counter() - start
-with open(sys.argv[1], "w") as out:
-    json.dump({"exit": os.waitstatus_to_exitcode(status), "wall": wall, "maxrss_kb": usage.ru_maxrss,
-               "cpu": usage.ru_utime + usage.ru_stime}, out)
-"""
-
 # Python's json, filter only: load the whole trail, keep (and print, as jq does) the records of the
 # listened-to event names.
 PYTHON_FILTER = """
@@ -124,40 +104,6 @@ FALLBACK_NAMES = (
     "ModifySnapshotAttribute ModifyImageAttribute CreateRepository PutImageScanningConfiguration "
     "PutImageTagMutability SetRepositoryPolicy"
 ).split()
-
-
-class Moto:
-    """moto's server on a free port (its log in the work directory)."""
-
-    def __init__(self, server: str, workdir: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "moto.log"
-        self.process = subprocess.Popen(
-            [server, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log_path.open("w"),
-            stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-            cwd=workdir,
-        )
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=1).read()
-                break
-            except OSError:
-                if time.time() > deadline or self.process.poll() is not None:
-                    raise SystemExit(f"moto did not start:\n{self.log_path.read_text()}")
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def upload(moto: Moto, root: Path) -> tuple[int, float]:
@@ -225,24 +171,19 @@ class Case:
         return size / 1e6 / self.best().wall
 
 
-def clean_env(home: Path, moto: Moto | None = None) -> dict[str, str]:
-    """Nothing of the user's AWS configuration; moto's endpoint and dummy credentials for S3."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        HOME=str(home),
-        AWS_CONFIG_FILE=str(home / "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-aws-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
+def snapback_case(key: str, label: str, command: list[str], entry: dict) -> Case:
+    """snapback on one input of the data's manifest: its size (uncompressed, and compressed when
+    the manifest gives both) and the count of records written into it."""
+    gzipped = "uncompressed" in entry
+    return Case(
+        key,
+        "snapback",
+        label,
+        command,
+        entry["uncompressed"] if gzipped else entry["bytes"],
+        compressed=entry["bytes"] if gzipped else None,
+        expected_records=entry["records"],
     )
-    if moto is not None:
-        env.update(
-            AWS_ENDPOINT_URL=moto.url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
-        )
-    return env
 
 
 def run_once(case: Case, workdir: Path, index: int) -> Run:
@@ -250,15 +191,7 @@ def run_once(case: Case, workdir: Path, index: int) -> Run:
     stderr_path = workdir / f"{case.key}-{index}.err"
     measured = workdir / "measured.json"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
-        subprocess.run(
-            [sys.executable, "-I", "-S", "-c", MEASURE, str(measured), *case.command],
-            env=case.env,
-            stdout=stdout,
-            stderr=stderr,
-            cwd=workdir,
-            check=True,
-        )
-    result = json.loads(measured.read_text())
+        result = benchlib.measure(case.command, measured, case.env, stdout, stderr, cwd=workdir)
     err = stderr_path.read_text(errors="replace")
     if result["exit"] != 0:
         raise SystemExit(f"{case.tool} on {case.input} exited {result['exit']}:\n{err[-4000:]}")
@@ -337,24 +270,6 @@ def versions(snapback: str, jq: str | None) -> dict[str, str]:
         "moto": moto,
         "rustc": version_of(["rustc", "--version"]).removeprefix("rustc "),
     }
-
-
-def machine() -> str:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.1f} GB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{os.cpu_count()} cores ({model}){memory}, {platform.system()} {platform.machine()}"
 
 
 def mb(n: int) -> str:
@@ -483,18 +398,6 @@ def checks(cases: dict[str, Case]) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
-def write_docs(path: Path, section: list[str]) -> None:
-    text = path.read_text()
-    block = "\n".join([DOC_START, *section, DOC_END])
-    if DOC_START in text:
-        head, rest = text.split(DOC_START, 1)
-        tail = rest.split(DOC_END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + DOC_INTRO + "\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--snapback", default="target/release/snapback")
@@ -515,11 +418,10 @@ def main() -> int:
     args = parser.parse_args()
     skip = set(args.skip) | ({"s3"} if args.skip_s3 else set())
     snapback = str(Path(args.snapback).resolve())
-    if not os.access(snapback, os.X_OK):
-        raise SystemExit(f"not found or not executable: {snapback}")
+    benchlib.require_executable(snapback)
     jq = args.jq if os.access(args.jq, os.X_OK) else None
-    if "s3" not in skip and not os.access(args.moto_server, os.X_OK):
-        raise SystemExit(f"not found or not executable: {args.moto_server} (or pass --skip-s3)")
+    if "s3" not in skip:
+        benchlib.require_executable(args.moto_server, " (or pass --skip-s3)")
 
     started = datetime.datetime.now(datetime.timezone.utc)
     data = Path(args.data).resolve()
@@ -535,17 +437,10 @@ def main() -> int:
         workdir = Path(tmp)
         home = workdir / "home"
         home.mkdir()
-        env = clean_env(home)
+        env = benchlib.clean_env(home)
         trail_label = f"trail file, {mb(m_trail['bytes'])}, one line"
         cases = {
-            "trail": Case(
-                "trail",
-                "snapback",
-                trail_label,
-                [*replay, str(trail_path)],
-                m_trail["bytes"],
-                expected_records=m_trail["records"],
-            ),
+            "trail": snapback_case("trail", trail_label, [*replay, str(trail_path)], m_trail),
             "python": Case(
                 "python",
                 f"Python {platform.python_version()} json, filter only",
@@ -560,41 +455,24 @@ def main() -> int:
                 [jq or "jq", "-c", f".Records[] | select({select})", str(trail_path)],
                 m_trail["bytes"],
             ),
-            "gzip": Case(
-                "gzip",
-                "snapback",
-                f"the same, gzipped ({mb(m_gzip['bytes'])})",
-                [*replay, str(data / m_gzip["path"])],
-                m_gzip["uncompressed"],
-                compressed=m_gzip["bytes"],
-                expected_records=m_gzip["records"],
+            "gzip": snapback_case(
+                "gzip", f"the same, gzipped ({mb(m_gzip['bytes'])})", [*replay, str(data / m_gzip["path"])], m_gzip
             ),
-            "jsonl": Case(
-                "jsonl",
-                "snapback",
-                f"JSON Lines, {m_jsonl['bytes'] / 1e9:.2f} GB",
-                [*replay, str(data / m_jsonl["path"])],
-                m_jsonl["bytes"],
-                expected_records=m_jsonl["records"],
+            "jsonl": snapback_case(
+                "jsonl", f"JSON Lines, {m_jsonl['bytes'] / 1e9:.2f} GB", [*replay, str(data / m_jsonl["path"])], m_jsonl
             ),
-            "objects": Case(
+            "objects": snapback_case(
                 "objects",
-                "snapback",
                 f"{m_objects['files']:,} .json.gz files in a local directory ({mb(m_objects['bytes'])}, "
                 f"{mb(m_objects['uncompressed'])} uncompressed)",
                 [*replay, str(objects_path)],
-                m_objects["uncompressed"],
-                compressed=m_objects["bytes"],
-                expected_records=m_objects["records"],
+                m_objects,
             ),
-            "s3": Case(
+            "s3": snapback_case(
                 "s3",
-                "snapback",
                 f"the same {m_objects['files']:,} objects in moto's S3",
                 [*replay, f"s3://{BUCKET}/AWSLogs/"],
-                m_objects["uncompressed"],
-                compressed=m_objects["bytes"],
-                expected_records=m_objects["records"],
+                m_objects,
             ),
         }
         for case in cases.values():
@@ -612,7 +490,7 @@ def main() -> int:
                 count, took = upload(moto, data / "objects")
                 uploaded = f"{count:,} objects uploaded to moto in {took:.1f} s (not measured)"
                 log(f"moto on {moto.url}; {uploaded}")
-                cases["s3"].env = clean_env(home, moto)
+                cases["s3"].env = benchlib.clean_env(home, moto, REGION)
             active = [c for c in cases.values() if not c.skipped]
             log("reading every input once (page cache)")
             inputs = {"trail": trail_path, "python": trail_path, "jq": trail_path, "gzip": data / m_gzip["path"]}
@@ -620,8 +498,7 @@ def main() -> int:
             warm(sorted({inputs[c.key] for c in active if c.key in inputs}))
             load_before = os.getloadavg()
             for index in range(args.runs):
-                # Alternate the order, so no case always meets a cooler machine.
-                for case in active if index % 2 == 0 else reversed(active):
+                for case in benchlib.interleaved(active, index):
                     run = run_once(case, workdir, index)
                     case.runs.append(run)
                     log(
@@ -637,10 +514,7 @@ def main() -> int:
     problems, notes = checks(cases)
     goals = targets(cases)
     section = [
-        f"### Run of {started:%Y-%m-%d %H:%M} UTC",
-        "",
-        f"- Machine: {machine()}; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
-        "(other builds may share the cores).",
+        *benchlib.run_header(started, load_before, load_after),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions(snapback, jq).items()) + ".",
         f"- Data (`bench/replay/trail.py`, seed {manifest['seed']}, in `target/bench-replay/`): a trail file of "
         f"{m_trail['records']:,} records ({mb(m_trail['bytes'])}; {mb(m_gzip['bytes'])} gzipped), "
@@ -668,7 +542,7 @@ def main() -> int:
         section.pop()
     print("\n".join(section))
     if args.docs:
-        write_docs(Path(args.docs), section)
+        benchlib.write_docs(Path(args.docs), section, DOC_START, DOC_END, DOC_INTRO)
         log(f"figures written to {args.docs}")
     if problems:
         log(f"FAIL: {len(problems)} problem(s) with snapback's findings")

@@ -291,6 +291,33 @@ def _kebab(name: str) -> str:
     return "".join(out)
 
 
+def _write(c: Call, source: str, name: str) -> tuple[World, Account]:
+    """Makes c a write (readOnly false) of this event source and name; returns the world and the
+    account to draw from."""
+    c.source, c.name = source, name
+    c.read_only = False
+    return c.w, c.a
+
+
+def _s3_data(w: World, transferred_out: range) -> dict:
+    """The additionalEventData of an S3 call, bytesTransferredOut drawn from the range."""
+    return {
+        "additionalEventData": {
+            "SignatureVersion": "SigV4",
+            "CipherSuite": "TLS_AES_128_GCM_SHA256",
+            "bytesTransferredIn": 0,
+            "AuthenticationMethod": "AuthHeader",
+            "x-amz-id-2": w.upper(40) + "=",
+            "bytesTransferredOut": w.rng.randrange(transferred_out.start, transferred_out.stop),
+        }
+    }
+
+
+def _ecr_repository(c: Call, repo: str) -> list[dict]:
+    """The resources of an ECR call on one repository."""
+    return [{"accountId": c.a.id, "ARN": f"arn:aws:ecr:{c.region}:{c.a.id}:repository/{repo}"}]
+
+
 def _items(key: str, values: list) -> dict:
     return {"items": [{key: v} for v in values]}
 
@@ -381,16 +408,7 @@ def get_object(c: Call) -> None:
     name = w.pick(["part-00000.parquet", "build.tar.gz", "model.bin", "manifest.json"])
     key = f"{folder}/2026/11/{w.hexid(8)}/{name}"
     c.request = {"bucketName": bucket, "Host": f"{bucket}.s3.{c.region}.amazonaws.com", "key": key}
-    c.extra = {
-        "additionalEventData": {
-            "SignatureVersion": "SigV4",
-            "CipherSuite": "TLS_AES_128_GCM_SHA256",
-            "bytesTransferredIn": 0,
-            "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": w.upper(40) + "=",
-            "bytesTransferredOut": w.rng.randrange(200, 50_000_000),
-        }
-    }
+    c.extra = _s3_data(w, range(200, 50_000_000))
     c.resources = [
         {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{bucket}/{key}"},
         {"accountId": a.id, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}"},
@@ -402,16 +420,7 @@ def get_object(c: Call) -> None:
 def list_buckets(c: Call) -> None:
     c.source, c.name = "s3.amazonaws.com", "ListBuckets"
     c.request = {"Host": f"s3.{c.region}.amazonaws.com"}
-    c.extra = {
-        "additionalEventData": {
-            "SignatureVersion": "SigV4",
-            "CipherSuite": "TLS_AES_128_GCM_SHA256",
-            "bytesTransferredIn": 0,
-            "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": c.w.upper(40) + "=",
-            "bytesTransferredOut": c.w.rng.randrange(300, 4000),
-        }
-    }
+    c.extra = _s3_data(c.w, range(300, 4000))
     c.cli_command = "ls"
 
 
@@ -420,9 +429,7 @@ def get_caller_identity(c: Call) -> None:
 
 
 def assume_role(c: Call) -> None:
-    c.source, c.name = "sts.amazonaws.com", "AssumeRole"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "sts.amazonaws.com", "AssumeRole")
     target = w.pick(["ExternalSecretsRole", "DataPipelineBatch", "eks-prod-ebs-csi-driver", "cross-account-audit"])
     session = w.pick(["external-secrets-provider-aws", "botocore-session-1793491200", "1793491230987654321", "audit"])
     role_id = "AROA" + w.upper(17)
@@ -519,7 +526,7 @@ def ecr_batch_get_image(c: Call) -> None:
         "repositoryName": repo,
         "registryId": a.id,
     }
-    c.resources = [{"accountId": a.id, "ARN": f"arn:aws:ecr:{c.region}:{a.id}:repository/{repo}"}]
+    c.resources = _ecr_repository(c, repo)
     c.use_role("eks-prod")
 
 
@@ -528,7 +535,7 @@ def ecr_download_url(c: Call) -> None:
     w, a = c.w, c.a
     repo = w.pick(a.repositories)
     c.request = {"repositoryName": repo, "registryId": a.id, "layerDigest": "sha256:" + w.hexid(64)}
-    c.resources = [{"accountId": a.id, "ARN": f"arn:aws:ecr:{c.region}:{a.id}:repository/{repo}"}]
+    c.resources = _ecr_repository(c, repo)
     c.use_role("eks-prod")
 
 
@@ -547,9 +554,7 @@ def ssm_get_parameter(c: Call) -> None:
 
 
 def create_tags(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "CreateTags"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "CreateTags")
     c.request = {
         "resourcesSet": _items("resourceId", [w.pick(a.instances), w.pick(a.volumes)]),
         "tagSet": {
@@ -564,9 +569,7 @@ def create_tags(c: Call) -> None:
 
 
 def create_network_interface(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "CreateNetworkInterface"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "CreateNetworkInterface")
     subnet, group, eni = w.pick(a.subnets), w.pick(a.groups), f"eni-0{w.hexid(16)}"
     ip = w.ip("10.20.")
     c.request = {
@@ -601,22 +604,19 @@ def create_network_interface(c: Call) -> None:
 
 
 def delete_network_interface(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "DeleteNetworkInterface"
-    c.read_only = False
+    _write(c, "ec2.amazonaws.com", "DeleteNetworkInterface")
     c.request = {"networkInterfaceId": c.w.pick(c.a.enis)}
     c.response = {"requestId": c.w.uuid(), "_return": True}
     c.use_role("eks-prod")
 
 
 def create_log_stream(c: Call) -> None:
-    c.source, c.name = "logs.amazonaws.com", "CreateLogStream"
-    c.read_only = False
+    _write(c, "logs.amazonaws.com", "CreateLogStream")
     c.request = {"logGroupName": c.w.pick(c.a.log_groups), "logStreamName": f"kube-apiserver-{c.w.hexid(32)}"}
 
 
 def put_parameter(c: Call) -> None:
-    c.source, c.name = "ssm.amazonaws.com", "PutParameter"
-    c.read_only = False
+    _write(c, "ssm.amazonaws.com", "PutParameter")
     c.request = {"name": c.w.pick(c.a.parameters), "type": "SecureString", "overwrite": True, "keyId": "alias/aws/ssm"}
     c.response = {"version": c.w.rng.randrange(1, 40), "tier": "Standard"}
     c.use_role("github", "AWSReservedSSO_Platform")
@@ -637,9 +637,7 @@ def put_object(c: Call) -> None:
 
 
 def create_security_group(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "CreateSecurityGroup"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "CreateSecurityGroup")
     name = f"k8s-elb-{w.hexid(8)}"
     c.request = {"groupName": name, "groupDescription": "Security group for Kubernetes ELB", "vpcId": w.pick(a.vpcs)}
     c.response = {
@@ -652,9 +650,7 @@ def create_security_group(c: Call) -> None:
 
 
 def revoke_ingress(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "RevokeSecurityGroupIngress"
-    c.read_only = False
-    w = c.w
+    w, _ = _write(c, "ec2.amazonaws.com", "RevokeSecurityGroupIngress")
     c.request = {"groupId": w.pick(c.a.groups), "ipPermissions": {"items": [_permission(22, "10.0.0.0/8")]}}
     c.response = {
         "requestId": w.uuid(),
@@ -677,9 +673,7 @@ def revoke_ingress(c: Call) -> None:
 
 
 def put_image(c: Call) -> None:
-    c.source, c.name = "ecr.amazonaws.com", "PutImage"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ecr.amazonaws.com", "PutImage")
     repo = w.pick(a.repositories)
     digest = "sha256:" + w.hexid(64)
     tag = f"v1.{w.rng.randrange(40)}.{w.rng.randrange(10)}"
@@ -698,13 +692,12 @@ def put_image(c: Call) -> None:
             "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
         }
     }
-    c.resources = [{"accountId": a.id, "ARN": f"arn:aws:ecr:{c.region}:{a.id}:repository/{repo}"}]
+    c.resources = _ecr_repository(c, repo)
     c.use_role("github")
 
 
 def tag_eks(c: Call) -> None:
-    c.source, c.name = "eks.amazonaws.com", "TagResource"
-    c.read_only = False
+    _write(c, "eks.amazonaws.com", "TagResource")
     c.request = {
         "resourceArn": f"arn:aws:eks:{c.region}:{c.a.id}:cluster/{c.w.pick(c.a.clusters)}",
         "tags": {"team": "platform", "cost-center": "1234"},
@@ -736,8 +729,7 @@ def _failed(make: Callable[[Call], None], code: str) -> Callable[[Call], None]:
 
 
 def put_role_policy(c: Call) -> None:
-    c.source, c.name = "iam.amazonaws.com", "PutRolePolicy"
-    c.read_only = False
+    _write(c, "iam.amazonaws.com", "PutRolePolicy")
     c.request = {
         "roleName": "eks-prod-node-role",
         "policyName": "extra-s3",
@@ -746,8 +738,7 @@ def put_role_policy(c: Call) -> None:
 
 
 def delete_bucket_policy(c: Call) -> None:
-    c.source, c.name = "s3.amazonaws.com", "DeleteBucketPolicy"
-    c.read_only = False
+    _write(c, "s3.amazonaws.com", "DeleteBucketPolicy")
     bucket = c.w.pick(c.a.buckets)
     c.request = {"bucketName": bucket, "Host": f"{bucket}.s3.{c.region}.amazonaws.com", "policy": ""}
 
@@ -769,9 +760,7 @@ def _permission(port: int, cidr: str, ipv6: bool = False) -> dict:
 
 
 def authorize_ingress(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress")
     port, cidr, ipv6 = w.pick(
         [
             (22, "0.0.0.0/0", False),
@@ -803,9 +792,7 @@ def authorize_ingress(c: Call) -> None:
 
 
 def update_cluster_config(c: Call) -> None:
-    c.source, c.name = "eks.amazonaws.com", "UpdateClusterConfig"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "eks.amazonaws.com", "UpdateClusterConfig")
     cluster = w.pick(a.clusters)
     kind = w.rng.random()
     if kind < 0.6:
@@ -855,9 +842,7 @@ def update_cluster_config(c: Call) -> None:
 
 
 def modify_metadata_options(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "ModifyInstanceMetadataOptions"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "ModifyInstanceMetadataOptions")
     instance = w.pick(a.instances)
     tokens = "optional" if w.rng.random() < 0.65 else "required"
     c.request = {"ModifyInstanceMetadataOptionsRequest": {"HttpTokens": tokens, "InstanceId": instance}}
@@ -880,17 +865,14 @@ def modify_metadata_options(c: Call) -> None:
 
 
 def modify_subnet(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "ModifySubnetAttribute"
-    c.read_only = False
+    _write(c, "ec2.amazonaws.com", "ModifySubnetAttribute")
     c.request = {"subnetId": c.w.pick(c.a.subnets), "mapPublicIpOnLaunch": {"value": c.w.rng.random() < 0.7}}
     c.response = {"requestId": c.w.uuid(), "_return": True}
     c.use_role("github", "AWSReservedSSO_PlatformAdmin")
 
 
 def run_instances(c: Call) -> None:
-    c.source, c.name = "ec2.amazonaws.com", "RunInstances"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ec2.amazonaws.com", "RunInstances")
     tokens = "optional" if w.rng.random() < 0.5 else "required"
     instance, subnet, group, ami = f"i-0{w.hexid(16)}", w.pick(a.subnets), w.pick(a.groups), w.pick(a.amis)
     ip = w.ip("10.20.")
@@ -996,9 +978,7 @@ def run_instances(c: Call) -> None:
 
 
 def create_repository(c: Call) -> None:
-    c.source, c.name = "ecr.amazonaws.com", "CreateRepository"
-    c.read_only = False
-    w, a = c.w, c.a
+    w, a = _write(c, "ecr.amazonaws.com", "CreateRepository")
     name = f"team-{w.hexid(4)}/service"
     mutability = w.pick(["MUTABLE", "IMMUTABLE"])
     scan = w.rng.random() < 0.5
