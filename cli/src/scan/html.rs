@@ -548,7 +548,7 @@ fn named_bar_chart(caption: &str, bars: &[NamedBar], legend: &str) -> String {
             r#"<g><title>{name}: {count}</title><text class="label" x="0" y="{ty}">{label}</text><rect x="0" y="{by}" width="{width:.1}" height="16" rx="3" fill="{colour}"/><text class="value" x="{vx:.1}" y="{vy}">{n}</text></g>"#,
             name = escape(&bar.name),
             count = counted(bar.count, "finding", "findings"),
-            label = escape(&keep_end(&bar.name, NAMED_LABEL_CHARS)),
+            label = escape(&chart_label(&bar.name, NAMED_LABEL_CHARS)),
             ty = y + 13.0,
             by = y + 19.0,
             colour = bar.colour,
@@ -558,6 +558,18 @@ fn named_bar_chart(caption: &str, bars: &[NamedBar], legend: &str) -> String {
         );
     }
     svg + legend + "</svg></figure>\n"
+}
+
+/// A bar's label: an ARN as its account and the end of its resource (callers in different
+/// accounts often share a role name), anything else as its end.
+fn chart_label(name: &str, max: usize) -> String {
+    let parts: Vec<&str> = name.splitn(6, ':').collect();
+    match parts[..] {
+        ["arn", _, _, _, account, resource] if !account.is_empty() => {
+            format!("{account} {}", keep_end(resource, max.saturating_sub(account.chars().count() + 1).max(12)))
+        }
+        _ => keep_end(name, max),
+    }
 }
 
 /// `text`, or its last `max - 1` characters after an ellipsis.
@@ -941,6 +953,11 @@ mod tests {
     #[test]
     fn a_long_name_keeps_its_end_in_the_chart_label() {
         assert_eq!(keep_end("short", 50), "short");
+        assert_eq!(
+            chart_label("arn:aws:sts::777788889999:assumed-role/github-actions-deploy/GitHubActions", 40),
+            "777788889999 …tions-deploy/GitHubActions"
+        );
+        assert_eq!(chart_label("ec2.amazonaws.com", 40), "ec2.amazonaws.com");
         assert_eq!(keep_end("arn:aws:sts::1:assumed-role/r/session", 12), "…e/r/session");
     }
 
