@@ -14,7 +14,7 @@ pub mod s3;
 pub mod split;
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -281,14 +281,15 @@ impl<'a> Replay<'a> {
                 return part;
             }
         };
-        let mut buffered = BufReader::with_capacity(64 * 1024, Counted { inner: reader, counters: &self.counters });
-        let gzipped = match buffered.fill_buf() {
-            Ok(start) => start.starts_with(&[0x1f, 0x8b]),
-            Err(error) => {
-                part.unreadable_inputs.push(format!("{}: {error}", input.name));
-                return part;
-            }
-        };
+        let mut counted = Counted { inner: reader, counters: &self.counters };
+        // gzip's magic number, however the first reads come (an S3 body may start with a byte).
+        let mut magic = Vec::with_capacity(2);
+        if let Err(error) = (&mut counted).take(2).read_to_end(&mut magic) {
+            part.unreadable_inputs.push(format!("{}: {error}", input.name));
+            return part;
+        }
+        let gzipped = magic == [0x1f, 0x8b];
+        let buffered = BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(counted));
         let reader: Box<dyn Read + Send + '_> =
             if gzipped { Box::new(flate2::bufread::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
         let name = input.name.as_str();

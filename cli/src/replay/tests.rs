@@ -159,3 +159,28 @@ fn unreadable_records_past_a_thousand_are_counted_not_kept() {
     assert!(summary.unreadable_records[999].starts_with("junk.jsonl:1000: "), "the first in input order");
     assert_eq!(summary.unreadable_records[1000], "... and 500 more");
 }
+
+/// Hands out its bytes one at a time, as a slow download may.
+struct Trickle(std::io::Cursor<Vec<u8>>);
+
+impl Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = buf.len().min(1);
+        self.0.read(&mut buf[..end])
+    }
+}
+
+#[test]
+fn gzip_is_recognised_when_the_input_arrives_a_byte_at_a_time() {
+    let trail = format!(r#"{{"Records": [{}]}}"#, ssh_open("slow", "2026-11-27T10:00:00Z"));
+    let config = Config::default();
+    let filters = Filters::default();
+    let input = Input {
+        index: 0,
+        name: "slow.json.gz".into(),
+        reader: Ok(Box::new(Trickle(std::io::Cursor::new(gzip(trail.as_bytes()))))),
+    };
+    let summary = Replay::new(&config, &filters).run(std::iter::once(input));
+    assert_eq!(ids(&summary), ["slow"], "{}", summary.render());
+    assert!(summary.raw_bytes < summary.bytes);
+}
