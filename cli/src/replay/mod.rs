@@ -34,9 +34,11 @@ pub struct ReplayFinding {
     pub event: Event,
     pub finding: Finding,
     pub mode: Mode,
-    /// (input, position in it, record within a line that held several): the tie-break after the
-    /// event time, so the order is the same on every run.
+    /// (input, position in it, record within a line that held several): with the input's name,
+    /// the tie-break after the event time, so the order is the same on every run.
     pub order: (usize, Position, usize),
+    /// The input's name: inputs listed concurrently (S3) arrive in any order, their names do not.
+    pub input: Arc<str>,
 }
 
 impl ReplayFinding {
@@ -262,7 +264,14 @@ impl<'a> Replay<'a> {
         unreadable.sort_by_key(|(order, _)| *order);
         summary.absorb(Part { unreadable_records: unreadable, ..part });
         summary.unreadable_inputs.sort();
-        summary.findings.sort_by(|a, b| a.event.event_time.cmp(&b.event.event_time).then(a.order.cmp(&b.order)));
+        summary.findings.sort_by(|a, b| {
+            (&a.event.event_time, &a.input, a.order.1, a.order.2).cmp(&(
+                &b.event.event_time,
+                &b.input,
+                b.order.1,
+                b.order.2,
+            ))
+        });
         summary.files = self.counters.inputs.load(Ordering::Relaxed) as usize;
         summary.bytes = self.counters.bytes.load(Ordering::Relaxed);
         summary.raw_bytes = self.counters.raw_bytes.load(Ordering::Relaxed);
@@ -292,7 +301,8 @@ impl<'a> Replay<'a> {
         let buffered = BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(counted));
         let reader: Box<dyn Read + Send + '_> =
             if gzipped { Box::new(flate2::bufread::MultiGzDecoder::new(buffered)) } else { Box::new(buffered) };
-        let name = input.name.as_str();
+        let name: Arc<str> = Arc::from(input.name.as_str());
+        let name = &name;
         Splitter::new(reader)
             .par_bridge()
             .map(|batch| match batch {
@@ -305,7 +315,7 @@ impl<'a> Replay<'a> {
             .reduce(Part::default, Part::merge)
     }
 
-    fn judge_batch(&self, index: usize, name: &str, batch: &split::Batch) -> Part {
+    fn judge_batch(&self, index: usize, name: &Arc<str>, batch: &split::Batch) -> Part {
         let mut part = Part::default();
         for broken in &batch.broken {
             let text = format!("{}: {}", broken.position.origin(name), broken.reason);
@@ -338,22 +348,22 @@ impl<'a> Replay<'a> {
                 {
                     let Some(Value::Array(records)) = object.remove("Records") else { unreachable!("checked above") };
                     for (at, value) in records.into_iter().enumerate() {
-                        self.judge(&value, format!("{origin}#Records[{at}]"), (index, position, at), &mut part);
+                        self.judge(&value, format!("{origin}#Records[{at}]"), name, (index, position, at), &mut part);
                     }
                 }
                 Value::Array(records) if position.is_top_level() => {
                     for (at, value) in records.into_iter().enumerate() {
-                        self.judge(&value, format!("{origin}#[{at}]"), (index, position, at), &mut part);
+                        self.judge(&value, format!("{origin}#[{at}]"), name, (index, position, at), &mut part);
                     }
                 }
-                value => self.judge(&value, origin, (index, position, 0), &mut part),
+                value => self.judge(&value, origin, name, (index, position, 0), &mut part),
             }
         }
         self.counters.batch_done(batch.bytes.len() as u64, part.records as u64, part.findings.len() as u64);
         part
     }
 
-    fn judge(&self, value: &Value, origin: String, order: (usize, Position, usize), part: &mut Part) {
+    fn judge(&self, value: &Value, origin: String, input: &Arc<str>, order: (usize, Position, usize), part: &mut Part) {
         part.records += 1;
         let event = match Event::from_value(value) {
             Ok(event) => event,
@@ -386,7 +396,14 @@ impl<'a> Replay<'a> {
             if mode == Mode::Remediate && finding.plan.actions.is_empty() {
                 mode = Mode::Notify;
             }
-            part.findings.push(ReplayFinding { origin: origin.clone(), event: event.clone(), finding, mode, order });
+            part.findings.push(ReplayFinding {
+                origin: origin.clone(),
+                event: event.clone(),
+                finding,
+                mode,
+                order,
+                input: input.clone(),
+            });
         }
     }
 }

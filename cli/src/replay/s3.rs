@@ -239,80 +239,106 @@ impl<'k> Layout<'k> {
     }
 }
 
-/// Sends the record objects under `location` that the filters admit to `keys`, in key order.
-/// Above the region level it lists folder by folder and skips the folders the filters exclude;
-/// from a region down it lists every key, from the first day of the window to its end.
+/// Region listings at once: an organization's month is thousands of them.
+const REGION_LISTINGS: usize = 8;
+
+/// Sends the record objects under `location` that the filters admit to `keys`. Above the region
+/// level it lists folder by folder and skips the folders the filters exclude; each region's keys
+/// are then listed flat, from the first day of the window to its end, several regions at once.
 async fn list(
     client: &Client,
     location: &Arc<Location>,
     filters: &Filters,
     keys: &mpsc::Sender<Listed>,
-    counters: &Counters,
+    counters: &Arc<Counters>,
 ) {
     if Layout::of(&location.prefix).is_some_and(|layout| !layout.admitted(filters)) {
         return;
     }
+    let permits = Arc::new(Semaphore::new(REGION_LISTINGS));
+    let mut flat_listings = tokio::task::JoinSet::new();
     let mut folders = vec![location.prefix.clone()];
     while let Some(prefix) = folders.pop() {
-        let layout = Layout::of(&prefix);
-        let flat = layout.as_ref().is_some_and(|layout| layout.region.is_some());
-        let start_after = match (&layout, filters.since) {
-            (Some(layout), Some(since)) if layout.region.is_some() && layout.date.is_empty() => {
-                Some(format!("{prefix}{:04}/{:02}/{:02}", since.year(), u8::from(since.month()), since.day()))
+        if Layout::of(&prefix).is_some_and(|layout| layout.region.is_some()) {
+            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let (client, location, filters) = (client.clone(), location.clone(), filters.clone());
+            let (keys, counters) = (keys.clone(), counters.clone());
+            flat_listings.spawn(async move {
+                list_folder(&client, &location, prefix, &filters, &keys, &counters).await;
+                drop(permit);
+            });
+        } else {
+            let children = list_folder(client, location, prefix, filters, keys, counters).await;
+            folders.extend(children.into_iter().rev());
+        }
+    }
+    while flat_listings.join_next().await.is_some() {}
+}
+
+/// Lists one folder: sends its admitted record objects to `keys` and returns its admitted
+/// subfolders (none from a region down, where the listing is flat). A folder that cannot be
+/// listed is sent as a failure; its siblings are listed all the same.
+async fn list_folder(
+    client: &Client,
+    location: &Arc<Location>,
+    prefix: String,
+    filters: &Filters,
+    keys: &mpsc::Sender<Listed>,
+    counters: &Counters,
+) -> Vec<String> {
+    let layout = Layout::of(&prefix);
+    let flat = layout.as_ref().is_some_and(|layout| layout.region.is_some());
+    let start_after = match (&layout, filters.since) {
+        (Some(layout), Some(since)) if layout.region.is_some() && layout.date.is_empty() => {
+            Some(format!("{prefix}{:04}/{:02}/{:02}", since.year(), u8::from(since.month()), since.day()))
+        }
+        _ => None,
+    };
+    let last_folder = filters.until.and_then(|until| until.next_day());
+    let mut token = None;
+    let mut children = Vec::new();
+    loop {
+        let mut request = client.list_objects_v2().bucket(&location.bucket).prefix(&prefix);
+        if !flat {
+            request = request.delimiter("/");
+        }
+        if let Some(after) = &start_after {
+            request = request.start_after(after);
+        }
+        let page = match request.set_continuation_token(token.take()).send().await {
+            Ok(page) => page,
+            Err(error) => {
+                let error = format!("listing: {}", aws_sdk_s3::error::DisplayErrorContext(&error));
+                let _ = keys.send(Listed::Failed(location.url(&prefix), error)).await;
+                return children;
             }
-            _ => None,
         };
-        let mut token = None;
-        let mut children = Vec::new();
-        loop {
-            let mut request = client.list_objects_v2().bucket(&location.bucket).prefix(&prefix);
-            if !flat {
-                request = request.delimiter("/");
-            }
-            if let Some(after) = &start_after {
-                request = request.start_after(after);
-            }
-            let page = match request.set_continuation_token(token.take()).send().await {
-                Ok(page) => page,
-                Err(error) => {
-                    // This folder is unreadable; its siblings may not be.
-                    let error = format!("listing: {}", aws_sdk_s3::error::DisplayErrorContext(&error));
-                    if keys.send(Listed::Failed(location.url(&prefix), error)).await.is_err() {
-                        return;
-                    }
-                    break;
+        let mut past_window = false;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            let admitted = Layout::of(key).is_none_or(|layout| {
+                past_window |= layout.days().is_some_and(|(first, _)| last_folder.is_some_and(|end| first > end));
+                layout.admitted(filters)
+            });
+            if admitted && is_record_file(key) {
+                counters.listed.fetch_add(1, Ordering::Relaxed);
+                if keys.send(Listed::Key(client.clone(), location.clone(), key.to_owned())).await.is_err() {
+                    return children;
                 }
-            };
-            let mut past_window = false;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let admitted = Layout::of(key).is_none_or(|layout| {
-                    past_window |= layout.days().is_some_and(|(first, _)| {
-                        filters.until.and_then(|until| until.next_day()).is_some_and(|end| first > end)
-                    });
-                    layout.admitted(filters)
-                });
-                if admitted && is_record_file(key) {
-                    counters.listed.fetch_add(1, Ordering::Relaxed);
-                    if keys.send(Listed::Key(client.clone(), location.clone(), key.to_owned())).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            for folder in page.common_prefixes() {
-                if let Some(folder) = folder.prefix() {
-                    if Layout::of(folder).is_none_or(|layout| layout.admitted(filters)) {
-                        children.push(folder.to_owned());
-                    }
-                }
-            }
-            token = page.next_continuation_token().map(str::to_owned);
-            // Keys come in order: once a day after the window shows, the rest is later still.
-            if token.is_none() || (flat && past_window) {
-                break;
             }
         }
-        folders.extend(children.into_iter().rev());
+        for folder in page.common_prefixes() {
+            if let Some(folder) = folder.prefix() {
+                if Layout::of(folder).is_none_or(|layout| layout.admitted(filters)) {
+                    children.push(folder.to_owned());
+                }
+            }
+        }
+        token = page.next_continuation_token().map(str::to_owned);
+        // Keys come in order: once a day after the window shows, the rest is later still.
+        if token.is_none() || (flat && past_window) {
+            return children;
+        }
     }
 }
 
