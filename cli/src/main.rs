@@ -249,7 +249,7 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
     if let Some(bad) = args.accounts.iter().find(|account| !snapback_rules::is_account_id(account)) {
         return refuse(format!("--account: expected a 12-digit account id, got {bad:?}"));
     }
-    if let Some(path) = args.output.as_ref().filter(|path| REPLAY_FORMATS.iter().any(|f| path.as_os_str() == *f)) {
+    if let Some(path) = args.output.as_ref().filter(|path| REPORT_FORMATS.iter().any(|f| path.as_os_str() == *f)) {
         return refuse(format!("--output names the report file; for the format use --format {}", path.display()));
     }
     let mut locations = Vec::new();
@@ -265,23 +265,15 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
     let replay = Replay::new(&config, &filters);
     let (files, unlisted) = replay::local_inputs(&paths);
     replay.counters.listed.fetch_add(files.len() as u64, Ordering::Relaxed);
-    let local = files.iter().enumerate().map(|(index, path)| Input::file(index, path));
+    let local = files.iter().map(|path| Input::file(path));
     // S3: listing and downloads on a small runtime of their own; judging on rayon's threads.
     let runtime = (!locations.is_empty()).then(|| {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
     });
     let remote = runtime.as_ref().map(|runtime| {
         let client = runtime.block_on(s3_client(args.profile.as_deref()));
-        let offset = files.len();
-        s3::inputs(
-            runtime.handle(),
-            client,
-            locations,
-            filters.clone(),
-            usize::from(args.max_concurrent_requests),
-            replay.counters.clone(),
-        )
-        .map(move |input| Input { index: input.index + offset, ..input })
+        let concurrency = usize::from(args.max_concurrent_requests);
+        s3::inputs(runtime.handle(), client, locations, filters.clone(), concurrency, replay.counters.clone())
     });
     let progress = ProgressLine::on_stderr(replay.counters.clone());
     let mut summary = replay.run(local.chain(remote.into_iter().flatten()));
@@ -320,20 +312,22 @@ fn run_replay(args: ReplayArgs) -> ExitCode {
     }
 }
 
-/// Replay's report formats, refused as an --output file name.
-const REPLAY_FORMATS: &[&str] = &["table", "json", "markdown", "html"];
-
 /// An S3 client with the user's configuration. A custom endpoint (AWS_ENDPOINT_URL: MinIO, a
 /// local emulator) gets path-style addressing, which such endpoints serve; AWS's own gets the
 /// default virtual-hosted style.
 async fn s3_client(profile: Option<&str>) -> aws_sdk_s3::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    let sdk = loader.load().await;
+    // Listing and downloading a bucket is bulk reading: the sweeps' retries and timeouts.
+    let sdk = with_profile(snapback_aws::sweep_sdk_config_loader(), profile).load().await;
     let config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(sdk.endpoint_url().is_some()).build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+/// `loader` with `--profile`, when given.
+fn with_profile(loader: aws_config::ConfigLoader, profile: Option<&str>) -> aws_config::ConfigLoader {
+    match profile {
+        Some(profile) => loader.profile_name(profile),
+        None => loader,
+    }
 }
 
 fn load_config(path: &std::path::Path) -> Result<Config, String> {
@@ -385,8 +379,9 @@ fn config(parameter: &str, command: ConfigCommand) -> ExitCode {
     }
 }
 
-/// Report formats: `--output` names a file, so a format given there is refused, not written.
-const SCAN_FORMATS: &[&str] = &["table", "json", "text", "markdown", "html", "asff"];
+/// Report formats (scan's and replay's): `--output` names a file, so a format given there is
+/// refused, not written.
+const REPORT_FORMATS: &[&str] = &["table", "json", "text", "markdown", "html", "asff"];
 
 /// The AWS CLI's status for a command that ran but got errors from the service.
 const SCAN_INCOMPLETE: u8 = 254;
@@ -402,7 +397,7 @@ struct ScannedRegion {
 
 fn run_scan(args: ScanArgs, config: &Config) -> ExitCode {
     if let Some(path) =
-        args.output.as_ref().filter(|path| SCAN_FORMATS.iter().any(|format| path.as_os_str() == *format))
+        args.output.as_ref().filter(|path| REPORT_FORMATS.iter().any(|format| path.as_os_str() == *format))
     {
         eprintln!("snapback: --output names the report file; for the format use --format {}", path.display());
         return ExitCode::from(2);
@@ -564,11 +559,7 @@ struct ScanOrganization {
 
 impl ScanOrganization {
     async fn load(profile: Option<&str>) -> ScanOrganization {
-        let mut loader = snapback_aws::sweep_sdk_config_loader();
-        if let Some(profile) = profile {
-            loader = loader.profile_name(profile);
-        }
-        let sdk = loader.load().await;
+        let sdk = with_profile(snapback_aws::sweep_sdk_config_loader(), profile).load().await;
         let own_account =
             aws_sdk_sts::Client::new(&sdk).get_caller_identity().send().await.ok().and_then(|id| id.account);
         ScanOrganization { own_account, organization: snapback_aws::Organization::from_sdk(&sdk) }
@@ -600,10 +591,7 @@ async fn scan_one(
     region: Option<String>,
 ) -> Result<(scan::Scanned, ScannedRegion), String> {
     // An audit reads whole accounts: the sweeper's retries and timeouts, not a guard's.
-    let mut loader = snapback_aws::sweep_sdk_config_loader();
-    if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
-    }
+    let mut loader = with_profile(snapback_aws::sweep_sdk_config_loader(), args.profile.as_deref());
     if let Some(region) = &region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -730,11 +718,7 @@ async fn remediate(findings: &[scan::ScanFinding], scanned: &[ScannedRegion], ye
 
 /// The regions enabled for the account, from the configured region's EC2 endpoint.
 async fn enabled_regions(profile: Option<&str>) -> Result<Vec<String>, String> {
-    let mut loader = snapback_aws::sdk_config_loader();
-    if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
-    }
-    let sdk = loader.load().await;
+    let sdk = with_profile(snapback_aws::sdk_config_loader(), profile).load().await;
     let answer = aws_sdk_ec2::Client::new(&sdk).describe_regions().send().await.map_err(|error| {
         format!("ec2:DescribeRegions (for --all-regions): {}", aws_sdk_ec2::error::DisplayErrorContext(&error))
     })?;

@@ -106,25 +106,36 @@ impl ScanFinding {
             Decision::Notify { .. } => ScanMode::Notify,
             Decision::Remediate { .. } => ScanMode::Remediate,
         };
-        let mut restore: Vec<String> = finding.plan.actions.iter().map(|action| action.describe()).collect();
-        restore.extend(finding.plan.manual.clone());
-        Some(ScanFinding {
+        Some(ScanFinding::new(finding, mode, facts.cluster.clone(), account, region))
+    }
+
+    /// The report's line for a rule's finding in `mode`: what is wrong, the restore (its actions
+    /// described, then what a person has to do), why and the fix, from the finding and its rule.
+    pub fn new(
+        finding: &Finding,
+        mode: ScanMode,
+        cluster: Option<String>,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> ScanFinding {
+        let plan = &finding.plan;
+        ScanFinding {
             rule: finding.rule.id.to_owned(),
             title: finding.rule.title.to_owned(),
             severity: finding.rule.severity,
             mode,
             resource: finding.resource.clone(),
             kind: finding.kind,
-            cluster: facts.cluster.clone(),
+            cluster,
             account: account.map(str::to_owned),
             region: region.map(str::to_owned),
             found: finding.changed.clone(),
-            restore,
+            restore: plan.actions.iter().map(|action| action.describe()).chain(plan.manual.iter().cloned()).collect(),
             why: finding.rule.rationale.to_owned(),
             fix: finding.rule.manual_fix.to_owned(),
             occurrence: None,
-            actions: finding.plan.actions.clone(),
-        })
+            actions: plan.actions.clone(),
+        }
     }
 }
 

@@ -23,10 +23,15 @@ pub fn workspace_root() -> PathBuf {
 
 /// A function binary of the workspace, built by `make test` (dev profile).
 pub fn function_binary(name: &str) -> PathBuf {
+    built_binary("debug", name, &format!("cargo build -p {name}` (make test does)"))
+}
+
+/// `name` as the cargo profile directory `profile` holds it; `build` says how to build it.
+fn built_binary(profile: &str, name: &str, build: &str) -> PathBuf {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("debug").join(name);
-    assert!(binary.exists(), "{} is not built: run `cargo build -p {name}` (make test does)", binary.display());
+    let binary = target.join(profile).join(name);
+    assert!(binary.exists(), "{} is not built: run `{build}", binary.display());
     binary
 }
 
@@ -145,11 +150,7 @@ impl LocalLambda {
 
 /// A bootstrap of the release build (`cargo build --release -p <name>` first).
 pub fn release_binary(name: &str) -> PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("release").join(name);
-    assert!(binary.exists(), "build it first: cargo build --release -p {name}");
-    binary
+    built_binary("release", name, &format!("cargo build --release -p {name}`"))
 }
 
 /// The release bootstrap `name` polling `api`, with the world's settings and then `env`.

@@ -34,12 +34,14 @@ pub struct ReplayFinding {
     pub event: Event,
     pub finding: Finding,
     pub mode: Mode,
-    /// (input, position in it, record within a line that held several): with the input's name,
-    /// the tie-break after the event time, so the order is the same on every run.
-    pub order: (usize, Position, usize),
-    /// The input's name: inputs listed concurrently (S3) arrive in any order, their names do not.
-    pub input: Arc<str>,
+    /// The tie-break after the event time, so the order is the same on every run.
+    pub order: Order,
 }
+
+/// Where a record was read: its input's name (inputs are read, and S3 objects listed, in any
+/// order; their names do not change), its position there, and its place within a line that held
+/// several records.
+pub type Order = (Arc<str>, Position, usize);
 
 impl ReplayFinding {
     pub fn to_json(&self) -> Value {
@@ -101,14 +103,11 @@ fn day_of(event_time: &str) -> Option<time::Date> {
 
 /// A `YYYY-MM-DD` day, as `--since` and `--until` take it.
 pub fn parse_day(text: &str) -> Result<time::Date, String> {
-    let refused = || format!("{text:?} is not a day as YYYY-MM-DD");
-    let mut parts = text.splitn(3, '-');
-    let mut number =
-        || parts.next().filter(|part| part.bytes().all(|b| b.is_ascii_digit())).and_then(|p| p.parse::<i32>().ok());
-    let (Some(year), Some(month), Some(day)) = (number(), number(), number()) else { return Err(refused()) };
-    let month = u8::try_from(month).ok().and_then(|month| time::Month::try_from(month).ok()).ok_or_else(refused)?;
-    let day = u8::try_from(day).map_err(|_| refused())?;
-    time::Date::from_calendar_date(year, month, day).map_err(|_| refused())
+    static DAY: std::sync::LazyLock<Vec<time::format_description::BorrowedFormatItem<'static>>> =
+        std::sync::LazyLock::new(|| {
+            time::format_description::parse_borrowed::<2>("[year]-[month]-[day]").expect("a valid format")
+        });
+    time::Date::parse(text, &DAY).map_err(|_| format!("{text:?} is not a day as YYYY-MM-DD"))
 }
 
 /// Everything a replay saw.
@@ -166,36 +165,20 @@ impl Summary {
         }
         out
     }
-
-    fn absorb(&mut self, part: Part) {
-        self.records += part.records;
-        self.findings.extend(part.findings);
-        for (reason, count) in part.skipped {
-            *self.skipped.entry(reason).or_default() += count;
-        }
-        self.unreadable_records.extend(part.unreadable_records.into_iter().map(|(_, text)| text));
-        if part.unreadable_beyond > 0 {
-            self.unreadable_records.push(format!("... and {} more", part.unreadable_beyond));
-        }
-        self.unreadable_inputs.extend(part.unreadable_inputs);
-    }
 }
 
 /// One input to replay: a file, an S3 object, or one that could not be opened (and why).
 pub struct Input {
-    /// Its place among the inputs (paths as given, listing order): the order of findings at the
-    /// same event time.
-    pub index: usize,
     pub name: String,
     pub reader: Result<Box<dyn Read + Send>, String>,
 }
 
 impl Input {
-    pub fn file(index: usize, path: &Path) -> Input {
+    pub fn file(path: &Path) -> Input {
         let reader = std::fs::File::open(path)
             .map(|file| Box::new(file) as Box<dyn Read + Send>)
             .map_err(|error| error.to_string());
-        Input { index, name: path.display().to_string(), reader }
+        Input { name: path.display().to_string(), reader }
     }
 }
 
@@ -205,7 +188,7 @@ struct Part {
     records: usize,
     findings: Vec<ReplayFinding>,
     skipped: BTreeMap<String, usize>,
-    unreadable_records: Vec<((usize, Position), String)>,
+    unreadable_records: Vec<((Arc<str>, Position), String)>,
     /// Unreadable records past [`UNREADABLE_SHOWN`], counted only: a file of garbage costs no memory.
     unreadable_beyond: usize,
     unreadable_inputs: Vec<String>,
@@ -225,7 +208,7 @@ impl Part {
         self.unreadable_beyond += other.unreadable_beyond;
         if self.unreadable_records.len() > UNREADABLE_SHOWN {
             // Keep the first ones in input order, so the names shown do not depend on scheduling.
-            self.unreadable_records.sort_by_key(|(order, _)| *order);
+            self.unreadable_records.sort_by(|(a, _), (b, _)| a.cmp(b));
             self.unreadable_beyond += self.unreadable_records.len() - UNREADABLE_SHOWN;
             self.unreadable_records.truncate(UNREADABLE_SHOWN);
         }
@@ -258,29 +241,28 @@ impl<'a> Replay<'a> {
     /// Replays the inputs on every core.
     pub fn run(&self, inputs: impl Iterator<Item = Input> + Send) -> Summary {
         let started = Instant::now();
-        let part = inputs.par_bridge().map(|input| self.replay_input(input)).reduce(Part::default, Part::merge);
-        let mut summary = Summary::default();
-        let mut unreadable = part.unreadable_records;
-        unreadable.sort_by_key(|(order, _)| *order);
-        summary.absorb(Part { unreadable_records: unreadable, ..part });
-        summary.unreadable_inputs.sort();
-        summary.findings.sort_by(|a, b| {
-            (&a.event.event_time, &a.input, a.order.1, a.order.2).cmp(&(
-                &b.event.event_time,
-                &b.input,
-                b.order.1,
-                b.order.2,
-            ))
-        });
-        summary.files = self.counters.inputs.load(Ordering::Relaxed) as usize;
-        summary.bytes = self.counters.bytes.load(Ordering::Relaxed);
-        summary.raw_bytes = self.counters.raw_bytes.load(Ordering::Relaxed);
-        summary.elapsed = started.elapsed();
-        summary
+        let mut part = inputs.par_bridge().map(|input| self.replay_input(input)).reduce(Part::default, Part::merge);
+        part.findings.sort_by(|a, b| (&a.event.event_time, &a.order).cmp(&(&b.event.event_time, &b.order)));
+        part.unreadable_records.sort_by(|(a, _), (b, _)| a.cmp(b));
+        part.unreadable_inputs.sort();
+        let mut unreadable_records: Vec<String> = part.unreadable_records.into_iter().map(|(_, text)| text).collect();
+        if part.unreadable_beyond > 0 {
+            unreadable_records.push(format!("... and {} more", part.unreadable_beyond));
+        }
+        Summary {
+            files: self.counters.inputs.load(Ordering::Relaxed) as usize,
+            records: part.records,
+            findings: part.findings,
+            skipped: part.skipped,
+            unreadable_records,
+            unreadable_inputs: part.unreadable_inputs,
+            bytes: self.counters.bytes.load(Ordering::Relaxed),
+            raw_bytes: self.counters.raw_bytes.load(Ordering::Relaxed),
+            elapsed: started.elapsed(),
+        }
     }
 
     fn replay_input(&self, input: Input) -> Part {
-        let index = input.index;
         self.counters.inputs.fetch_add(1, Ordering::Relaxed);
         let mut part = Part::default();
         let reader = match input.reader {
@@ -306,7 +288,7 @@ impl<'a> Replay<'a> {
         Splitter::new(reader)
             .par_bridge()
             .map(|batch| match batch {
-                Ok(batch) => self.judge_batch(index, name, &batch),
+                Ok(batch) => self.judge_batch(name, &batch),
                 Err(error) => Part {
                     unreadable_inputs: vec![format!("{name}: {error} (the records before it were judged)")],
                     ..Part::default()
@@ -315,14 +297,14 @@ impl<'a> Replay<'a> {
             .reduce(Part::default, Part::merge)
     }
 
-    fn judge_batch(&self, index: usize, name: &Arc<str>, batch: &split::Batch) -> Part {
+    fn judge_batch(&self, name: &Arc<str>, batch: &split::Batch) -> Part {
         let mut part = Part::default();
         for broken in &batch.broken {
             let text = format!("{}: {}", broken.position.origin(name), broken.reason);
             if broken.truncated {
                 part.unreadable_inputs.push(text);
             } else {
-                part.unreadable_records.push(((index, broken.position), text));
+                part.unreadable_records.push(((name.clone(), broken.position), text));
             }
         }
         for record in 0..batch.records.len() {
@@ -337,7 +319,7 @@ impl<'a> Replay<'a> {
                 Ok(value) => value,
                 Err(error) => {
                     part.records += 1;
-                    part.unreadable_records.push(((index, position), format!("{origin}: {error}")));
+                    part.unreadable_records.push(((name.clone(), position), format!("{origin}: {error}")));
                     continue;
                 }
             };
@@ -348,22 +330,22 @@ impl<'a> Replay<'a> {
                 {
                     let Some(Value::Array(records)) = object.remove("Records") else { unreachable!("checked above") };
                     for (at, value) in records.into_iter().enumerate() {
-                        self.judge(&value, format!("{origin}#Records[{at}]"), name, (index, position, at), &mut part);
+                        self.judge(&value, format!("{origin}#Records[{at}]"), (name.clone(), position, at), &mut part);
                     }
                 }
                 Value::Array(records) if position.is_top_level() => {
                     for (at, value) in records.into_iter().enumerate() {
-                        self.judge(&value, format!("{origin}#[{at}]"), name, (index, position, at), &mut part);
+                        self.judge(&value, format!("{origin}#[{at}]"), (name.clone(), position, at), &mut part);
                     }
                 }
-                value => self.judge(&value, origin, name, (index, position, 0), &mut part),
+                value => self.judge(&value, origin, (name.clone(), position, 0), &mut part),
             }
         }
         self.counters.batch_done(batch.bytes.len() as u64, part.records as u64, part.findings.len() as u64);
         part
     }
 
-    fn judge(&self, value: &Value, origin: String, input: &Arc<str>, order: (usize, Position, usize), part: &mut Part) {
+    fn judge(&self, value: &Value, origin: String, order: Order, part: &mut Part) {
         part.records += 1;
         let event = match Event::from_value(value) {
             Ok(event) => event,
@@ -401,8 +383,7 @@ impl<'a> Replay<'a> {
                 event: event.clone(),
                 finding,
                 mode,
-                order,
-                input: input.clone(),
+                order: order.clone(),
             });
         }
     }
@@ -427,7 +408,7 @@ pub fn replay(paths: &[PathBuf], config: &Config) -> Summary {
     let filters = Filters::default();
     let replay = Replay::new(config, &filters);
     let (inputs, unreadable) = local_inputs(paths);
-    let mut summary = replay.run(inputs.iter().enumerate().map(|(index, path)| Input::file(index, path)));
+    let mut summary = replay.run(inputs.iter().map(|path| Input::file(path)));
     summary.unreadable_inputs.extend(unreadable);
     summary
 }

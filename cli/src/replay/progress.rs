@@ -3,9 +3,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Shared by every thread of a replay.
 #[derive(Debug, Default)]
@@ -33,37 +33,26 @@ impl Counters {
 /// A spinner line redrawn from the counters a few times a second, until dropped.
 pub struct ProgressLine {
     bar: ProgressBar,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    drawer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ProgressLine {
     /// On stderr when it is a terminal; otherwise nothing is drawn.
     pub fn on_stderr(counters: Arc<Counters>) -> ProgressLine {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let drawer = (!bar.is_hidden()).then(|| {
-            bar.set_style(ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("the template parses"));
-            let (bar, stop) = (bar.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                while !stop.load(Ordering::Relaxed) {
-                    bar.set_message(line(&counters, started.elapsed()));
-                    bar.tick();
-                    std::thread::sleep(Duration::from_millis(150));
-                }
-            })
-        });
-        ProgressLine { bar, stop, drawer }
+        if !bar.is_hidden() {
+            let counts = move |state: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = out.write_str(&line(&counters, state.elapsed()));
+            };
+            let style = ProgressStyle::with_template("{spinner:.cyan} {counts}").expect("the template parses");
+            bar.set_style(style.with_key("counts", counts));
+            bar.enable_steady_tick(Duration::from_millis(150));
+        }
+        ProgressLine { bar }
     }
 }
 
 impl Drop for ProgressLine {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(drawer) = self.drawer.take() {
-            let _ = drawer.join();
-        }
         self.bar.finish_and_clear();
     }
 }

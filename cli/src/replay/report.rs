@@ -1,6 +1,8 @@
 //! The replay as the scan's report: the same Markdown and HTML, each finding with the call that
 //! made it (who, when, read from where) and what snapback would have restored.
 
+use std::collections::BTreeSet;
+
 use snapback_rules::Mode;
 
 use super::{Filters, Summary};
@@ -21,23 +23,8 @@ pub fn scan_findings(summary: &Summary, filters: &Filters) -> (Vec<ScanFinding>,
                 continue;
             }
         };
-        let rule = found.finding.rule;
-        let plan = &found.finding.plan;
+        let (account, region) = (found.event.account.as_deref(), found.event.region.as_deref());
         findings.push(ScanFinding {
-            rule: rule.id.to_owned(),
-            title: rule.title.to_owned(),
-            severity: rule.severity,
-            mode,
-            resource: found.finding.resource.clone(),
-            kind: found.finding.kind,
-            cluster: None,
-            account: found.event.account.clone(),
-            region: found.event.region.clone(),
-            found: found.finding.changed.clone(),
-            restore: plan.actions.iter().map(|action| action.describe()).chain(plan.manual.iter().cloned()).collect(),
-            why: rule.rationale.to_owned(),
-            fix: rule.manual_fix.to_owned(),
-            actions: plan.actions.clone(),
             occurrence: Some(Occurrence {
                 event_name: found.event.event_name.clone(),
                 event_id: found.event.event_id.clone(),
@@ -45,6 +32,7 @@ pub fn scan_findings(summary: &Summary, filters: &Filters) -> (Vec<ScanFinding>,
                 actor: found.event.actor.display().to_owned(),
                 origin: found.origin.clone(),
             }),
+            ..ScanFinding::new(&found.finding, mode, None, account, region)
         });
     }
     let mut gaps: Vec<String> =
@@ -53,23 +41,20 @@ pub fn scan_findings(summary: &Summary, filters: &Filters) -> (Vec<ScanFinding>,
     if off > 0 {
         gaps.push(format!("{off} finding(s) of rules turned off (mode off) are not shown"));
     }
-    let mut accounts: Vec<String> = findings.iter().filter_map(|f| f.account.clone()).collect();
-    accounts.sort();
-    accounts.dedup();
-    let mut regions: Vec<String> = findings.iter().filter_map(|f| f.region.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    let day = |date: time::Date| format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day());
+    let distinct = |field: fn(&ScanFinding) -> Option<&String>| -> Vec<String> {
+        findings.iter().filter_map(field).cloned().collect::<BTreeSet<_>>().into_iter().collect()
+    };
     let coverage = Coverage {
-        accounts,
-        regions,
+        accounts: distinct(|f| f.account.as_ref()),
+        regions: distinct(|f| f.region.as_ref()),
         at: time::OffsetDateTime::now_utc(),
         gaps,
         replayed: Some(Replayed {
             files: summary.files,
             records: summary.records,
-            since: filters.since.map(day),
-            until: filters.until.map(day),
+            // A Date displays as YYYY-MM-DD.
+            since: filters.since.map(|day| day.to_string()),
+            until: filters.until.map(|day| day.to_string()),
         }),
     };
     (findings, coverage)

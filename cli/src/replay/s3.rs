@@ -42,8 +42,8 @@ impl Location {
     }
 }
 
-/// The objects under `locations` that the filters admit, as inputs numbered in listing order,
-/// read as the judging threads ask for them. Listing and downloads run on `runtime`, at most
+/// The objects under `locations` that the filters admit, as inputs in the order their downloads
+/// start, read as the judging threads ask for them. Listing and downloads run on `runtime`, at most
 /// `concurrency` objects at a time; a listing that fails is an unreadable input.
 pub fn inputs(
     runtime: &tokio::runtime::Handle,
@@ -55,30 +55,26 @@ pub fn inputs(
 ) -> impl Iterator<Item = Input> + Send {
     let (sender, mut receiver) = mpsc::channel::<Input>(concurrency.max(1));
     let (listed_keys, mut keys) = mpsc::channel::<Listed>(1000);
-    let lister = client;
     runtime.spawn(async move {
         for location in locations {
-            let client = in_bucket_region(&lister, &location.bucket).await;
+            let client = in_bucket_region(&client, &location.bucket).await;
             list(&client, &Arc::new(location), &filters, &listed_keys, &counters).await;
         }
     });
     runtime.spawn(async move {
         let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-        let mut index = 0;
         while let Some(listed) = keys.recv().await {
-            let at = index;
-            index += 1;
             match listed {
                 Listed::Key(client, location, key) => {
                     let Ok(permit) = permits.clone().acquire_owned().await else { return };
                     let sender = sender.clone();
                     tokio::spawn(async move {
-                        download(&client, &location, key, at, &sender).await;
+                        download(&client, &location, key, &sender).await;
                         drop(permit);
                     });
                 }
                 Listed::Failed(name, error) => {
-                    if sender.send(Input { index: at, name, reader: Err(error) }).await.is_err() {
+                    if sender.send(Input { name, reader: Err(error) }).await.is_err() {
                         return;
                     }
                 }
@@ -114,19 +110,19 @@ async fn in_bucket_region(client: &Client, bucket: &str) -> Client {
 }
 
 /// Sends the object's input as soon as its body starts, then feeds the body to it.
-async fn download(client: &Client, location: &Location, key: String, index: usize, inputs: &mpsc::Sender<Input>) {
+async fn download(client: &Client, location: &Location, key: String, inputs: &mpsc::Sender<Input>) {
     let name = location.url(&key);
     let object = match client.get_object().bucket(&location.bucket).key(&key).send().await {
         Ok(object) => object,
         Err(error) => {
             let reason = aws_sdk_s3::error::DisplayErrorContext(&error).to_string();
-            let _ = inputs.send(Input { index, name, reader: Err(reason) }).await;
+            let _ = inputs.send(Input { name, reader: Err(reason) }).await;
             return;
         }
     };
     let (chunks, receiver) = mpsc::channel(CHUNKS_AHEAD);
-    let reader = ChannelReader { chunks: receiver, current: Vec::new(), at: 0 };
-    if inputs.send(Input { index, name, reader: Ok(Box::new(reader)) }).await.is_err() {
+    let reader = ChannelReader { chunks: receiver, current: io::Cursor::default() };
+    if inputs.send(Input { name, reader: Ok(Box::new(reader)) }).await.is_err() {
         return;
     }
     let mut body = object.body;
@@ -146,25 +142,21 @@ async fn download(client: &Client, location: &Location, key: String, index: usiz
 /// A `Read` over an object's body as it arrives: the judging thread blocks until the next chunk.
 struct ChannelReader {
     chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
-    current: Vec<u8>,
-    at: usize,
+    current: io::Cursor<Vec<u8>>,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.current.len() {
+        loop {
+            let read = self.current.read(buf)?;
+            if read > 0 || buf.is_empty() {
+                return Ok(read);
+            }
             match self.chunks.blocking_recv() {
                 None => return Ok(0),
-                Some(chunk) => {
-                    self.current = chunk?;
-                    self.at = 0;
-                }
+                Some(chunk) => self.current = io::Cursor::new(chunk?),
             }
         }
-        let n = buf.len().min(self.current.len() - self.at);
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 

@@ -13,9 +13,7 @@ fn replay_bytes(inputs: &[(&str, Vec<u8>)], filters: &Filters) -> Summary {
     let replay = Replay::new(&config, filters);
     let inputs: Vec<Input> = inputs
         .iter()
-        .enumerate()
-        .map(|(index, (name, bytes))| Input {
-            index,
+        .map(|(name, bytes)| Input {
             name: (*name).to_owned(),
             reader: Ok(Box::new(std::io::Cursor::new(bytes.clone())) as Box<dyn Read + Send>),
         })
@@ -176,7 +174,6 @@ fn gzip_is_recognised_when_the_input_arrives_a_byte_at_a_time() {
     let config = Config::default();
     let filters = Filters::default();
     let input = Input {
-        index: 0,
         name: "slow.json.gz".into(),
         reader: Ok(Box::new(Trickle(std::io::Cursor::new(gzip(trail.as_bytes()))))),
     };

@@ -582,7 +582,7 @@ impl ServiceAdapter for WatchdogApi {
             match typed::<WatchdogAction>(action, SERVICE)? {
                 WatchdogAction::StartLogging { trail, identifier } => self.start_logging(trail, identifier).await,
                 WatchdogAction::EnableRule { rule, bus } => self.enable_rule(rule, bus.as_deref()).await,
-                WatchdogAction::RestoreRule { rule, recreate, .. } => self.restore_rule(rule, *recreate).await,
+                WatchdogAction::RestoreRule { rule, recreate } => self.restore_rule(rule, *recreate).await,
                 WatchdogAction::DeleteFunctionConcurrency { function } => self.remove_zero_concurrency(function).await,
                 WatchdogAction::StartConfigurationRecorder { recorder } => self.start_recorder(recorder).await,
             }

@@ -12,8 +12,9 @@ pub enum WatchdogAction {
     /// events EnableRule.
     EnableRule { rule: String, bus: Option<String> },
     /// events PutRule (when `recreate`) and PutTargets: one of snapback's rules, or its target,
-    /// put back as the module deploys it ([`super::deployed::DeployedRule`]).
-    RestoreRule { rule: String, bus: Option<String>, recreate: bool },
+    /// put back as the module deploys it ([`super::deployed::DeployedRule`], which also knows its
+    /// bus).
+    RestoreRule { rule: String, recreate: bool },
     /// lambda DeleteFunctionConcurrency: a zero reservation throttles every invocation.
     DeleteFunctionConcurrency { function: String },
     /// config StartConfigurationRecorder.
@@ -39,10 +40,10 @@ impl ServiceAction for WatchdogAction {
             WatchdogAction::EnableRule { rule, bus: Some(bus) } => {
                 format!("enable EventBridge rule {rule} on bus {bus}")
             }
-            WatchdogAction::RestoreRule { rule, recreate: true, .. } => {
+            WatchdogAction::RestoreRule { rule, recreate: true } => {
                 format!("re-create EventBridge rule {rule} and its target as deployed")
             }
-            WatchdogAction::RestoreRule { rule, recreate: false, .. } => {
+            WatchdogAction::RestoreRule { rule, recreate: false } => {
                 format!("put back the target of EventBridge rule {rule} as deployed")
             }
             WatchdogAction::DeleteFunctionConcurrency { function } => {

@@ -69,11 +69,7 @@ fn check_change(meta: &'static RuleMeta, change: &WatchdogChange, _config: &Conf
     let enable = || Some(WatchdogAction::EnableRule { rule: rule.clone(), bus: bus.clone() });
     // A rule the module deploys is put back as deployed; another `snapback-*` rule is reported.
     let restore = |recreate: bool| {
-        DeployedRule::named(rule).map(|_| WatchdogAction::RestoreRule {
-            rule: rule.clone(),
-            bus: bus.clone(),
-            recreate,
-        })
+        DeployedRule::named(rule).map(|_| WatchdogAction::RestoreRule { rule: rule.clone(), recreate })
     };
     let (changed, action) = match call {
         RuleCall::Disable => (format!("snapback's EventBridge rule {rule} disabled"), enable()),
